@@ -1,0 +1,130 @@
+"""Command line: `codex-wizard` (the wizard), `login`, `status`, `doctor`.
+
+The CLI is a thin face over codex_wizard.core; Textual is imported only when the wizard opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from . import __version__
+from .core.hosts import HostArgError, parse_host_arg
+
+EXIT_OK, EXIT_ATTENTION, EXIT_UNCHECKED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 2, 130
+
+
+class UserError(Exception):
+    """A problem to show as one clear message (no traceback), with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-F", "--ssh-config", type=Path, help="ssh_config to read (default ~/.ssh/config)"
+    )
+    common.add_argument(
+        "--accept-new-host-key",
+        action="store_true",
+        help="trust an unknown host key without asking (a changed key is always refused)",
+    )
+    common.add_argument(
+        "--codex-home", help="CODEX_HOME on the server (default ~/.codex, or its CODEX_HOME)"
+    )
+    common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="codex-wizard",
+        description="Log the Codex CLI in on a headless server, over one SSH connection.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
+    parser.add_argument("--demo", action="store_true", help="run the wizard against a demo server")
+    parser.add_argument("host", nargs="?", help="open the wizard on this host")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    login = sub.add_parser("login", parents=[common], help="log codex in on a server")
+    login.add_argument("host", help="ssh_config Host, or user@host:port")
+    login.add_argument("--no-tui", action="store_true", help="plain terminal output")
+    login.add_argument("--open", action="store_true", help="open the URL in the browser")
+    login.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
+
+    status = sub.add_parser("status", parents=[common], help="token state of servers")
+    status.add_argument("hosts", nargs="*", help="hosts (default: every ssh_config Host)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--warn-days", type=float, default=3.0, help="'expiring' below this")
+    status.add_argument("--timeout", type=float, default=20.0, help="per-host timeout (20 s)")
+
+    doctor = sub.add_parser("doctor", parents=[common], help="check a server, with fixes")
+    doctor.add_argument("host", help="ssh_config Host, or user@host:port")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def parse_target(text: str):
+    try:
+        return parse_host_arg(text)
+    except HostArgError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `codex-wizard` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        print(f"codex-wizard: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ncodex-wizard: cancelled.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"codex-wizard: unexpected error: {type(exc).__name__}: {exc} "
+            "(run with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_ATTENTION
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "status":
+        from .cli_commands import status_command
+
+        return asyncio.run(status_command(args))
+    if args.command == "doctor":
+        from .cli_commands import doctor_command
+
+        return asyncio.run(doctor_command(args))
+    if args.command == "login" and args.no_tui:
+        from .cli_commands import login_command
+
+        return asyncio.run(login_command(args))
+    return _run_wizard(args)
+
+
+def _run_wizard(args: argparse.Namespace) -> int:
+    try:
+        from .tui.app import run_wizard
+    except ImportError:
+        raise UserError(
+            "the wizard is not available in this build; use `codex-wizard login HOST --no-tui`."
+        ) from None
+    return run_wizard(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

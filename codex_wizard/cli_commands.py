@@ -1,0 +1,311 @@
+"""The plain-terminal commands: login --no-tui, status, doctor. Thin: the work is in core."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import webbrowser
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from .cli import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
+from .core.auth import AuthRecord, TokenState, describe_expiry
+from .core.authfile import read_remote_auth
+from .core.clipboard import copy_text
+from .core.connection import ConnectError, ConnectSettings, HostKeyInfo, connect
+from .core.doctor import DoctorReport, Verdict, check_codex, check_node, run_doctor
+from .core.hosts import HostTarget, list_config_hosts
+from .core.login import (
+    CallbackSeen,
+    ForwardRefused,
+    LoginCancelled,
+    LoginError,
+    LoginEvent,
+    LoginExited,
+    LoginSession,
+    LoginSucceeded,
+    OutputLine,
+    PortsBusy,
+    StateMismatch,
+    TokenExchangeFailed,
+    UrlReady,
+)
+from .core.ports import CODEX_PORTS, cancel_pending_login, local_port_owners, wait_port_free
+from .core.probe import ProbeError, ServerEnv, probe_server
+from .core.status import HostStatus, check_fleet, fleet_exit_code
+from .core.tunnel import ForwardingState, check_forwarding
+
+MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def ask_yes_no(question: str) -> bool:
+    """A y/N question on the terminal; no terminal means no."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+async def confirm_host_key_on_terminal(key: HostKeyInfo) -> bool:
+    say(f"The authenticity of host {key.host_label} can't be established.")
+    say(f"{key.key_type} key fingerprint is {key.fingerprint}.")
+    return await asyncio.to_thread(ask_yes_no, f"Trust it and add it to {key.known_hosts}?")
+
+
+def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
+    return ConnectSettings(
+        ssh_config=args.ssh_config,
+        accept_new_host_key=args.accept_new_host_key,
+        confirm_host_key=confirm_host_key_on_terminal if interactive else None,
+    )
+
+
+# --------------------------------------------------------------------------------- login
+
+
+def _expiry_line(record: AuthRecord) -> str:
+    if record.access is None or record.access.expires_at is None:
+        return f"Logged in ({record.kind}); expiry unknown: {record.problem or ''}".rstrip(": ")
+    when = record.access.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Access token expires {when} ({describe_expiry(record.access.expires_at)})."
+
+
+async def _free_local_port(port: int) -> None:
+    """Make sure the browser's port is free here, stopping a pending codex login on a yes."""
+    owner = (await asyncio.to_thread(local_port_owners, [port])).get(port)
+    if owner is None:
+        return
+    say(f"Port {port} on this computer is held by {owner.describe()}.")
+    if not await asyncio.to_thread(
+        ask_yes_no, "If that is a pending Codex login, stop it (it gets GET /cancel)?"
+    ):
+        raise UserError(f"port {port} is busy here: stop {owner.describe()} and try again.")
+    if not (await cancel_pending_login(port) and await wait_port_free(port)):
+        raise UserError(f"{owner.describe()} did not let go of port {port}; stop it by hand.")
+    say(f"Stopped it; port {port} is free.")
+
+
+def _install_problem(probe) -> str | None:
+    for check in (check_node(probe.node), check_codex(probe.codex)):
+        if check.verdict is Verdict.FAIL:
+            return f"{check.found}. {check.fix}".strip()
+    return None
+
+
+class LoginPrinter:
+    """Turns login events into lines; remembers how it ended."""
+
+    def __init__(self, label: str, open_browser: bool) -> None:
+        self.label = label
+        self.open_browser = open_browser
+        self.failure: str | None = None
+        self.succeeded = False
+
+    def show(self, event: LoginEvent) -> None:
+        match event:
+            case UrlReady(url=url, port=port):
+                self._show_url(url, port)
+            case CallbackSeen():
+                say("The browser came back through the tunnel; codex is finishing the login…")
+            case StateMismatch():
+                say(
+                    "codex answered 'State mismatch': that page came from an older login URL. "
+                    "Use the URL above (from this login). Still waiting…"
+                )
+            case TokenExchangeFailed(message=message):
+                self.failure = f"codex could not exchange the code for tokens: {message}"
+            case LoginCancelled():
+                self.failure = "the login was cancelled (another codex login took over the port?)"
+            case PortsBusy(message=message) | LoginError(message=message):
+                self.failure = message
+            case ForwardRefused(detail=detail):
+                self.failure = detail
+            case LoginSucceeded():
+                self.succeeded = True
+            case OutputLine(text=text) if text.startswith("WARNING"):
+                say(f"codex: {text}")
+
+    def _show_url(self, url: str, port: int) -> None:
+        say(f"Tunnel: 127.0.0.1:{port} here -> {self.label} 127.0.0.1:{port}")
+        say("Open this URL in your browser and sign in:")
+        say()
+        say(url)
+        say()
+        how = copy_text(url)
+        say(
+            {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}.get(
+                how, "(no clipboard here: copy it from above)"
+            )
+        )
+        if self.open_browser:
+            webbrowser.open(url)
+        say("Waiting for the browser… (Ctrl-C to give up)")
+
+
+async def _follow(session: LoginSession, printer: LoginPrinter) -> LoginExited:
+    async for event in session.events():
+        printer.show(event)
+        if isinstance(event, LoginExited):
+            return event
+        if printer.failure and isinstance(event, PortsBusy | ForwardRefused):
+            return LoginExited(None, printer.failure)
+    raise AssertionError("events() ends with LoginExited")
+
+
+async def login_command(args: argparse.Namespace) -> int:
+    target = parse_target(args.host)
+    settings = connect_settings(args, interactive=True)
+    say(f"Connecting to {target.label()}…")
+    try:
+        conn = await connect(target, settings)
+    except ConnectError as exc:
+        raise UserError(str(exc)) from None
+    async with conn:
+        return await _login_on(conn, args)
+
+
+async def _login_on(conn, args: argparse.Namespace) -> int:
+    probe = asyncio.create_task(probe_server(conn))
+    forwarding = asyncio.create_task(check_forwarding(conn.ssh, CODEX_PORTS[0]))
+    await _free_local_port(CODEX_PORTS[0])
+    printer = LoginPrinter(conn.label, args.open)
+    env = ServerEnv(codex_home=args.codex_home, auto_path=True)
+    async with LoginSession(conn, env) as session:
+        try:
+            found = await probe
+        except ProbeError as exc:
+            raise UserError(str(exc)) from None
+        problem = _install_problem(found)
+        if problem:
+            raise UserError(f"{conn.label}: {problem}")
+        say(_server_line(found))
+        check = await forwarding
+        if check.state is ForwardingState.REFUSED:
+            raise UserError(f"{conn.label}: {check.detail}.")
+        try:
+            async with asyncio.timeout(args.timeout):
+                exited = await _follow(session, printer)
+        except TimeoutError:
+            raise UserError(f"no login within {args.timeout:g} s; stopped codex login.") from None
+    return await _report_login(conn, env, printer, exited)
+
+
+def _server_line(probe) -> str:
+    where = " (login-shell PATH)" if probe.codex.via_login_shell else ""
+    return (
+        f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
+        f"codex {probe.codex.version}{where}"
+    )
+
+
+async def _report_login(conn, env: ServerEnv, printer: LoginPrinter, exited: LoginExited) -> int:
+    if not (printer.succeeded and exited.exit_code == 0):
+        reason = printer.failure or exited.reason or f"codex login exited ({exited.exit_code})"
+        raise UserError(f"login failed: {reason}")
+    record = await read_remote_auth(conn, env.auth_path())
+    say(f"Logged in on {conn.label}. {_expiry_line(record)}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------- status
+
+
+def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
+    names = args.hosts or list_config_hosts(args.ssh_config)
+    if not names:
+        raise UserError("no hosts: name some, or add Host entries to ~/.ssh/config.")
+    return [parse_target(name) for name in names]
+
+
+def _status_row(result: HostStatus, now: datetime) -> str:
+    auth = result.auth
+    if result.error and not auth:
+        detail = result.error
+    elif result.state is TokenState.LOGGED_OUT:
+        detail = "not logged in"
+    elif result.state is TokenState.API_KEY:
+        detail = f"API key {auth.api_key_masked} (not a ChatGPT login)"
+    elif auth and auth.access and auth.access.expires_at:
+        detail = describe_expiry(auth.access.expires_at, now)
+        detail = f"{detail}  ({auth.email_masked or '?'}, {auth.plan or '?'})"
+    else:
+        detail = (auth.problem if auth else None) or "unreadable"
+    return f"{result.host:<24} {result.state.value:<10} {detail}"
+
+
+class Progress:
+    """'checked 7/50' on a terminal's stderr while hosts answer."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = sys.stderr.isatty() and total > 1
+
+    def tick(self, _result: HostStatus) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\rchecked {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+async def status_command(args: argparse.Namespace) -> int:
+    targets = _status_targets(args)
+    progress = Progress(len(targets))
+    results = await check_fleet(
+        targets,
+        connect_settings(args, interactive=False),
+        codex_home=args.codex_home,
+        warn_days=args.warn_days,
+        timeout=args.timeout,
+        on_result=progress.tick,
+    )
+    progress.clear()
+    _print_status(results, as_json=args.json)
+    return fleet_exit_code(results)
+
+
+def _print_status(results: Sequence[HostStatus], *, as_json: bool) -> None:
+    now = datetime.now(UTC)
+    if as_json:
+        say(json.dumps([result.as_json(now) for result in results], indent=2))
+        return
+    for result in results:
+        say(_status_row(result, now))
+
+
+# --------------------------------------------------------------------------------- doctor
+
+
+def _print_doctor(report: DoctorReport) -> None:
+    say(f"codex-wizard doctor: {report.host}")
+    for check in report.checks:
+        say(f"  [{MARKS[check.verdict]}] {check.name:<12} {check.found}")
+        if check.fix and check.verdict in (Verdict.WARN, Verdict.FAIL):
+            say(f"         {'':<12} fix: {check.fix}")
+
+
+async def doctor_command(args: argparse.Namespace) -> int:
+    target = parse_target(args.host)
+    report = await run_doctor(
+        target,
+        connect_settings(args, interactive=not args.json),
+        codex_home=args.codex_home,
+    )
+    if args.json:
+        say(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_doctor(report)
+    return EXIT_OK if report.ok else EXIT_ATTENTION

@@ -1,0 +1,33 @@
+"""Read the server's auth.json over SFTP (on the one connection) into an AuthRecord."""
+
+from __future__ import annotations
+
+import asyncssh
+
+from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
+from .connection import ServerConnection
+
+
+def auth_path_for(codex_home: str | None) -> str:
+    """auth.json's SFTP path: relative to the login directory unless codex_home is absolute."""
+    home = (codex_home or ".codex").removeprefix("~/")
+    return f"{home.rstrip('/')}/auth.json"
+
+
+async def read_remote_auth(conn: ServerConnection, auth_path: str) -> AuthRecord:
+    """The auth record at auth_path (relative paths are from the login directory).
+
+    Never raises for file problems: a missing file is MISSING, an unreadable one MALFORMED
+    with the reason. Connection errors do raise (the caller reports the host as unreachable).
+    """
+    sftp = await conn.sftp()
+    try:
+        attrs = await sftp.stat(auth_path)
+        async with sftp.open(auth_path, "rb") as handle:
+            data = await handle.read(MAX_AUTH_BYTES + 1)
+    except asyncssh.SFTPNoSuchFile:
+        return parse_auth_json(None)
+    except asyncssh.SFTPError as exc:
+        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {auth_path}: {exc.reason}")
+    mode = attrs.permissions & 0o777 if attrs.permissions is not None else None
+    return parse_auth_json(data if isinstance(data, bytes) else b"", file_mode=mode)

@@ -1,0 +1,299 @@
+"""The seed guide's troubleshooting table, automated: each check with a verdict and the fix."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from .auth import AuthKind, AuthRecord, TokenState, describe_expiry
+from .authfile import read_remote_auth
+from .connection import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown, connect
+from .hosts import HostTarget
+from .ports import CODEX_PORTS, PortOwner, local_port_owners
+from .probe import (
+    NODE_RECOMMENDED_MAJOR,
+    NODE_REQUIRED_MAJOR,
+    ProbeError,
+    ProbeResult,
+    ServerEnv,
+    ToolInfo,
+    probe_server,
+    version_major,
+)
+from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
+
+INSTALL_CODEX = "npm install -g @openai/codex"
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    verdict: Verdict
+    found: str
+    fix: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {key: str(value) for key, value in asdict(self).items()}
+
+
+def _skip(name: str, why: str) -> Check:
+    return Check(name, Verdict.SKIP, why)
+
+
+def check_node(node: ToolInfo) -> Check:
+    major = version_major(node.version)
+    if not node.found:
+        return Check("node", Verdict.FAIL, "node not found", "Install Node.js 22+ (e.g. nvm).")
+    if major is None:
+        return Check("node", Verdict.FAIL, f"{node.path} does not run: {node.output[:200]}")
+    if major < NODE_REQUIRED_MAJOR:
+        return Check(
+            "node",
+            Verdict.FAIL,
+            f"node {node.version} is too old (codex needs >= {NODE_REQUIRED_MAJOR})",
+            f"Install Node.js {NODE_RECOMMENDED_MAJOR}+ (nvm install {NODE_RECOMMENDED_MAJOR}).",
+        )
+    if major < NODE_RECOMMENDED_MAJOR:
+        return Check(
+            "node",
+            Verdict.WARN,
+            f"node {node.version} works; {NODE_RECOMMENDED_MAJOR}+ is recommended",
+            f"Upgrade to Node.js {NODE_RECOMMENDED_MAJOR}+ when convenient.",
+        )
+    return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
+
+
+def check_npm(npm: ToolInfo) -> Check:
+    if npm.works:
+        return Check("npm", Verdict.PASS, f"npm {npm.version}")
+    return Check("npm", Verdict.WARN, "npm not found", "npm comes with Node.js; install Node 22+.")
+
+
+def check_codex(codex: ToolInfo) -> Check:
+    if not codex.found:
+        return Check("codex", Verdict.FAIL, "codex not installed", f"Run: {INSTALL_CODEX}")
+    if not codex.works:
+        return Check(
+            "codex",
+            Verdict.FAIL,
+            f"{codex.path} fails: {codex.output.splitlines()[0] if codex.output else 'no output'}",
+            f"Reinstall: {INSTALL_CODEX}@latest",
+        )
+    return Check("codex", Verdict.PASS, f"codex {codex.version} ({codex.path})")
+
+
+def check_path(probe: ProbeResult) -> Check:
+    if not probe.codex.found:
+        return _skip("PATH", "codex not installed")
+    if probe.codex.via_login_shell:
+        return Check(
+            "PATH",
+            Verdict.WARN,
+            f"codex is only on a login shell's PATH ({probe.codex.path}); "
+            "codex-wizard uses that PATH",
+            "For plain `ssh host codex`, add its directory to PATH in ~/.bashrc too.",
+        )
+    return Check("PATH", Verdict.PASS, "codex is on the plain PATH")
+
+
+def _port_text(port: int, owner: PortOwner | None) -> str:
+    return f"{port} free" if owner is None else owner.describe()
+
+
+def _is_codex(owner: PortOwner | None) -> bool:
+    return owner is not None and (owner.process or "").startswith(("codex", "node"))
+
+
+def check_local_ports(owners: dict[int, PortOwner | None]) -> Check:
+    found = "; ".join(_port_text(port, owners.get(port)) for port in CODEX_PORTS)
+    main = owners.get(CODEX_PORTS[0])
+    if main is None:
+        return Check("local port", Verdict.PASS, found)
+    if _is_codex(main):
+        return Check(
+            "local port",
+            Verdict.WARN,
+            found,
+            "A pending Codex login holds it here; codex-wizard login offers to stop it.",
+        )
+    return Check("local port", Verdict.FAIL, found, "Stop that program: the browser needs 1455.")
+
+
+def check_server_ports(owners: dict[int, PortOwner | None]) -> Check:
+    found = "; ".join(_port_text(port, owners.get(port)) for port in CODEX_PORTS)
+    if all(owners.get(port) is not None for port in CODEX_PORTS):
+        return Check(
+            "server port",
+            Verdict.FAIL,
+            found,
+            "Both 1455 and 1457 are taken on the server; stop one of those programs.",
+        )
+    main = owners.get(CODEX_PORTS[0])
+    if main is None:
+        return Check("server port", Verdict.PASS, found)
+    fix = (
+        "A stale codex login; a new one cancels it."
+        if _is_codex(main)
+        else "codex will fall back to 1457; codex-wizard forwards whichever port it uses."
+    )
+    return Check("server port", Verdict.WARN, found, fix)
+
+
+def check_forwarding_result(result: ForwardingCheck) -> Check:
+    if result.state is ForwardingState.ALLOWED:
+        return Check("forwarding", Verdict.PASS, result.detail)
+    if result.state is ForwardingState.REFUSED:
+        return Check(
+            "forwarding",
+            Verdict.FAIL,
+            result.detail,
+            "Set AllowTcpForwarding yes (or local) in the server's sshd_config, or log in "
+            "without a tunnel: `codex login --device-auth` on the server.",
+        )
+    return Check("forwarding", Verdict.WARN, result.detail)
+
+
+def check_auth_file(record: AuthRecord) -> Check:
+    if record.kind is AuthKind.MISSING:
+        return Check(
+            "auth file",
+            Verdict.WARN,
+            "no auth.json (not logged in, or credentials kept in the OS keyring)",
+            "Run: codex-wizard login HOST",
+        )
+    if record.kind is AuthKind.MALFORMED:
+        return Check("auth file", Verdict.FAIL, record.problem or "unreadable", "Log in again.")
+    warning = record.file_mode_warning()
+    if warning:
+        return Check("auth file", Verdict.WARN, warning, "chmod 600 ~/.codex/auth.json")
+    mode = f"mode {record.file_mode:04o}" if record.file_mode is not None else "mode unknown"
+    return Check("auth file", Verdict.PASS, f"auth.json ({record.auth_mode}, {mode})")
+
+
+def check_token(record: AuthRecord, now: datetime, warn_days: float) -> Check:
+    state = record.state(now, warn_days)
+    if state is TokenState.LOGGED_OUT:
+        return Check("token", Verdict.SKIP, "not logged in")
+    if state is TokenState.API_KEY:
+        return Check(
+            "token",
+            Verdict.WARN,
+            f"API-key mode ({record.api_key_masked}): not the ChatGPT login",
+            "For ChatGPT sign-in run codex-wizard login HOST.",
+        )
+    if state is TokenState.ERROR or record.access is None or record.access.expires_at is None:
+        return Check("token", Verdict.FAIL, record.problem or "token unreadable", "Log in again.")
+    when = describe_expiry(record.access.expires_at, now)
+    if state is TokenState.EXPIRED:
+        verdict = Verdict.WARN if record.has_refresh_token else Verdict.FAIL
+        return Check(
+            "token",
+            verdict,
+            f"access token expired {when}",
+            "codex refreshes it on next use with the refresh token; or log in again.",
+        )
+    if state is TokenState.EXPIRING:
+        return Check("token", Verdict.WARN, f"access token expires {when}", "Log in again soon.")
+    return Check("token", Verdict.PASS, f"access token expires {when}")
+
+
+@dataclass
+class DoctorReport:
+    host: str
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.verdict is not Verdict.FAIL for check in self.checks)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "ok": self.ok,
+            "checks": [check.as_json() for check in self.checks],
+        }
+
+
+_SERVER_CHECKS = (
+    "node",
+    "npm",
+    "codex",
+    "PATH",
+    "server port",
+    "forwarding",
+    "auth file",
+    "token",
+)
+
+
+def _connect_failure(exc: ConnectError) -> list[Check]:
+    if isinstance(exc, HostKeyChanged | HostKeyUnknown):
+        ssh = Check("ssh", Verdict.FAIL, "stopped at the host key")
+        fix = "" if isinstance(exc, HostKeyChanged) else "Re-run with --accept-new-host-key."
+        key = Check("host key", Verdict.FAIL, str(exc), fix)
+    else:
+        ssh = Check("ssh", Verdict.FAIL, str(exc), "Check the host name, port and your keys.")
+        key = _skip("host key", "no connection")
+    return [ssh, key]
+
+
+async def run_doctor(
+    target: HostTarget,
+    settings: ConnectSettings,
+    *,
+    codex_home: str | None = None,
+    warn_days: float = 3.0,
+) -> DoctorReport:
+    """Every check, in the seed guide's order; never raises for a host problem."""
+    local = asyncio.create_task(asyncio.to_thread(local_port_owners, CODEX_PORTS))
+    try:
+        conn = await connect(target, settings)
+    except ConnectError as exc:
+        checks = _connect_failure(exc)
+        checks += [_skip(name, "no connection") for name in _SERVER_CHECKS]
+        checks.insert(6, check_local_ports(await local))
+        return DoctorReport(target.label(), checks)
+    async with conn:
+        key = conn.ssh.get_server_host_key()
+        fingerprint = key.get_fingerprint("sha256") if key else "unknown"
+        probe_task = asyncio.create_task(probe_server(conn))
+        forwarding = asyncio.create_task(check_forwarding(conn.ssh, CODEX_PORTS[0]))
+        try:
+            probe = await probe_task
+        except ProbeError as exc:
+            probe = None
+            probe_error = str(exc)
+        env = ServerEnv.from_probe(probe, codex_home) if probe else ServerEnv(None, codex_home)
+        record = await read_remote_auth(conn, env.auth_path())
+        checks = [
+            Check("ssh", Verdict.PASS, f"connected to {conn.label}"),
+            Check("host key", Verdict.PASS, f"known ({fingerprint})"),
+        ]
+        if probe is None:
+            checks += [Check(name, Verdict.FAIL, probe_error) for name in ("node", "npm", "codex")]
+            checks.append(_skip("PATH", "probe failed"))
+        else:
+            checks += [
+                check_node(probe.node),
+                check_npm(probe.npm),
+                check_codex(probe.codex),
+                check_path(probe),
+            ]
+        checks.append(check_local_ports(await local))
+        if probe is None:
+            checks.append(_skip("server port", "probe failed"))
+        else:
+            checks.append(check_server_ports(probe.port_owners))
+        checks.append(check_forwarding_result(await forwarding))
+        now = datetime.now(UTC)
+        checks += [check_auth_file(record), check_token(record, now, warn_days)]
+    return DoctorReport(conn.label, checks)

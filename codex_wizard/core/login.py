@@ -1,0 +1,299 @@
+"""A remote `codex login`: run it, read what it says, forward its port, and always clean up.
+
+The session reports typed events (URL ready, callback seen, state mismatch, token exchange
+failed, cancelled, success, exited). It runs codex under a PTY as the leader of its own process
+group: closing the channel hangs it up, and close() also kills the group explicitly, so no
+`codex login` survives us on the server whatever way we leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shlex
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import asyncssh
+
+from .connection import ServerConnection
+from .probe import ServerEnv
+from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
+
+DEFAULT_LOGIN_PORT = 1455
+CALLBACK_PATH = "/auth/callback"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+_URL = re.compile(r"https://auth\.openai\.com/oauth/authorize\?\S+")
+_PID = re.compile(r"^@@cwpid (\d+)$")
+
+
+@dataclass(frozen=True)
+class UrlReady:
+    url: str
+    port: int  # from the URL's redirect_uri: 1455, or 1457 after codex's fallback
+
+
+@dataclass(frozen=True)
+class CallbackSeen:
+    path: str
+
+
+@dataclass(frozen=True)
+class StateMismatch:
+    """The browser brought a `state` this login did not issue (an old URL)."""
+
+
+@dataclass(frozen=True)
+class TokenExchangeFailed:
+    message: str
+
+
+@dataclass(frozen=True)
+class LoginCancelled:
+    """Another `codex login` (or the user) sent GET /cancel to this one."""
+
+
+@dataclass(frozen=True)
+class PortsBusy:
+    message: str
+
+
+@dataclass(frozen=True)
+class LoginSucceeded:
+    """codex said `Successfully logged in`."""
+
+
+@dataclass(frozen=True)
+class LoginError:
+    message: str
+
+
+@dataclass(frozen=True)
+class ForwardRefused:
+    detail: str
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    text: str
+
+
+@dataclass(frozen=True)
+class LoginExited:
+    exit_code: int | None
+    reason: str = ""
+
+
+LoginEvent = (
+    UrlReady
+    | CallbackSeen
+    | StateMismatch
+    | TokenExchangeFailed
+    | LoginCancelled
+    | PortsBusy
+    | LoginSucceeded
+    | LoginError
+    | ForwardRefused
+    | OutputLine
+    | LoginExited
+)
+
+
+def clean_line(raw: str) -> str:
+    """A line of PTY output without colours, carriage returns or trailing space."""
+    return _ANSI.sub("", raw).replace("\r", "").rstrip()
+
+
+def redirect_port(url: str) -> int | None:
+    """The port of the redirect_uri inside a codex authorize URL."""
+    try:
+        query = parse_qs(urlparse(url).query)
+        redirect = urlparse(query.get("redirect_uri", [""])[0])
+        return redirect.port if redirect.hostname in ("127.0.0.1", "localhost") else None
+    except ValueError:
+        return None
+
+
+def url_state(url: str) -> str | None:
+    """The OAuth `state` of an authorize URL (to validate a pasted callback against)."""
+    with contextlib.suppress(ValueError):
+        return parse_qs(urlparse(url).query).get("state", [None])[0]
+    return None
+
+
+def parse_login_line(line: str) -> LoginEvent | None:
+    """What one line of `codex login` output means, if anything."""
+    url = _URL.search(line)
+    if url:
+        port = redirect_port(url.group(0))
+        return UrlReady(url.group(0), port) if port else None
+    if "Successfully logged in" in line:
+        return LoginSucceeded()
+    if "Token exchange failed" in line:
+        return TokenExchangeFailed(line.split("Token exchange failed:", 1)[-1].strip() or line)
+    if "Login cancelled" in line:
+        return LoginCancelled()
+    if "is already in use" in line:
+        return PortsBusy(line.removeprefix("Error logging in: "))
+    if line.startswith(("Error logging in:", "Error loading configuration:", "Missing optional")):
+        return LoginError(line)
+    return None
+
+
+def login_command(env: ServerEnv, args: str = "login") -> str:
+    """The remote command: print our pid (the process group we will kill), then exec codex."""
+    inner = 'echo "@@cwpid $$"; ' + env.command(f"exec codex {args}")
+    return "exec sh -c " + shlex.quote(inner)
+
+
+class LoginSession:
+    """One `codex login` on the server with its tunnel. Use as an async context manager."""
+
+    def __init__(
+        self,
+        server: ServerConnection,
+        env: ServerEnv,
+        *,
+        forward: bool = True,
+        local_port_for: Callable[[int], int] = lambda port: port,
+    ) -> None:
+        self.server = server
+        self.env = env
+        self.forward = forward
+        self.local_port_for = local_port_for
+        self.url: str | None = None
+        self.port: int | None = None
+        self.tunnel: Tunnel | None = None
+        self.output: list[str] = []
+        self.succeeded = False
+        self._events: asyncio.Queue[LoginEvent] = asyncio.Queue()
+        self._process: asyncssh.SSHClientProcess | None = None
+        self._pid: int | None = None
+        self._tunnels: dict[int, Tunnel | PortBusyError] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._exited = False
+
+    async def __aenter__(self) -> LoginSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start codex and, at the same time, bind the usual local port for the tunnel."""
+        prebind = (
+            asyncio.create_task(self._tunnel_for(DEFAULT_LOGIN_PORT)) if self.forward else None
+        )
+        try:
+            self._process = await self.server.ssh.create_process(
+                login_command(self.env),
+                term_type="dumb",
+                term_size=(4000, 50),
+                encoding="utf-8",
+                errors="replace",
+            )
+        finally:
+            if prebind:
+                await prebind
+        self._reader = asyncio.create_task(self._read_output())
+
+    async def events(self) -> AsyncIterator[LoginEvent]:
+        """Events in order, ending with LoginExited."""
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, LoginExited):
+                return
+
+    async def _tunnel_for(self, remote_port: int) -> Tunnel | PortBusyError:
+        if remote_port not in self._tunnels:
+            tunnel = Tunnel(
+                self.server.ssh,
+                remote_port,
+                local_port=self.local_port_for(remote_port),
+                on_event=self._on_tunnel_event,
+            )
+            try:
+                await tunnel.start()
+                self._tunnels[remote_port] = tunnel
+            except PortBusyError as busy:
+                self._tunnels[remote_port] = busy
+        return self._tunnels[remote_port]
+
+    def _on_tunnel_event(self, event: TunnelEvent) -> None:
+        if isinstance(event, TunnelRefused):
+            self._events.put_nowait(ForwardRefused(event.detail))
+        elif isinstance(event, TunnelRequest) and event.path == CALLBACK_PATH:
+            if event.status is None:
+                self._events.put_nowait(CallbackSeen(event.path))
+            elif event.status == 400 and "State mismatch" in event.body:
+                self._events.put_nowait(StateMismatch())
+
+    async def _read_output(self) -> None:
+        assert self._process is not None
+        reason = ""
+        try:
+            async for raw in self._process.stdout:
+                await self._handle_line(clean_line(raw))
+        except (asyncssh.Error, OSError) as exc:
+            reason = f"connection lost: {exc}"
+        exit_code = self._process.exit_status
+        if self.server.ssh.is_closed() and not reason:
+            reason = "the SSH connection was closed"
+        self._exited = True
+        self._events.put_nowait(LoginExited(exit_code, reason))
+
+    async def _handle_line(self, line: str) -> None:
+        pid = _PID.match(line)
+        if pid and self._pid is None:
+            self._pid = int(pid.group(1))
+            return
+        self.output.append(line)
+        self._events.put_nowait(OutputLine(line))
+        event = parse_login_line(line)
+        if isinstance(event, UrlReady):
+            await self._url_ready(event)
+            return
+        if isinstance(event, LoginSucceeded):
+            self.succeeded = True
+        if event is not None:
+            self._events.put_nowait(event)
+
+    async def _url_ready(self, event: UrlReady) -> None:
+        self.url, self.port = event.url, event.port
+        if self.forward:
+            tunnel = await self._tunnel_for(event.port)
+            if isinstance(tunnel, PortBusyError):
+                self._events.put_nowait(PortsBusy(str(tunnel)))
+                return
+            self.tunnel = tunnel
+        self._events.put_nowait(event)
+
+    async def close(self) -> None:
+        """Stop codex on the server (process group kill + hang-up) and the tunnels. Idempotent."""
+        with contextlib.suppress(Exception):
+            await self._kill_remote()
+        if self._process is not None:
+            self._process.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError, TimeoutError, Exception):
+                await asyncio.wait_for(self._reader, 3)
+        for tunnel in self._tunnels.values():
+            if isinstance(tunnel, Tunnel):
+                await tunnel.close()
+        self._tunnels.clear()
+
+    async def _kill_remote(self) -> None:
+        if self._exited or self._pid is None or self.server.ssh.is_closed():
+            return
+        pgid = self._pid
+        script = (
+            f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
+            f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
+            f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
+        )
+        await self.server.run(script, timeout=5)
