@@ -1,0 +1,89 @@
+"""Reading `codex login` output: the lines of the real 0.169.0 CLI, PTY noise, and garbage."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from codex_wizard.core.login import (
+    LoginCancelled,
+    LoginError,
+    LoginSucceeded,
+    PortsBusy,
+    TokenExchangeFailed,
+    UrlReady,
+    clean_line,
+    login_command,
+    parse_login_line,
+    redirect_port,
+    url_state,
+)
+from codex_wizard.core.probe import ServerEnv
+
+URL_1455 = (
+    "https://auth.openai.com/oauth/authorize?response_type=code&client_id=app_EMoamEEZ73f0CkXaXp7hrann"
+    "&redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback&code_challenge=abc"
+    "&code_challenge_method=S256&state=s7a7e&scope=openid%20profile&originator=codex_cli_rs"
+)
+
+
+def test_url_line_gives_port_from_redirect_uri() -> None:
+    event = parse_login_line(URL_1455)
+    assert event == UrlReady(URL_1455, 1455)
+    fallback = URL_1455.replace("%3A1455", "%3A1457")
+    assert parse_login_line(fallback) == UrlReady(fallback, 1457)
+    assert url_state(URL_1455) == "s7a7e"
+
+
+def test_url_without_loopback_redirect_is_ignored() -> None:
+    other = URL_1455.replace("127.0.0.1", "evil.example")
+    assert redirect_port(other) is None
+    assert parse_login_line(other) is None
+
+
+def test_outcome_lines() -> None:
+    assert parse_login_line("Successfully logged in") == LoginSucceeded()
+    assert parse_login_line("Error logging in: Login cancelled") == LoginCancelled()
+    failed = parse_login_line(
+        "Error logging in: Token exchange failed: error sending request for url"
+    )
+    assert failed == TokenExchangeFailed("error sending request for url")
+    busy = parse_login_line("Error logging in: Port 127.0.0.1:1457 is already in use")
+    assert busy == PortsBusy("Port 127.0.0.1:1457 is already in use")
+    config = parse_login_line(
+        'Error loading configuration: CODEX_HOME points to "/x", but that path does not exist'
+    )
+    assert isinstance(config, LoginError)
+    for quiet in ("Starting local login server on http://localhost:1455.", "", "WARNING: x"):
+        assert parse_login_line(quiet) is None
+
+
+def test_clean_line_strips_pty_noise() -> None:
+    assert clean_line("\x1b[1mSuccessfully logged in\x1b[0m\r\n") == "Successfully logged in"
+    assert clean_line("\x1b]0;title\x07text\r") == "text"
+
+
+@given(st.text())
+def test_parse_never_raises(line: str) -> None:
+    parse_login_line(clean_line(line))
+
+
+@given(st.text())
+def test_redirect_port_never_raises(text: str) -> None:
+    redirect_port("https://auth.openai.com/oauth/authorize?" + text)
+
+
+def test_login_command_prints_pid_then_execs_codex(tmp_path: Path) -> None:
+    codex = tmp_path / "codex"
+    codex.write_text('#!/bin/sh\necho "codex pid=$$ args=$*"\n')
+    codex.chmod(0o755)
+    env = ServerEnv(login_path=f"{tmp_path}:/usr/bin:/bin")
+    out = subprocess.run(
+        ["sh", "-c", login_command(env)], capture_output=True, text=True, timeout=10
+    ).stdout.splitlines()
+    assert out[0].startswith("@@cwpid ")
+    pid = out[0].split()[1]
+    assert out[1] == f"codex pid={pid} args=login"  # exec: codex is the process we will kill
