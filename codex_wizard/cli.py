@@ -41,17 +41,21 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+COMMANDS = ("login", "status", "doctor")
+_VALUE_OPTIONS = {"-F", "--ssh-config", "--codex-home", "--timeout", "--warn-days"}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The subcommands' parser: login, status, doctor."""
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="codex-wizard",
         description="Log the Codex CLI in on a headless server, over one SSH connection.",
+        epilog="With no command, `codex-wizard [HOST]` opens the wizard.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
-    parser.add_argument("--demo", action="store_true", help="run the wizard against a demo server")
-    parser.add_argument("host", nargs="?", help="open the wizard on this host")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     login = sub.add_parser("login", parents=[common], help="log codex in on a server")
     login.add_argument("host", help="ssh_config Host, or user@host:port")
@@ -71,6 +75,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_wizard_parser() -> argparse.ArgumentParser:
+    """`codex-wizard [HOST] [--demo]`: the Textual wizard."""
+    parser = argparse.ArgumentParser(
+        prog="codex-wizard",
+        description="Log the Codex CLI in on a headless server, over one SSH connection. "
+        f"Commands: {', '.join(COMMANDS)} (codex-wizard COMMAND -h).",
+        parents=[_common_options()],
+    )
+    parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
+    parser.add_argument("--demo", action="store_true", help="try the wizard on a demo server")
+    parser.add_argument("host", nargs="?", help="open the wizard on this host")
+    parser.set_defaults(command=None)
+    return parser
+
+
+def _first_positional(argv: list[str]) -> str | None:
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg in _VALUE_OPTIONS:
+            skip_next = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    if _first_positional(argv) in COMMANDS:
+        return build_parser().parse_args(argv)
+    return build_wizard_parser().parse_args(argv)
+
+
 def parse_target(text: str):
     try:
         return parse_host_arg(text)
@@ -80,7 +117,7 @@ def parse_target(text: str):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codex-wizard` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(args)
     except UserError as exc:
