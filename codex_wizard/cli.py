@@ -41,8 +41,8 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-COMMANDS = ("login", "status", "doctor")
-_VALUE_OPTIONS = {"-F", "--ssh-config", "--codex-home", "--timeout", "--warn-days"}
+COMMANDS = ("login", "status", "doctor", "push-auth")
+_VALUE_OPTIONS = {"-F", "--ssh-config", "--codex-home", "--timeout", "--warn-days", "--from"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--no-tui", action="store_true", help="plain terminal output")
     login.add_argument("--open", action="store_true", help="open the URL in the browser")
     login.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
+    way = login.add_mutually_exclusive_group()
+    way.add_argument(
+        "--relay",
+        action="store_true",
+        help="no tunnel: paste the address the browser ends on, we replay it on the server",
+    )
+    way.add_argument(
+        "--device-auth", action="store_true", help="no tunnel: device-code login (codex's own)"
+    )
 
     status = sub.add_parser("status", parents=[common], help="token state of servers")
     status.add_argument("hosts", nargs="*", help="hosts (default: every ssh_config Host)")
@@ -72,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", parents=[common], help="check a server, with fixes")
     doctor.add_argument("host", help="ssh_config Host, or user@host:port")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
+
+    push = sub.add_parser(
+        "push-auth", parents=[common], help="copy this computer's Codex login to a server"
+    )
+    push.add_argument("host", help="ssh_config Host, or user@host:port")
+    push.add_argument(
+        "--from", dest="source", type=Path, help="auth.json to copy (default ~/.codex/auth.json)"
+    )
     return parser
 
 
@@ -146,7 +163,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cli_commands import doctor_command
 
         return asyncio.run(doctor_command(args))
-    if args.command == "login" and args.no_tui:
+    if args.command == "push-auth":
+        from .cli_commands import push_auth_command
+
+        return asyncio.run(push_auth_command(args))
+    if args.command == "login" and (args.no_tui or args.relay or args.device_auth):
         from .cli_commands import login_command
 
         return asyncio.run(login_command(args))

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import sys
+import threading
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from .cli import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
@@ -19,6 +20,8 @@ from .core.doctor import DoctorReport, Verdict, check_codex, check_node, run_doc
 from .core.hosts import HostTarget, list_config_hosts
 from .core.login import (
     CallbackSeen,
+    DeviceAuthDisabled,
+    DeviceCodeReady,
     ForwardRefused,
     LoginCancelled,
     LoginError,
@@ -31,9 +34,12 @@ from .core.login import (
     StateMismatch,
     TokenExchangeFailed,
     UrlReady,
+    url_state,
 )
 from .core.ports import CODEX_PORTS, cancel_pending_login, local_port_owners, wait_port_free
-from .core.probe import ProbeError, ServerEnv, probe_server
+from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
+from .core.push import PushError, load_local_auth, local_auth_path, push_auth
+from .core.relay import PastedAddressError, replay_on_server, validate_pasted_callback
 from .core.status import HostStatus, check_fleet, fleet_exit_code
 from .core.tunnel import ForwardingState, check_forwarding
 
@@ -103,16 +109,29 @@ def _install_problem(probe) -> str | None:
 class LoginPrinter:
     """Turns login events into lines; remembers how it ended."""
 
-    def __init__(self, label: str, open_browser: bool) -> None:
+    def __init__(self, label: str, open_browser: bool, *, tunnel: bool = True) -> None:
         self.label = label
         self.open_browser = open_browser
+        self.tunnel = tunnel
         self.failure: str | None = None
         self.succeeded = False
+        self.on_url: Callable[[UrlReady], asyncio.Task[None]] | None = None
+        self._helpers: list[asyncio.Task[None]] = []
+
+    def stop_helpers(self) -> None:
+        for task in self._helpers:
+            task.cancel()
 
     def show(self, event: LoginEvent) -> None:
         match event:
             case UrlReady(url=url, port=port):
                 self._show_url(url, port)
+                if self.on_url:
+                    self._helpers.append(self.on_url(event))
+            case DeviceCodeReady(verification_url=url, code=code):
+                self._show_device_code(url, code)
+            case DeviceAuthDisabled(message=message):
+                self.failure = message
             case CallbackSeen():
                 say("The browser came back through the tunnel; codex is finishing the login…")
             case StateMismatch():
@@ -134,20 +153,27 @@ class LoginPrinter:
                 say(f"codex: {text}")
 
     def _show_url(self, url: str, port: int) -> None:
-        say(f"Tunnel: 127.0.0.1:{port} here -> {self.label} 127.0.0.1:{port}")
+        if self.tunnel:
+            say(f"Tunnel: 127.0.0.1:{port} here -> {self.label} 127.0.0.1:{port}")
         say("Open this URL in your browser and sign in:")
-        say()
-        say(url)
-        say()
-        how = copy_text(url)
-        say(
-            {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}.get(
-                how, "(no clipboard here: copy it from above)"
-            )
-        )
+        self._show_copyable(url)
         if self.open_browser:
             webbrowser.open(url)
         say("Waiting for the browser… (Ctrl-C to give up)")
+
+    def _show_device_code(self, url: str, code: str) -> None:
+        say(f"Open {url} in your browser, sign in, and enter this one-time code:")
+        self._show_copyable(code)
+        if self.open_browser:
+            webbrowser.open(url)
+        say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+    def _show_copyable(self, text: str) -> None:
+        say()
+        say(text)
+        say()
+        copied = {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}
+        say(copied.get(copy_text(text), "(no clipboard here: copy it from above)"))
 
 
 async def _follow(session: LoginSession, printer: LoginPrinter) -> LoginExited:
@@ -173,29 +199,97 @@ async def login_command(args: argparse.Namespace) -> int:
 
 
 async def _login_on(conn, args: argparse.Namespace) -> int:
+    tunnel = not (args.relay or args.device_auth)
     probe = asyncio.create_task(probe_server(conn))
     forwarding = asyncio.create_task(check_forwarding(conn.ssh, CODEX_PORTS[0]))
-    await _free_local_port(CODEX_PORTS[0])
-    printer = LoginPrinter(conn.label, args.open)
+    if tunnel:
+        await _free_local_port(CODEX_PORTS[0])
+    printer = LoginPrinter(conn.label, args.open, tunnel=tunnel)
     env = ServerEnv(codex_home=args.codex_home, auto_path=True)
-    async with LoginSession(conn, env) as session:
-        try:
-            found = await probe
-        except ProbeError as exc:
-            raise UserError(str(exc)) from None
-        problem = _install_problem(found)
-        if problem:
-            raise UserError(f"{conn.label}: {problem}")
-        say(_server_line(found))
+    async with LoginSession(conn, env, forward=tunnel, device_auth=args.device_auth) as session:
+        found = await _usable_server(conn.label, probe)
         check = await forwarding
-        if check.state is ForwardingState.REFUSED:
-            raise UserError(f"{conn.label}: {check.detail}.")
+        if tunnel and check.state is ForwardingState.REFUSED:
+            raise UserError(
+                f"{conn.label}: {check.detail}. Log in without a tunnel: add --relay "
+                "(paste the address the browser ends on) or --device-auth."
+            )
+        if args.relay:
+            printer.on_url = lambda event: _start_relay(session, conn, found.tools, env, event)
         try:
             async with asyncio.timeout(args.timeout):
                 exited = await _follow(session, printer)
         except TimeoutError:
             raise UserError(f"no login within {args.timeout:g} s; stopped codex login.") from None
+        finally:
+            printer.stop_helpers()
     return await _report_login(conn, env, printer, exited)
+
+
+async def _usable_server(label: str, probe: asyncio.Task[ProbeResult]) -> ProbeResult:
+    try:
+        found = await probe
+    except ProbeError as exc:
+        raise UserError(str(exc)) from None
+    problem = _install_problem(found)
+    if problem:
+        raise UserError(f"{label}: {problem}")
+    say(_server_line(found))
+    return found
+
+
+def _start_relay(
+    session: LoginSession, conn, tools: frozenset[str], env: ServerEnv, event: UrlReady
+) -> asyncio.Task[None]:
+    return asyncio.create_task(_relay_pasted(session, conn, tools, env, event))
+
+
+async def _relay_pasted(session, conn, tools, env: ServerEnv, event: UrlReady) -> None:
+    """Read pasted addresses until one is relayed to codex on the server."""
+    state = url_state(event.url) or ""
+    say(
+        "After you sign in, the browser ends on an address starting with "
+        f"http://127.0.0.1:{event.port}/auth/callback that does not load. "
+        "Copy that whole address and paste it here."
+    )
+    while True:
+        line = await read_line("Address: ")
+        if line is None:
+            say("(no input: waiting for codex)")
+            return
+        try:
+            callback = validate_pasted_callback(line, state=state, port=event.port)
+        except PastedAddressError as exc:
+            say(str(exc))
+            continue
+        result = await replay_on_server(conn, callback, tools, env)
+        if result.status is None:
+            say(f"Could not reach codex's login server on {conn.label}: {result.body[:200]}")
+            continue
+        if result.status == 400 and "State mismatch" in result.body:
+            say("codex answered 'State mismatch': paste the address from this login's URL.")
+            continue
+        say(f"Relayed with {result.client} on {conn.label}; codex is finishing the login…")
+        return
+
+
+async def read_line(prompt: str) -> str | None:
+    """One line from stdin without blocking the event loop (None at end of input).
+
+    A daemon thread does the blocking read, so leaving never waits on the terminal.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def reader() -> None:
+        try:
+            text: str | None = input(prompt)
+        except (EOFError, OSError):
+            text = None
+        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
+
+    threading.Thread(target=reader, daemon=True).start()
+    return await answer
 
 
 def _server_line(probe) -> str:
@@ -309,3 +403,31 @@ async def doctor_command(args: argparse.Namespace) -> int:
     else:
         _print_doctor(report)
     return EXIT_OK if report.ok else EXIT_ATTENTION
+
+
+# --------------------------------------------------------------------------------- push-auth
+
+
+async def push_auth_command(args: argparse.Namespace) -> int:
+    source = args.source or local_auth_path()
+    try:
+        data = load_local_auth(source)
+    except PushError as exc:
+        raise UserError(str(exc)) from None
+    target = parse_target(args.host)
+    try:
+        conn = await connect(target, connect_settings(args, interactive=True))
+    except ConnectError as exc:
+        raise UserError(str(exc)) from None
+    async with conn:
+        env = ServerEnv(codex_home=args.codex_home, auto_path=True)
+        try:
+            result = await push_auth(conn, env, data)
+        except PushError as exc:
+            raise UserError(str(exc)) from None
+    say(f"Copied {source} to {conn.label}:{result.remote_path} (mode 0600).")
+    if result.backup_path:
+        say(f"The previous file is kept as {result.backup_path}.")
+    say(f"codex on {conn.label} says: {result.login_status}")
+    say(_expiry_line(result.record))
+    return EXIT_OK

@@ -28,6 +28,13 @@ CALLBACK_PATH = "/auth/callback"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 _URL = re.compile(r"https://auth\.openai\.com/oauth/authorize\?\S+")
 _PID = re.compile(r"^@@cwpid (\d+)$")
+_DEVICE_URL = re.compile(r"https://\S+/codex/device\S*")
+_DEVICE_CODE = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,})+\b")
+DEVICE_AUTH_HELP = (
+    "Device-code login is not enabled for this account. Turn on 'device code login' in "
+    "ChatGPT's security settings (a workspace admin may have to allow it), or use the browser "
+    "login with the tunnel."
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,21 @@ class ForwardRefused:
 
 
 @dataclass(frozen=True)
+class DeviceCodeReady:
+    """`codex login --device-auth`: open verification_url and enter code there."""
+
+    verification_url: str
+    code: str
+
+
+@dataclass(frozen=True)
+class DeviceAuthDisabled:
+    """Device-code login is off for this ChatGPT account or workspace."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class OutputLine:
     text: str
 
@@ -97,6 +119,8 @@ LoginEvent = (
     | LoginSucceeded
     | LoginError
     | ForwardRefused
+    | DeviceCodeReady
+    | DeviceAuthDisabled
     | OutputLine
     | LoginExited
 )
@@ -136,11 +160,40 @@ def parse_login_line(line: str) -> LoginEvent | None:
         return TokenExchangeFailed(line.split("Token exchange failed:", 1)[-1].strip() or line)
     if "Login cancelled" in line:
         return LoginCancelled()
+    if "device code login is not enabled" in line.lower():
+        return DeviceAuthDisabled(DEVICE_AUTH_HELP)
     if "is already in use" in line:
         return PortsBusy(line.removeprefix("Error logging in: "))
     if line.startswith(("Error logging in:", "Error loading configuration:", "Missing optional")):
         return LoginError(line)
     return None
+
+
+class DeviceCodeReader:
+    """Finds the verification link and the one-time code in `--device-auth` output.
+
+    Anchored loosely on the stable parts: a link ending in /codex/device, and the first
+    code-shaped word after the line that mentions the one-time code.
+    """
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.code: str | None = None
+        self._after_code_anchor = False
+
+    def feed(self, line: str) -> DeviceCodeReady | None:
+        if self.url and self.code:
+            return None
+        url = _DEVICE_URL.search(line)
+        if url:
+            self.url = url.group(0)
+        if "one-time code" in line.lower():
+            self._after_code_anchor = True
+            line = line.split("code", 1)[1]
+        code = _DEVICE_CODE.search(line) if self._after_code_anchor else None
+        if code:
+            self.code = code.group(0)
+        return DeviceCodeReady(self.url, self.code) if self.url and self.code else None
 
 
 def login_command(env: ServerEnv, args: str = "login") -> str:
@@ -158,11 +211,14 @@ class LoginSession:
         env: ServerEnv,
         *,
         forward: bool = True,
+        device_auth: bool = False,
         local_port_for: Callable[[int], int] = lambda port: port,
     ) -> None:
         self.server = server
         self.env = env
-        self.forward = forward
+        self.device_auth = device_auth
+        self.forward = forward and not device_auth
+        self._device = DeviceCodeReader() if device_auth else None
         self.local_port_for = local_port_for
         self.url: str | None = None
         self.port: int | None = None
@@ -190,7 +246,7 @@ class LoginSession:
         )
         try:
             self._process = await self.server.ssh.create_process(
-                login_command(self.env),
+                login_command(self.env, "login --device-auth" if self.device_auth else "login"),
                 term_type="dumb",
                 term_size=(4000, 50),
                 encoding="utf-8",
@@ -254,8 +310,11 @@ class LoginSession:
             return
         self.output.append(line)
         self._events.put_nowait(OutputLine(line))
+        device = self._device.feed(line) if self._device else None
+        if device:
+            self._events.put_nowait(device)
         event = parse_login_line(line)
-        if isinstance(event, UrlReady):
+        if isinstance(event, UrlReady) and not self.device_auth:
             await self._url_ready(event)
             return
         if isinstance(event, LoginSucceeded):
