@@ -76,6 +76,14 @@ class RelayResult:
     status: int | None  # HTTP status codex's login server answered, None if it didn't
     body: str
     client: str
+    followed: str | None = None  # the path of the redirect we followed (codex's /success)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    status: int | None
+    location: str
+    body: str
 
 
 def pick_client(tools: frozenset[str]) -> str:
@@ -83,61 +91,92 @@ def pick_client(tools: frozenset[str]) -> str:
     return next((tool for tool in RELAY_CLIENTS if tool in tools), "node")
 
 
+# Each client reads the URL on stdin (never in argv, where `ps` would show the code), prints
+# "<status> <location>" on the first line and then the start of the body; no redirects followed.
 _PYTHON = (
     "import http.client,sys\n"
-    "u=sys.argv[1].split('/',3)\n"
+    "u=sys.stdin.readline().strip().split('/',3)\n"
     "h,p=u[2].rsplit(':',1)\n"
     "c=http.client.HTTPConnection(h,int(p),timeout=90)\n"
     "c.request('GET','/'+u[3])\n"
     "r=c.getresponse()\n"
-    "print(r.status)\n"
+    "print(r.status,r.getheader('Location') or '')\n"
     "sys.stdout.write(r.read(4096).decode('utf-8','replace'))\n"
 )
 _NODE = (
-    "require('http').get(process.argv[1],r=>{let b='';r.setEncoding('utf8');"
-    "r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode);"
-    "process.stdout.write(b.slice(0,4096))})}).on('error',e=>{console.log(0);console.log(e.message)})"
+    "let u='';process.stdin.on('data',d=>u+=d).on('end',()=>{"
+    "require('http').get(u.trim(),r=>{let b='';r.setEncoding('utf8');r.on('data',d=>b+=d);"
+    "r.on('end',()=>{console.log(r.statusCode+' '+(r.headers.location||''));"
+    "process.stdout.write(b.slice(0,4096))})})"
+    ".on('error',e=>{console.log('0 ');console.log(e.message)})})"
 )
-
-
-_FETCH_TO_FILE = {
-    # Each prints the HTTP status on stdout and leaves the body in "$t".
-    "curl": 'curl -s -m 90 -o "$t" -w "%{http_code}" URL',
-    "wget": (
-        'wget -S -O "$t" --max-redirect=0 --content-on-error -T 90 URL 2>&1'
-        " | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9]*\\).*/\\1/p' | head -n 1"
-    ),
+_CURL = r"""t=$(mktemp)
+s=$(curl -q -s -m 90 -o "$t" -w '%{http_code} %{redirect_url}' -K -)
+printf '%s\n' "$s"; cat "$t"; rm -f "$t"
+"""
+_WGET = r"""t=$(mktemp)
+h=$(wget -S -O "$t" --max-redirect=0 --content-on-error -T 90 -i - 2>&1)
+s=$(printf '%s\n' "$h" | sed -n 's/^ *HTTP\/[0-9.]* \([0-9]*\).*/\1/p' | head -n 1)
+l=$(printf '%s\n' "$h" | sed -n 's/^ *Location: *\([^ ]*\).*/\1/p' | head -n 1)
+printf '%s %s\n' "$s" "$l"; cat "$t"; rm -f "$t"
+"""
+_CLIENT_SCRIPTS = {
+    "curl": _CURL,
+    "wget": _WGET,
+    "python3": f"python3 -c {shlex.quote(_PYTHON)}",
+    "node": f"node -e {shlex.quote(_NODE)}",
 }
 
 
-def relay_command(client: str, url: str, env: ServerEnv) -> str:
-    """A POSIX sh command printing '@@cw-status NNN' then the body, for the given client."""
-    quoted = shlex.quote(url)
-    mark = f"printf '{_STATUS_MARK}%s\\n'"
-    if client in _FETCH_TO_FILE:
-        fetch = _FETCH_TO_FILE[client].replace("URL", quoted)
-        return f't=$(mktemp); s=$({fetch}); {mark} "$s"; head -c 4096 "$t"; rm -f "$t"'
-    program = _PYTHON if client == "python3" else _NODE
-    runner = "python3 -c" if client == "python3" else "node -e"
-    return env.command(
-        f'{runner} {shlex.quote(program)} {quoted} | {{ read -r s; {mark} "$s"; head -c 4096; }}'
-    )
+def relay_command(client: str, env: ServerEnv) -> str:
+    """The POSIX sh command that fetches the URL given on stdin with `client`."""
+    return env.command("{ " + _CLIENT_SCRIPTS[client].strip() + "; } | head -c 8192")
 
 
-def parse_relay_output(text: str) -> tuple[int | None, str]:
+def relay_stdin(client: str, url: str) -> str:
+    """What the client reads on stdin: a curl config line, or the bare URL."""
+    return f'url = "{url}"\n' if client == "curl" else url + "\n"
+
+
+def parse_relay_output(text: str) -> tuple[int | None, str, str]:
+    """(status, location, body) from a client's output; status None when it got no answer."""
     head, _, body = text.partition("\n")
-    if not head.startswith(_STATUS_MARK):
-        return None, text.strip()[:4096]
-    status = head[len(_STATUS_MARK) :].strip()
+    status, _, location = head.strip().partition(" ")
     number = int(status) if status.isdigit() and int(status) > 0 else None
-    return number, body.strip()
+    return number, location.strip(), body.strip() if number else text.strip()[:4096]
+
+
+def success_redirect(location: str, port: int) -> str | None:
+    """codex's redirect after a good callback (http://localhost:PORT/success?...), made to
+    point at 127.0.0.1 (where codex listens), or None when it is anything else."""
+    try:
+        parts = urlsplit(location)
+        same_port = parts.port == port
+    except ValueError:
+        return None
+    if parts.hostname not in ("localhost", "127.0.0.1") or not same_port:
+        return None
+    if not parts.path.startswith("/success"):
+        return None
+    return f"http://127.0.0.1:{port}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+async def _fetch(conn: ServerConnection, client: str, url: str, env: ServerEnv) -> _Fetched:
+    result = await conn.ssh.run(
+        relay_command(client, env), input=relay_stdin(client, url), check=False, timeout=120
+    )
+    return _Fetched(*parse_relay_output(str(result.stdout or "")))
 
 
 async def replay_on_server(
     conn: ServerConnection, callback: PastedCallback, tools: frozenset[str], env: ServerEnv
 ) -> RelayResult:
-    """GET the callback on the server's own 127.0.0.1, where codex's login server listens."""
+    """GET the callback on the server's own 127.0.0.1, where codex's login server listens,
+    then follow its redirect to /success as a browser would (codex finishes on that)."""
     client = pick_client(tools)
-    result = await conn.run(relay_command(client, callback.url(), env), timeout=120)
-    status, body = parse_relay_output(str(result.stdout or ""))
-    return RelayResult(status, body, client)
+    first = await _fetch(conn, client, callback.url(), env)
+    follow = success_redirect(first.location, callback.port) if first.location else None
+    if first.status not in (301, 302, 303, 307) or follow is None:
+        return RelayResult(first.status, first.body, client)
+    second = await _fetch(conn, client, follow, env)
+    return RelayResult(first.status, second.body, client, followed="/success")
