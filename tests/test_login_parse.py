@@ -87,3 +87,8 @@ def test_login_command_prints_pid_then_execs_codex(tmp_path: Path) -> None:
     assert out[0].startswith("@@cwpid ")
     pid = out[0].split()[1]
     assert out[1] == f"codex pid={pid} args=login"  # exec: codex is the process we will kill
+
+
+def test_codex_missing_from_path_is_an_error() -> None:
+    event = parse_login_line("sh: 1: exec: codex: not found")
+    assert isinstance(event, LoginError) and "npm install -g @openai/codex" in event.message

@@ -164,6 +164,11 @@ def parse_login_line(line: str) -> LoginEvent | None:
         return DeviceAuthDisabled(DEVICE_AUTH_HELP)
     if "is already in use" in line:
         return PortsBusy(line.removeprefix("Error logging in: "))
+    if re.search(r"\bcodex: (?:command )?not found", line):
+        return LoginError(
+            "codex is not on this PATH on the server (not installed, or only a login shell "
+            "finds it): run `npm install -g @openai/codex` there, or check with doctor."
+        )
     if line.startswith(("Error logging in:", "Error loading configuration:", "Missing optional")):
         return LoginError(line)
     return None
@@ -294,10 +299,14 @@ class LoginSession:
         reason = ""
         try:
             async for raw in self._process.stdout:
-                await self._handle_line(clean_line(raw))
+                if raw:  # asyncssh yields one '' at the end of the stream
+                    await self._handle_line(clean_line(raw))
         except (asyncssh.Error, OSError) as exc:
             reason = f"connection lost: {exc}"
         exit_code = self._process.exit_status
+        signal = self._process.exit_signal
+        if signal:
+            exit_code, reason = None, reason or f"codex was stopped (SIG{signal[0]})"
         if self.server.ssh.is_closed() and not reason:
             reason = "the SSH connection was closed"
         self._exited = True

@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import asyncssh
+
 from .connection import ServerConnection
 from .login import CALLBACK_PATH
 from .probe import ServerEnv
@@ -162,9 +164,12 @@ def success_redirect(location: str, port: int) -> str | None:
 
 
 async def _fetch(conn: ServerConnection, client: str, url: str, env: ServerEnv) -> _Fetched:
-    result = await conn.ssh.run(
-        relay_command(client, env), input=relay_stdin(client, url), check=False, timeout=120
-    )
+    try:
+        result = await conn.ssh.run(
+            relay_command(client, env), input=relay_stdin(client, url), check=False, timeout=120
+        )
+    except (asyncssh.Error, OSError, TimeoutError) as exc:
+        return _Fetched(None, "", f"{client} failed on the server: {exc}")
     return _Fetched(*parse_relay_output(str(result.stdout or "")))
 
 
