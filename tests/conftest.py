@@ -1,0 +1,127 @@
+"""Shared fixtures. The lab (sshd in a network namespace) is session-scoped and reset per test.
+
+Lab tests skip when the machine cannot host the lab (not root, tools missing, no netns) and the
+pinned real Codex tests skip when it is not installed, except under CI=true, where both fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.lab import LabUnavailable, SshLab, lab_unavailable_reason, real_codex_problem
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally; under CI=true the lab must run, so fail loudly instead."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class _LabPool:
+    """Starts each lab flavour at most once per session, on first use."""
+
+    def __init__(self) -> None:
+        self.labs: dict[bool, SshLab] = {}
+        self.failures: dict[bool, str] = {}
+
+    def get(self, *, forwarding: bool) -> SshLab:
+        if forwarding in self.failures:
+            skip_or_fail(self.failures[forwarding])
+        if forwarding not in self.labs:
+            self.labs[forwarding] = self._start(forwarding)
+        return self.labs[forwarding]
+
+    def _start(self, forwarding: bool) -> SshLab:
+        reason = lab_unavailable_reason()
+        if reason is None:
+            try:
+                return SshLab(allow_tcp_forwarding=forwarding).start()
+            except LabUnavailable as err:
+                reason = str(err)
+        self.failures[forwarding] = reason
+        skip_or_fail(reason)
+        raise AssertionError("unreachable")
+
+    def stop_all(self) -> None:
+        for lab in self.labs.values():
+            lab.stop()
+
+
+@pytest.fixture(scope="session")
+def _lab_pool() -> Iterator[_LabPool]:
+    pool = _LabPool()
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def ssh_lab(_lab_pool: _LabPool) -> SshLab:
+    """The session's lab with AllowTcpForwarding yes (use `lab` for a clean state per test)."""
+    return _lab_pool.get(forwarding=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_lab_noforward(_lab_pool: _LabPool) -> SshLab:
+    """A second lab whose sshd has AllowTcpForwarding no, started only when a test asks."""
+    return _lab_pool.get(forwarding=False)
+
+
+@pytest.fixture
+def lab(ssh_lab: SshLab) -> Iterator[SshLab]:
+    """The session lab, reset: fresh server home, no codex, no server-user processes."""
+    ssh_lab.reset()
+    yield ssh_lab
+    ssh_lab.reset()
+
+
+@pytest.fixture
+def lab_noforward(ssh_lab_noforward: SshLab) -> Iterator[SshLab]:
+    """Like `lab`, on the sshd that refuses TCP forwarding."""
+    ssh_lab_noforward.reset()
+    yield ssh_lab_noforward
+    ssh_lab_noforward.reset()
+
+
+@pytest.fixture(scope="session")
+def lab_prerequisites() -> None:
+    """For tests that build their own SshLab: skip (fail under CI) when the lab cannot run."""
+    reason = lab_unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+
+
+@pytest.fixture(scope="session")
+def real_codex_available() -> bool:
+    """True when the pinned real Codex is installed; skips (fails under CI) otherwise."""
+    problem = real_codex_problem()
+    if problem:
+        skip_or_fail(problem)
+    return True
+
+
+@pytest.fixture(params=["fake", "real"])
+def codex_kind(request: pytest.FixtureRequest) -> str:
+    """Parametrises a test over the fake and the pinned real Codex (real may skip)."""
+    if request.param == "real":
+        request.getfixturevalue("real_codex_available")
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests using the lab `lab`, and real-Codex ones `realcodex`, for -m selection."""
+    lab_fixtures = {"lab", "ssh_lab", "ssh_lab_noforward", "lab_noforward", "lab_prerequisites"}
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & lab_fixtures:
+            item.add_marker(pytest.mark.lab)
+        callspec = getattr(item, "callspec", None)
+        if "real_codex_available" in names or (
+            callspec and callspec.params.get("codex_kind") == "real"
+        ):
+            item.add_marker(pytest.mark.realcodex)
