@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from .cli import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
-from .core.auth import AuthRecord, TokenState, describe_expiry
+from .core.auth import AuthKind, AuthRecord, TokenState, describe_expiry
 from .core.authfile import read_remote_auth
 from .core.clipboard import copy_text
 from .core.connection import ConnectError, ConnectSettings, HostKeyInfo, connect
@@ -305,6 +305,12 @@ async def _report_login(conn, env: ServerEnv, printer: LoginPrinter, exited: Log
         reason = printer.failure or exited.reason or f"codex login exited ({exited.exit_code})"
         raise UserError(f"login failed: {reason}")
     record = await read_remote_auth(conn, env.auth_path())
+    if record.kind is not AuthKind.CHATGPT:
+        # codex also says "Successfully logged in" when only /success was fetched.
+        raise UserError(
+            f"codex said it logged in, but {env.auth_path()} on {conn.label} holds no ChatGPT "
+            f"login ({record.problem or record.kind.value}). Run the login again."
+        )
     say(f"Logged in on {conn.label}. {_expiry_line(record)}")
     return EXIT_OK
 
