@@ -24,8 +24,14 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand.
+
+    In a subcommand they default to SUPPRESS, so an option given before the subcommand is not
+    reset by the subcommand's own default.
+    """
+    default = argparse.SUPPRESS if in_subcommand else None
+    common = argparse.ArgumentParser(add_help=False, argument_default=default)
     common.add_argument(
         "-F", "--ssh-config", type=Path, help="ssh_config to read (default ~/.ssh/config)"
     )
@@ -37,22 +43,36 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--codex-home", help="CODEX_HOME on the server (default ~/.codex, or its CODEX_HOME)"
     )
+    common.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=default if in_subcommand else 15.0,
+        help="seconds to wait for the SSH handshake (15)",
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return common
 
 
 COMMANDS = ("login", "status", "doctor", "push-auth")
-_VALUE_OPTIONS = {"-F", "--ssh-config", "--codex-home", "--timeout", "--warn-days", "--from"}
+_VALUE_OPTIONS = {
+    "-F",
+    "--ssh-config",
+    "--codex-home",
+    "--connect-timeout",
+    "--timeout",
+    "--warn-days",
+    "--from",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The subcommands' parser: login, status, doctor."""
-    common = _common_options()
+    """The subcommands' parser: login, status, doctor, push-auth."""
+    common = _common_options(in_subcommand=True)
     parser = argparse.ArgumentParser(
         prog="codex-wizard",
         description="Log the Codex CLI in on a headless server, over one SSH connection.",
         epilog="With no command, `codex-wizard [HOST]` opens the wizard.",
-        parents=[common],
+        parents=[_common_options()],
     )
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -182,7 +202,3 @@ def _run_wizard(args: argparse.Namespace) -> int:
             "the wizard is not available in this build; use `codex-wizard login HOST --no-tui`."
         ) from None
     return run_wizard(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -70,6 +70,7 @@ def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectS
     return ConnectSettings(
         ssh_config=args.ssh_config,
         accept_new_host_key=args.accept_new_host_key,
+        connect_timeout=args.connect_timeout,
         confirm_host_key=confirm_host_key_on_terminal if interactive else None,
     )
 
