@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -155,6 +156,7 @@ def parse_target(text: str):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codex-wizard` command; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    _terminate_like_ctrl_c()
     try:
         return _dispatch(args)
     except UserError as exc:
@@ -172,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ATTENTION
+
+
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM (kill, a closing terminal's session manager) cleans up like Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -116,6 +116,7 @@ class LoginPrinter:
         self.tunnel = tunnel
         self.failure: str | None = None
         self.succeeded = False
+        self.last_output = ""
         self.on_url: Callable[[UrlReady], asyncio.Task[None]] | None = None
         self._helpers: list[asyncio.Task[None]] = []
 
@@ -152,6 +153,8 @@ class LoginPrinter:
                 self.succeeded = True
             case OutputLine(text=text) if text.startswith("WARNING"):
                 say(f"codex: {text}")
+            case OutputLine(text=text) if text.strip():
+                self.last_output = text.strip()[:300]
 
     def _show_url(self, url: str, port: int) -> None:
         if self.tunnel:
@@ -301,9 +304,14 @@ def _server_line(probe) -> str:
     )
 
 
+def _exit_reason(exited: LoginExited, last_output: str) -> str:
+    said = f"; its last words: {last_output!r}" if last_output else ""
+    return f"codex login ended (exit {exited.exit_code}) before the login finished{said}"
+
+
 async def _report_login(conn, env: ServerEnv, printer: LoginPrinter, exited: LoginExited) -> int:
     if not (printer.succeeded and exited.exit_code == 0):
-        reason = printer.failure or exited.reason or f"codex login exited ({exited.exit_code})"
+        reason = printer.failure or exited.reason or _exit_reason(exited, printer.last_output)
         raise UserError(f"login failed: {reason}")
     record = await read_remote_auth(conn, env.auth_path())
     if record.kind is not AuthKind.CHATGPT:
