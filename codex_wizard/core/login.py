@@ -303,6 +303,9 @@ class LoginSession:
                     await self._handle_line(clean_line(raw))
         except (asyncssh.Error, OSError) as exc:
             reason = f"connection lost: {exc}"
+        # The exit status may arrive just after the end of output.
+        with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
+            await asyncio.wait_for(self._process.wait_closed(), 5)
         exit_code = self._process.exit_status
         signal = self._process.exit_signal
         if signal:
