@@ -1,0 +1,7 @@
+"""`python -m codex_wizard` runs the codex-wizard command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
