@@ -147,9 +147,8 @@ class Tunnel:
     async def start(self) -> None:
         """Bind 127.0.0.1 only; raise PortBusyError (with the owner) when the port is taken."""
         try:
-            self._server = await asyncio.start_server(
-                self._serve, LOOPBACK, self.local_port, reuse_address=True
-            )
+            # asyncio sets SO_REUSEADDR on POSIX only (on Windows it would allow port theft).
+            self._server = await asyncio.start_server(self._serve, LOOPBACK, self.local_port)
         except OSError as exc:
             if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                 raise
