@@ -1,0 +1,168 @@
+"""Things the wizard does to the server besides logging in: install codex, verify, log out.
+
+Each runs one command on the one connection, under POSIX sh whatever the user's login shell is,
+with the PATH and CODEX_HOME of a ServerEnv; stderr is merged into stdout (asyncssh.STDOUT),
+so npm's and codex's messages (they write to stderr) arrive as one stream of lines.
+`install_codex` streams npm's output line by line and recognises a permission error (a global
+prefix owned by root), for which `user_prefix=True` installs into ~/.local instead, no sudo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import asyncssh
+
+from .login import clean_line
+from .probe import ProbeResult, ServerEnv
+
+INSTALL_ARGS = "npm install -g @openai/codex"
+USER_PREFIX = "~/.local"
+USER_PREFIX_ARGS = f"npm install -g --prefix {USER_PREFIX} @openai/codex"
+VERIFY_ARGS = "codex login status"
+LOGOUT_ARGS = "codex logout"
+INSTALL_TIMEOUT = 900.0
+SHORT_TIMEOUT = 60.0
+
+_PERMISSION = re.compile(
+    r"\b(EACCES|EPERM)\b|permission denied|missing write access|operation not permitted",
+    re.IGNORECASE,
+)
+
+LineCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """How a server command ended, with its (cleaned) output lines."""
+
+    command: str
+    exit_code: int | None
+    output: list[str] = field(default_factory=list)
+    error: str | None = None  # we could not run it at all (connection lost, timeout)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.exit_code == 0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.output).strip()
+
+    def last_line(self) -> str:
+        for line in reversed(self.output):
+            if line.strip():
+                return line.strip()
+        return ""
+
+
+@dataclass(frozen=True)
+class InstallResult(ActionResult):
+    user_prefix: bool = False
+
+    @property
+    def permission_error(self) -> bool:
+        """npm could not write to its global folder: offer the user-prefix install."""
+        return not self.ok and any(_PERMISSION.search(line) for line in self.output)
+
+
+@dataclass(frozen=True)
+class VerifyResult(ActionResult):
+    @property
+    def logged_in(self) -> bool | None:
+        """True/False from `codex login status`; None when it said something else."""
+        if self.error is not None:
+            return None
+        text = self.text.lower()
+        if "not logged in" in text:
+            return False
+        if self.exit_code == 0 and "logged in" in text:
+            return True
+        return None
+
+
+def sh_command(env: ServerEnv, args: str) -> str:
+    """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME."""
+    return "exec sh -c " + shlex.quote(env.command(args))
+
+
+async def run_streaming(
+    conn,  # ServerConnection
+    command: str,
+    *,
+    on_line: LineCallback | None = None,
+    timeout: float = SHORT_TIMEOUT,
+) -> tuple[int | None, list[str], str | None]:
+    """Run command, calling on_line for each output line; (exit code, lines, error)."""
+    lines: list[str] = []
+    process: asyncssh.SSHClientProcess | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            process = await conn.ssh.create_process(
+                command, encoding="utf-8", errors="replace", stderr=asyncssh.STDOUT
+            )
+            async for raw in process.stdout:
+                line = clean_line(raw)
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+            await process.wait_closed()
+    except TimeoutError:
+        return None, lines, f"stopped after {timeout:g} s without finishing"
+    except (asyncssh.Error, OSError) as exc:
+        return None, lines, f"lost the connection: {exc}"
+    finally:
+        if process is not None and process.exit_status is None:
+            process.close()
+    return process.exit_status if process else None, lines, None
+
+
+async def install_codex(
+    conn,
+    env: ServerEnv,
+    *,
+    user_prefix: bool = False,
+    on_line: LineCallback | None = None,
+    timeout: float = INSTALL_TIMEOUT,
+) -> InstallResult:
+    """`npm install -g @openai/codex` (or into ~/.local), streaming npm's output."""
+    args = USER_PREFIX_ARGS if user_prefix else INSTALL_ARGS
+    code, lines, error = await run_streaming(
+        conn, sh_command(env, args), on_line=on_line, timeout=timeout
+    )
+    return InstallResult(args, code, lines, error, user_prefix=user_prefix)
+
+
+async def verify_login(conn, env: ServerEnv, *, timeout: float = SHORT_TIMEOUT) -> VerifyResult:
+    """`codex login status` on the server."""
+    code, lines, error = await run_streaming(conn, sh_command(env, VERIFY_ARGS), timeout=timeout)
+    return VerifyResult(VERIFY_ARGS, code, lines, error)
+
+
+async def logout(conn, env: ServerEnv, *, timeout: float = SHORT_TIMEOUT) -> ActionResult:
+    """`codex logout` on the server (removes the stored credentials)."""
+    code, lines, error = await run_streaming(conn, sh_command(env, LOGOUT_ARGS), timeout=timeout)
+    return ActionResult(LOGOUT_ARGS, code, lines, error)
+
+
+def install_env(probe: ProbeResult, env: ServerEnv) -> ServerEnv:
+    """The env to run npm with: the login shell's PATH when only that finds node or npm."""
+    if probe.login_path and (probe.node.via_login_shell or probe.npm.via_login_shell):
+        return replace(env, login_path=probe.login_path, auto_path=False)
+    return env
+
+
+def with_user_prefix(probe: ProbeResult, env: ServerEnv) -> ServerEnv:
+    """env with ~/.local/bin first on PATH, for a codex installed with the user prefix."""
+    if not probe.home:
+        return env
+    home = probe.home
+    base = env.login_path or probe.login_path or probe.path or "/usr/local/bin:/usr/bin:/bin"
+    bin_dir = f"{home.rstrip('/')}/.local/bin"
+    if bin_dir in base.split(":"):
+        return env
+    return replace(env, login_path=f"{bin_dir}:{base}", auto_path=False)
