@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import threading
@@ -36,7 +37,13 @@ from .core.login import (
     UrlReady,
     url_state,
 )
-from .core.ports import CODEX_PORTS, cancel_pending_login, local_port_owners, wait_port_free
+from .core.ports import (
+    CODEX_PORTS,
+    cancel_pending_login,
+    local_port_owners,
+    port_is_free,
+    wait_port_free,
+)
 from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
 from .core.push import PushError, load_local_auth, local_auth_path, push_auth
 from .core.relay import PastedAddressError, replay_on_server, validate_pasted_callback
@@ -87,6 +94,8 @@ def _expiry_line(record: AuthRecord) -> str:
 
 async def _free_local_port(port: int) -> None:
     """Make sure the browser's port is free here, stopping a pending codex login on a yes."""
+    if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
+        return
     owner = (await asyncio.to_thread(local_port_owners, [port])).get(port)
     if owner is None:
         return
@@ -180,14 +189,68 @@ class LoginPrinter:
         say(copied.get(copy_text(text), "(no clipboard here: copy it from above)"))
 
 
-async def _follow(session: LoginSession, printer: LoginPrinter) -> LoginExited:
+PROBE_DELAY = 1.0  # s after codex login started, if it has printed no URL by then
+
+
+class ServerCheck:
+    """The install probe, started once codex login has printed its URL (or after PROBE_DELAY).
+
+    The URL does not wait for the probe, and the probe's own work on the server (a login shell,
+    node/npm/codex --version) does not compete with codex login's start. Install problems still
+    end the session, and explain a failed login better than its own output does.
+    """
+
+    def __init__(self, conn) -> None:
+        self._go = asyncio.Event()
+        self.task: asyncio.Task[ProbeResult] = asyncio.create_task(self._run(conn))
+
+    def start_now(self) -> None:
+        self._go.set()
+
+    async def _run(self, conn) -> ProbeResult:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._go.wait(), PROBE_DELAY)
+        return await _usable_server(conn.label, asyncio.create_task(probe_server(conn)))
+
+    async def result(self) -> ProbeResult:
+        self.start_now()
+        return await self.task
+
+    def cancel(self) -> None:
+        self.task.cancel()
+
+
+async def _follow(session: LoginSession, printer: LoginPrinter, server: ServerCheck) -> LoginExited:
     async for event in session.events():
         printer.show(event)
+        if isinstance(event, UrlReady | DeviceCodeReady) or printer.failure:
+            server.start_now()
         if isinstance(event, LoginExited):
             return event
         if printer.failure and isinstance(event, PortsBusy | ForwardRefused):
             return LoginExited(None, printer.failure)
     raise AssertionError("events() ends with LoginExited")
+
+
+async def _follow_checked(
+    session: LoginSession, printer: LoginPrinter, server: ServerCheck
+) -> LoginExited:
+    """Follow the login while the probe runs; an install problem ends it (UserError)."""
+    follower = asyncio.create_task(_follow(session, printer, server))
+    try:
+        await asyncio.wait({follower, server.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not follower.done():
+            server.task.result()  # the probe finished first: raises its install problem
+            return await follower
+        exited = follower.result()
+        if printer.succeeded:
+            with contextlib.suppress(UserError):
+                await server.result()  # the Server line; a working login is not undone
+        else:
+            await server.result()  # "codex not installed" says more than codex's own exit
+        return exited
+    finally:
+        follower.cancel()
 
 
 async def login_command(args: argparse.Namespace) -> int:
@@ -204,29 +267,34 @@ async def login_command(args: argparse.Namespace) -> int:
 
 async def _login_on(conn, args: argparse.Namespace) -> int:
     tunnel = not (args.relay or args.device_auth)
-    probe = asyncio.create_task(probe_server(conn))
     forwarding = asyncio.create_task(check_forwarding(conn.ssh, CODEX_PORTS[0]))
     if tunnel:
         await _free_local_port(CODEX_PORTS[0])
     printer = LoginPrinter(conn.label, args.open, tunnel=tunnel)
     env = ServerEnv(codex_home=args.codex_home, auto_path=True)
     async with LoginSession(conn, env, forward=tunnel, device_auth=args.device_auth) as session:
-        found = await _usable_server(conn.label, probe)
-        check = await forwarding
-        if tunnel and check.state is ForwardingState.REFUSED:
-            raise UserError(
-                f"{conn.label}: {check.detail}. Log in without a tunnel: add --relay "
-                "(paste the address the browser ends on) or --device-auth."
-            )
-        if args.relay:
-            printer.on_url = lambda event: _start_relay(session, conn, found.tools, env, event)
+        server = ServerCheck(conn)
         try:
-            async with asyncio.timeout(args.timeout):
-                exited = await _follow(session, printer)
-        except TimeoutError:
-            raise UserError(f"no login within {args.timeout:g} s; stopped codex login.") from None
+            check = await forwarding
+            if tunnel and check.state is ForwardingState.REFUSED:
+                await server.result()  # an install problem first, as before
+                raise UserError(
+                    f"{conn.label}: {check.detail}. Log in without a tunnel: add --relay "
+                    "(paste the address the browser ends on) or --device-auth."
+                )
+            if args.relay:
+                printer.on_url = lambda event: _start_relay(session, conn, server, env, event)
+            try:
+                async with asyncio.timeout(args.timeout):
+                    exited = await _follow_checked(session, printer, server)
+            except TimeoutError:
+                raise UserError(
+                    f"no login within {args.timeout:g} s; stopped codex login."
+                ) from None
+            finally:
+                printer.stop_helpers()
         finally:
-            printer.stop_helpers()
+            server.cancel()
     return await _report_login(conn, env, printer, exited)
 
 
@@ -243,12 +311,14 @@ async def _usable_server(label: str, probe: asyncio.Task[ProbeResult]) -> ProbeR
 
 
 def _start_relay(
-    session: LoginSession, conn, tools: frozenset[str], env: ServerEnv, event: UrlReady
+    session: LoginSession, conn, server: ServerCheck, env: ServerEnv, event: UrlReady
 ) -> asyncio.Task[None]:
-    return asyncio.create_task(_relay_pasted(session, conn, tools, env, event))
+    return asyncio.create_task(_relay_pasted(session, conn, server, env, event))
 
 
-async def _relay_pasted(session, conn, tools, env: ServerEnv, event: UrlReady) -> None:
+async def _relay_pasted(
+    session, conn, server: ServerCheck, env: ServerEnv, event: UrlReady
+) -> None:
     """Read pasted addresses until one is relayed to codex on the server."""
     state = url_state(event.url) or ""
     say(
@@ -266,6 +336,7 @@ async def _relay_pasted(session, conn, tools, env: ServerEnv, event: UrlReady) -
         except PastedAddressError as exc:
             say(str(exc))
             continue
+        tools = (await server.result()).tools
         result = await replay_on_server(conn, callback, tools, env)
         if result.status is None:
             say(f"Could not reach codex's login server on {conn.label}: {result.body[:200]}")
@@ -404,6 +475,7 @@ def _print_doctor(report: DoctorReport) -> None:
         say(f"  [{MARKS[check.verdict]}] {check.name:<12} {check.found}")
         if check.fix and check.verdict in (Verdict.WARN, Verdict.FAIL):
             say(f"         {'':<12} fix: {check.fix}")
+    say(f"Next: {report.recommendation()}")
 
 
 async def doctor_command(args: argparse.Namespace) -> int:

@@ -215,12 +215,42 @@ class DoctorReport:
     def ok(self) -> bool:
         return all(check.verdict is not Verdict.FAIL for check in self.checks)
 
+    def verdict(self, name: str) -> Verdict:
+        return next((c.verdict for c in self.checks if c.name == name), Verdict.SKIP)
+
+    def recommendation(self) -> str:
+        """The one way to log in that fits what the checks found."""
+        return recommend(self)
+
     def as_json(self) -> dict[str, object]:
         return {
             "host": self.host,
             "ok": self.ok,
+            "recommendation": self.recommendation(),
             "checks": [check.as_json() for check in self.checks],
         }
+
+
+def recommend(report: DoctorReport) -> str:
+    """Tunnel, relay, device code or push-auth: what to run next on this host."""
+    host = report.host
+    failed = {c.name for c in report.checks if c.verdict is Verdict.FAIL}
+    if failed & {"ssh", "host key"}:
+        return "Fix the SSH connection first (see above)."
+    if failed & {"node", "codex"}:
+        return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
+    if "server port" in failed:
+        return f"Free port 1455 or 1457 on the server, then: codex-wizard login {host}"
+    if "forwarding" in failed or "local port" in failed:
+        why = "the server refuses forwarding" if "forwarding" in failed else "1455 is busy here"
+        return (
+            f"No tunnel ({why}): codex-wizard login {host} --relay (paste the address the "
+            "browser ends on); or --device-auth if device-code login is on in ChatGPT; or, "
+            f"if Codex is logged in on this computer, codex-wizard push-auth {host}"
+        )
+    if report.verdict("token") is Verdict.PASS:
+        return "Nothing to do: codex is logged in."
+    return f"codex-wizard login {host}"
 
 
 _SERVER_CHECKS = (
