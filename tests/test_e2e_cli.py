@@ -369,3 +369,11 @@ def test_success_line_without_auth_file_is_not_trusted(lab: SshLab) -> None:
         code, out = run.finish()
     assert code == 1
     assert "holds no ChatGPT login" in out
+
+
+def test_doctor_recommends_relay_without_forwarding(lab_noforward: SshLab) -> None:
+    lab_noforward.install_codex("fake", "path")
+    result = run_cli(lab_noforward, "doctor", "lab")
+    assert result.returncode == 1
+    assert "Next: No tunnel (the server refuses forwarding)" in result.stdout
+    assert "--relay" in result.stdout
