@@ -1,0 +1,399 @@
+"""The wizard: six steps in order, the state carried between them, and clean-up on every exit.
+
+Screens are thin: they show app.state and call the core through app.backend. The app owns
+what outlives a screen: the SSH connection, the LoginSession and the task that turns its events
+into LoginChanged messages. Whatever way the app ends, close_all() stops `codex login` on the
+server and closes the connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker
+
+from ..core.connection import ConnectSettings, HostKeyInfo
+from ..core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
+from ..core.login import LoginError, LoginEvent, LoginExited
+from ..core.probe import ProbeResult
+from ..core.remembered import MemoryHosts, RememberedHosts
+from ..core.status import HostStatus
+from .backend import Backend
+from .screens.base import LoginChanged
+from .screens.connect import ConnectScreen
+from .screens.dialogs import ErrorScreen, HostKeyDialog
+from .screens.expiry import ExpiryScreen
+from .screens.hosts import HostScreen
+from .screens.install import InstallScreen, env_after_probe
+from .screens.login import LoginScreen
+from .screens.tunnel import TunnelScreen
+from .state import LoginPhase, LoginProgress, Step, WizardState
+
+STEP_SCREENS: dict[Step, Callable[[], Screen]] = {
+    Step.HOST: HostScreen,
+    Step.CONNECT: ConnectScreen,
+    Step.INSTALL: InstallScreen,
+    Step.TUNNEL: TunnelScreen,
+    Step.LOGIN: LoginScreen,
+    Step.EXPIRY: ExpiryScreen,
+}
+STATUS_TIMEOUT = 20.0
+CLOSE_TIMEOUT = 10.0
+
+
+class WizardApp(App[int]):
+    """codex-wizard's Textual front end. Every collaborator can be injected for tests."""
+
+    CSS_PATH = "wizard.tcss"
+    TITLE = "codex-wizard"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        settings: ConnectSettings | None = None,
+        hosts: Sequence[HostTarget] | None = None,
+        initial_target: HostTarget | None = None,
+        ssh_config: Path | None = None,
+        local_port_for: Callable[[int], int] | None = None,
+        state_path: Path | None = None,
+        remembered: RememberedHosts | None = None,
+        demo: Any = None,
+        now: Callable[[], datetime] | None = None,
+        backend: Backend | None = None,
+        codex_home: str | None = None,
+        check_statuses: bool = True,
+        status_timeout: float = STATUS_TIMEOUT,
+        warn_days: float = 3.0,
+        friendly_errors: bool = False,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or ConnectSettings(ssh_config=ssh_config)
+        self.hosts = list(hosts) if hosts is not None else None
+        self.initial_target = initial_target
+        self.ssh_config = ssh_config or self.settings.ssh_config
+        self.local_port_for: Callable[[int], int] = local_port_for or (lambda port: port)
+        if remembered is None:
+            remembered = MemoryHosts() if demo is not None else RememberedHosts(state_path)
+        self.remembered = remembered
+        self.demo = demo
+        self._now = now
+        self.backend = backend or Backend()
+        self.codex_home = codex_home
+        self.check_statuses = check_statuses
+        self.status_timeout = status_timeout
+        self.warn_days = warn_days
+        self.friendly_errors = friendly_errors
+        self.state = WizardState()
+        self._pump: Worker | None = None
+        self._close_task: asyncio.Task | None = None
+        self._handling_error = False
+        if demo is not None:
+            self.sub_title = "DEMO"
+
+    # ------------------------------------------------------------------ basics
+
+    def now(self) -> datetime:
+        return self._now() if self._now else datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        if self.initial_target is not None:
+            self.state.target = self.initial_target
+            self.push_screen(ConnectScreen())
+        else:
+            self.push_screen(HostScreen())
+
+    def goto(self, step: Step) -> None:
+        """Show a step (a fresh screen that renders from self.state), closing any modals."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        screen = STEP_SCREENS[step]()
+        if len(self.screen_stack) < 2:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    @property
+    def step(self) -> Step | None:
+        for screen in reversed(self.screen_stack):
+            step = getattr(screen, "STEP", None)
+            if step is not None:
+                return step
+        return None
+
+    def go_back(self, step: Step) -> None:
+        if step in (Step.CONNECT, Step.INSTALL):
+            self.run_worker(self.back_to_hosts(), exit_on_error=False)
+        elif step is Step.TUNNEL:
+            self.goto(Step.INSTALL)
+        elif step is Step.LOGIN:
+            self.goto(Step.TUNNEL)
+        elif step is Step.EXPIRY:
+            self.goto(Step.INSTALL if self.state.login.phase is LoginPhase.IDLE else Step.LOGIN)
+
+    async def ask(self, screen: Screen[Any]) -> Any:
+        """Show a modal and wait for its answer (works from any worker or handler)."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(result: Any) -> None:
+            if not answer.done():
+                answer.set_result(result)
+
+        self.push_screen(screen, callback=done)
+        return await answer
+
+    def show_error(self, title: str, what: str, todo: str) -> None:
+        self.push_screen(ErrorScreen(title, what, todo))
+
+    async def guarded(self, coro: Awaitable[Any], doing: str) -> Any:
+        """Await coro; an unexpected failure lands on the error screen instead of a traceback."""
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.show_error(
+                f"Something went wrong while {doing}",
+                f"{type(exc).__name__}: {exc}",
+                "Go back and try again. If it keeps happening, `codex-wizard doctor HOST` "
+                "checks the server step by step and prints the fix for each problem.",
+            )
+            return None
+
+    def _handle_exception(self, error: Exception) -> None:
+        """With friendly_errors (the real app), show unexpected errors instead of crashing."""
+        if not self.friendly_errors or self._handling_error or not self.is_running:
+            super()._handle_exception(error)
+            return
+        self._handling_error = True
+        try:
+            self.log.error(error)
+            self.show_error(
+                "Something unexpected went wrong",
+                f"{type(error).__name__}: {error}",
+                "Go back and try again, or quit (ctrl+q): quitting always stops codex login on "
+                "the server. Run with --debug to see the details.",
+            )
+        except Exception:
+            super()._handle_exception(error)
+        finally:
+            self._handling_error = False
+
+    # ------------------------------------------------------------------ hosts
+
+    def host_entries(self) -> list[tuple[HostTarget, str]]:
+        """(target, where it comes from) for the host list."""
+        if self.hosts is not None:
+            source = "demo" if self.demo is not None else "given"
+            return [(target, source) for target in self.hosts]
+        entries: list[tuple[HostTarget, str]] = []
+        seen: set[HostTarget] = set()
+        for name in list_config_hosts(self.ssh_config):
+            with contextlib.suppress(HostArgError):
+                target = parse_host_arg(name)
+                if target not in seen:
+                    seen.add(target)
+                    entries.append((target, "ssh_config"))
+        for target in self.remembered.targets():
+            if target not in seen:
+                seen.add(target)
+                entries.append((target, "remembered"))
+        return entries
+
+    def forget_host(self, target: HostTarget) -> bool:
+        return self.remembered.forget(target)
+
+    def connect_settings(self, interactive: bool = True) -> ConnectSettings:
+        """The settings with our host-key prompt (interactive) or none (background checks)."""
+        confirm = self.confirm_host_key if interactive else None
+        return replace(self.settings, confirm_host_key=confirm)
+
+    async def confirm_host_key(self, key: HostKeyInfo) -> bool:
+        return bool(await self.ask(HostKeyDialog(key)))
+
+    async def check_status(self, target: HostTarget) -> HostStatus:
+        return await self.backend.check_host(
+            target,
+            self.connect_settings(interactive=False),
+            codex_home=self.codex_home,
+            warn_days=self.warn_days,
+            timeout=self.status_timeout,
+        )
+
+    def choose_host(self, target: HostTarget) -> None:
+        self.state.target = target
+        self.goto(Step.CONNECT)
+
+    async def connected(self, conn: Any) -> None:
+        self.state.conn = conn
+        target = self.state.target
+        if target is not None and not self._from_ssh_config(target):
+            with contextlib.suppress(OSError):
+                self.remembered.remember(target, self.now())
+        self.goto(Step.INSTALL)
+
+    def _from_ssh_config(self, target: HostTarget) -> bool:
+        if self.hosts is not None:
+            return True
+        return (
+            target.user is None
+            and target.port is None
+            and target.name in set(list_config_hosts(self.ssh_config))
+        )
+
+    async def back_to_hosts(self) -> None:
+        await self.close_server()
+        self.state.target = None
+        self.goto(Step.HOST)
+
+    def set_probe(self, probe: ProbeResult) -> None:
+        self.state.probe = probe
+        self.state.env = env_after_probe(probe, self.codex_home, self.state.user_prefix)
+
+    # ------------------------------------------------------------------ login
+
+    def current_tunnel(self) -> Any:
+        session = self.state.session
+        return getattr(session, "tunnel", None) if session is not None else None
+
+    async def start_login(self) -> None:
+        """A fresh `codex login` on the server (stopping any earlier one)."""
+        await self.stop_login()
+        state = self.state
+        state.login = LoginProgress()
+        state.record = None
+        state.login.starting()
+        self.screen.post_message(LoginChanged(None))
+        session = self.backend.login_session(
+            state.conn, state.env, local_port_for=self.local_port_for
+        )
+        state.session = session
+        try:
+            await session.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.apply_login_event(LoginError(f"could not start codex login: {exc}"))
+            self.apply_login_event(LoginExited(None, str(exc)))
+            return
+        self._pump = self.run_worker(self._pump_events(session), group="login", exit_on_error=False)
+
+    async def _pump_events(self, session: Any) -> None:
+        async for event in session.events():
+            if session is not self.state.session:
+                return
+            self.apply_login_event(event)
+
+    def apply_login_event(self, event: LoginEvent) -> None:
+        """Fold a LoginSession event into the state and tell the screen on show."""
+        self.state.login.apply(event)
+        self.screen.post_message(LoginChanged(event))
+
+    async def stop_login(self) -> None:
+        session, self.state.session = self.state.session, None
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.close(), CLOSE_TIMEOUT)
+
+    def copy_url(self, url: str) -> str:
+        """Copy with pyperclip; always also through the terminal (OSC 52). Returns how."""
+        how = self.backend.copy_text(url)
+        self.copy_to_clipboard(url)
+        return how or "osc52"
+
+    async def simulate_browser(self, *, wrong_state: bool = False) -> None:
+        """Demo only: play the browser coming back to the tunnel after signing in."""
+        url, tunnel = self.state.login.url, self.current_tunnel()
+        if self.demo is None or url is None or tunnel is None:
+            return
+        status = await self.demo.simulate_browser(
+            url, local_port=tunnel.local_port, wrong_state=wrong_state
+        )
+        self.notify(f"Simulated browser: the login server answered HTTP {status}.", timeout=4)
+
+    # ------------------------------------------------------------------ closing
+
+    async def close_server(self) -> None:
+        """Stop the login and close the connection; the wizard forgets the server."""
+        await self.stop_login()
+        conn = self.state.conn
+        self.state.forget_server()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT)
+
+    async def close_all(self) -> None:
+        """Idempotent: no `codex login` left on the server, no connection left open."""
+        if self._close_task is None:
+            self._close_task = asyncio.ensure_future(self.close_server())
+        await asyncio.shield(self._close_task)
+
+    async def action_quit(self) -> None:
+        await self.close_all()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.close_all()
+
+
+# ---------------------------------------------------------------------- entry point
+
+
+async def _run(app: WizardApp) -> int:
+    try:
+        await app.run_async()
+    finally:
+        await app.close_all()
+    return app.return_code or 0
+
+
+async def _run_demo(args: argparse.Namespace) -> int:
+    from ..demo import DemoServer
+
+    async with DemoServer() as demo:
+        app = WizardApp(
+            settings=demo.settings,
+            hosts=[demo.target],
+            local_port_for=demo.local_port_for,
+            demo=demo,
+            codex_home=getattr(args, "codex_home", None),
+            friendly_errors=not getattr(args, "debug", False),
+        )
+        return await _run(app)
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    """`codex-wizard`, `codex-wizard HOST`, `codex-wizard login HOST`, `codex-wizard --demo`."""
+    if getattr(args, "demo", False):
+        return asyncio.run(_run_demo(args))
+    from ..cli import parse_target
+
+    host = getattr(args, "host", None)
+    ssh_config = getattr(args, "ssh_config", None)
+    app = WizardApp(
+        settings=ConnectSettings(
+            ssh_config=ssh_config,
+            accept_new_host_key=getattr(args, "accept_new_host_key", False),
+        ),
+        initial_target=parse_target(host) if host else None,
+        ssh_config=ssh_config,
+        codex_home=getattr(args, "codex_home", None),
+        friendly_errors=not getattr(args, "debug", False),
+    )
+    return asyncio.run(_run(app))

@@ -1,0 +1,108 @@
+"""What every step screen shares: top bar, step indicator, body, Back/Next and the footer."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from ..state import Step
+from ..widgets.chrome import StepIndicator, TopBar
+
+if TYPE_CHECKING:
+    from ..app import WizardApp
+
+STYLES = {"ok": "bold green", "warn": "bold yellow", "bad": "bold red", "dim": "dim", "": ""}
+
+
+class LoginChanged(Message):
+    """The login session reported something; screens re-render from app.state.login."""
+
+    def __init__(self, event: object) -> None:
+        super().__init__()
+        self.event = event
+
+
+def styled(text: str, style: str = "") -> Text:
+    return Text(text, style=STYLES.get(style, style))
+
+
+class StepScreen(Screen):
+    """A wizard step. Subclasses set STEP and write compose_body()."""
+
+    STEP: ClassVar[Step]
+    NEXT_LABEL: ClassVar[str] = "Next"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("n", "next", "Next"),
+    ]
+
+    @property
+    def wizard(self) -> WizardApp:
+        return cast("WizardApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        target = self.wizard.state.target
+        yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
+        yield StepIndicator(self.STEP, id="steps")
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        with Horizontal(id="nav"):
+            yield Button("‹ Back", id="back", disabled=self.STEP == Step.HOST)
+            yield Static("", id="nav-note")
+            yield Button(f"{self.NEXT_LABEL} ›", id="next", variant="primary")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    # -------------------------------------------------------------- navigation
+
+    def action_back(self) -> None:
+        self.wizard.go_back(self.STEP)
+
+    async def action_next(self) -> None:
+        if not self.query_one("#next", Button).disabled:
+            result = self.go_next()
+            if inspect.isawaitable(result):
+                await result
+
+    def go_next(self) -> Awaitable[None] | None:
+        """What Next does on this step."""
+        return None
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#next")
+    async def _next_pressed(self) -> None:
+        await self.action_next()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Next shows as disabled in the footer while its button is."""
+        if action == "next":
+            buttons = self.query("#next")
+            return None if buttons and buttons.first(Button).disabled else True
+        return True
+
+    def set_next(self, enabled: bool, note: str = "", label: str | None = None) -> None:
+        button = self.query_one("#next", Button)
+        button.disabled = not enabled
+        if label is not None:
+            button.label = f"{label} ›"
+        self.query_one("#nav-note", Static).update(Text(note, style="dim"))
+        self.refresh_bindings()
+
+    def run_guarded(self, coro, doing: str, **kwargs) -> None:
+        """A worker on this screen whose failure lands on the error screen, not a traceback."""
+        self.run_worker(self.wizard.guarded(coro, doing), exit_on_error=False, **kwargs)

@@ -1,0 +1,228 @@
+"""Modal prompts (yes/no, host key, password/passphrase) and the error and refusal screens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from ...core.connection import HostKeyInfo
+from ..widgets.chrome import TopBar
+
+if TYPE_CHECKING:
+    from ..app import WizardApp
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question. y / n / Escape work as well as the buttons."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        body: Text | str,
+        *,
+        yes: str = "Yes",
+        no: str = "No",
+        danger: bool = False,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = Text(body) if isinstance(body, str) else body
+        self.yes_label = yes
+        self.no_label = no
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-danger" if self.danger else ""):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Static(self.body, id="dialog-body")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="primary")
+                yield Button(f"{self.no_label} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)
+
+
+def host_key_body(key: HostKeyInfo) -> Text:
+    text = Text()
+    text.append(f"The authenticity of {key.host_label} can't be established.\n\n")
+    text.append(f"{key.key_type} key fingerprint:\n")
+    text.append(f"  {key.fingerprint}\n\n", style="bold")
+    text.append(
+        "Compare it with the fingerprint your server's administrator or provider shows you "
+        "(on the server: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub). "
+    )
+    text.append(f"If you trust it, it is added to {key.known_hosts}.")
+    return text
+
+
+class HostKeyDialog(ConfirmDialog):
+    def __init__(self, key: HostKeyInfo) -> None:
+        super().__init__(
+            "Unknown host key", host_key_body(key), yes="Trust and connect", no="Don't connect"
+        )
+        self.key = key
+
+
+class CredentialsDialog(ModalScreen[tuple[str, str] | None]):
+    """The server refused our keys: ask for a password, or a passphrase for an encrypted key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, label: str, retry: bool = False) -> None:
+        super().__init__()
+        self.label = label
+        self.retry = retry
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(f"Sign in to {self.label}", style="bold"), id="dialog-title")
+            lead = "That did not work. " if self.retry else ""
+            yield Static(
+                f"{lead}{self.label} did not accept your SSH keys without help. Type the "
+                "account's password, or the passphrase of your encrypted SSH key "
+                "(it stays on this computer). Enter to connect, Escape to cancel.",
+                id="dialog-body",
+            )
+            yield Input(placeholder="SSH password", password=True, id="password")
+            yield Input(
+                placeholder="or: passphrase of your SSH key", password=True, id="passphrase"
+            )
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Connect", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        password = self.query_one("#password", Input).value
+        passphrase = self.query_one("#passphrase", Input).value
+        if passphrase:
+            self.dismiss(("passphrase", passphrase))
+        elif password:
+            self.dismiss(("password", password))
+        else:
+            self.query_one("#password", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class _ProblemScreen(Screen):
+    """A full screen that says what happened and what to do, with a way on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("h", "hosts", "Hosts"),
+    ]
+    CLASSES = ""
+
+    def __init__(self, title: str, what: str, todo: str, *, can_go_back: bool = True) -> None:
+        super().__init__(classes=self.CLASSES)
+        self.problem_title = title
+        self.what = what
+        self.todo = todo
+        self.can_go_back = can_go_back
+
+    @property
+    def wizard(self) -> WizardApp:
+        return cast("WizardApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        target = self.wizard.state.target
+        yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
+        with VerticalScroll(id="problem"):
+            yield Static(Text(self.problem_title, style="bold"), id="problem-title")
+            yield Static(Text("What happened", style="bold underline"))
+            yield Static(Text(self.what), id="problem-what")
+            yield Static(Text("What to do", style="bold underline"))
+            yield Static(Text(self.todo), id="problem-todo")
+        with Horizontal(id="nav"):
+            yield Button("‹ Back", id="back", disabled=not self.can_go_back)
+            yield Button("Choose another host", id="hosts")
+            yield Button("Quit", id="quit", variant="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        first = "#back" if self.can_go_back else "#hosts"
+        self.query_one(first, Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.can_go_back if action == "back" else True
+
+    def action_back(self) -> None:
+        if self.can_go_back:
+            self.app.pop_screen()
+
+    def action_hosts(self) -> None:
+        self.wizard.run_worker(self.wizard.back_to_hosts(), exit_on_error=False)
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#hosts")
+    def _hosts(self) -> None:
+        self.action_hosts()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit(self) -> None:
+        await self.wizard.action_quit()
+
+
+class ErrorScreen(_ProblemScreen):
+    CLASSES = "-error"
+
+
+class HostKeyChangedScreen(_ProblemScreen):
+    """A changed host key: refuse, explain the risk, say how to fix it if it is expected."""
+
+    CLASSES = "-refusal"
+
+    def __init__(self, key: HostKeyInfo) -> None:
+        super().__init__(
+            f"Refusing to connect: the host key of {key.host_label} has CHANGED",
+            (
+                f"{key.host_label} presented a {key.key_type} key with fingerprint "
+                f"{key.fingerprint}, but {key.known_hosts} has a different key for it. "
+                "Someone may be intercepting the connection (a man-in-the-middle attack) and "
+                "could read everything, including your Codex sign-in. It can also mean the "
+                "server was reinstalled or its keys were rotated."
+            ),
+            (
+                "Do not continue until you know why the key changed: ask the server's "
+                "administrator or provider. If the change is expected, remove the old key and "
+                "connect again (you will be asked to confirm the new fingerprint):\n\n"
+                f"    ssh-keygen -R '{key.known_hosts_pattern}'"
+            ),
+            can_go_back=False,
+        )
+        self.key = key

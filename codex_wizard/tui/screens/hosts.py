@@ -1,0 +1,183 @@
+"""Step 1: choose a host: ssh_config aliases, remembered hosts, or user@host:port typed in.
+
+Each host's token state is filled in as its check answers (core.status.check_host, several at
+once); the list is usable from the first moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Input, Static
+
+from ...core.auth import TokenState
+from ...core.hosts import HostArgError, HostTarget, parse_host_arg
+from ...core.status import HostStatus
+from ..state import Step
+from ..text import token_summary
+from .base import StepScreen, styled
+
+STATUS_CONCURRENCY = 8
+
+
+class HostScreen(StepScreen):
+    STEP = Step.HOST
+    NEXT_LABEL = "Connect"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh_status", "Re-check"),
+        Binding("delete,x", "forget", "Forget host"),
+        Binding("slash", "focus_input", "Type a host", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[tuple[HostTarget, str]] = []
+        self.statuses: dict[str, HostStatus] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Which server should Codex be logged in on?", classes="lead")
+        yield DataTable(id="hosts", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="hosts-empty", classes="hint")
+        yield Static("Or type a host (ssh_config alias, host name or user@host:port):")
+        yield Input(placeholder="user@host:port", id="host-input")
+        yield Static("", id="host-error", classes="error-text")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#hosts", DataTable)
+        table.add_column("Host", key="host")
+        table.add_column("From", key="from")
+        table.add_column("Codex login", key="token")
+        self.load_hosts()
+        if self.entries:
+            table.focus()
+        else:
+            self.query_one("#host-input", Input).focus()
+        self.set_next(bool(self.entries) or bool(self.query_one("#host-input", Input).value))
+
+    def load_hosts(self) -> None:
+        table = self.query_one("#hosts", DataTable)
+        table.clear()
+        self.entries = self.wizard.host_entries()
+        for target, source in self.entries:
+            label = target.label()
+            table.add_row(label, source, self._status_cell(label), key=label)
+        empty = self.query_one("#hosts-empty", Static)
+        empty.display = not self.entries
+        empty.update(
+            "No hosts yet: ~/.ssh/config has no Host entries. Type one below and press Enter."
+        )
+        table.display = bool(self.entries)
+        if self.wizard.check_statuses and self.entries:
+            self.run_worker(
+                self._check_all([target for target, _ in self.entries]),
+                group="status",
+                exclusive=True,
+                exit_on_error=False,
+            )
+
+    def _status_cell(self, label: str) -> Text:
+        status = self.statuses.get(label)
+        if status is None:
+            return styled("checking…" if self.wizard.check_statuses else "", "dim")
+        text, style = token_summary(status, self.wizard.now(), self.wizard.warn_days)
+        return styled(text, style)
+
+    async def _check_all(self, targets: list[HostTarget]) -> None:
+        gate = asyncio.Semaphore(STATUS_CONCURRENCY)
+
+        async def one(target: HostTarget) -> None:
+            async with gate:
+                try:
+                    result = await self.wizard.check_status(target)
+                except Exception as exc:  # a check must never take the list down
+                    result = HostStatus(target.label(), TokenState.ERROR, error=str(exc))
+            self.show_status(target.label(), result)
+
+        await asyncio.gather(*(one(target) for target in targets))
+
+    def show_status(self, label: str, status: HostStatus) -> None:
+        """Put one host's answer in its row (called as each check finishes)."""
+        self.statuses[label] = status
+        table = self.query_one("#hosts", DataTable)
+        if label in table.rows:
+            table.update_cell(label, "token", self._status_cell(label), update_width=True)
+
+    # ------------------------------------------------------------------ choosing
+
+    def selected_target(self) -> HostTarget | None:
+        table = self.query_one("#hosts", DataTable)
+        if not self.entries or table.cursor_row is None:
+            return None
+        row = min(max(table.cursor_row, 0), len(self.entries) - 1)
+        return self.entries[row][0]
+
+    @on(DataTable.RowHighlighted, "#hosts")
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#hosts")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        target = self.selected_target()
+        if target is not None:
+            self.wizard.choose_host(target)
+
+    @on(Input.Submitted, "#host-input")
+    def _typed(self) -> None:
+        self.connect_typed()
+
+    @on(Input.Changed, "#host-input")
+    def _typing(self, event: Input.Changed) -> None:
+        self.query_one("#host-error", Static).update("")
+        self.set_next(bool(self.entries) or bool(event.value.strip()))
+
+    def connect_typed(self) -> bool:
+        text = self.query_one("#host-input", Input).value
+        try:
+            target = parse_host_arg(text)
+        except HostArgError as exc:
+            self.query_one("#host-error", Static).update(styled(str(exc), "bad"))
+            self.query_one("#host-input", Input).focus()
+            return False
+        self.wizard.choose_host(target)
+        return True
+
+    def go_next(self) -> None:
+        if self.query_one("#host-input", Input).value.strip():
+            self.connect_typed()
+            return
+        target = self.selected_target()
+        if target is not None:
+            self.wizard.choose_host(target)
+
+    def action_back(self) -> None:
+        """Nothing before the first step."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return False
+        if action == "forget":
+            target = self.selected_target()
+            return target is not None and target in self.wizard.remembered.targets()
+        return super().check_action(action, parameters)
+
+    def action_refresh_status(self) -> None:
+        self.statuses.clear()
+        self.load_hosts()
+
+    def action_focus_input(self) -> None:
+        self.query_one("#host-input", Input).focus()
+
+    def action_forget(self) -> None:
+        target = self.selected_target()
+        if target is None:
+            return
+        if self.wizard.forget_host(target):
+            self.notify(f"Forgot {target.label()}.")
+            self.load_hosts()
+        else:
+            self.notify("Only remembered hosts can be forgotten here.", severity="warning")

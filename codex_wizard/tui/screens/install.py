@@ -1,0 +1,234 @@
+"""Step 3: is codex installed and runnable? A checklist from the probe, and Install/Update
+streaming npm's output live, with a user-prefix install when npm may not write globally."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Log, Static
+
+from ...core.actions import USER_PREFIX, install_env, with_user_prefix
+from ...core.doctor import (
+    Check,
+    Verdict,
+    check_codex,
+    check_node,
+    check_npm,
+    check_path,
+)
+from ...core.probe import ProbeResult, ServerEnv
+from ..state import Step
+from ..widgets.checklist import Checklist
+from .base import StepScreen, styled
+
+SUPPORTED_OS = ("Linux", "Darwin")
+
+
+def check_os(probe: ProbeResult) -> Check:
+    where = f"{probe.os} {probe.arch}".strip()
+    if probe.os in SUPPORTED_OS:
+        return Check("OS", Verdict.PASS, where)
+    if not probe.os:
+        return Check("OS", Verdict.WARN, "unknown (uname gave nothing)")
+    return Check("OS", Verdict.WARN, where, "codex ships builds for Linux, macOS and Windows.")
+
+
+def install_checks(probe: ProbeResult, user_prefix: bool = False) -> list[Check]:
+    codex = check_codex(probe.codex)
+    if user_prefix and codex.verdict is Verdict.FAIL and not probe.codex.found:
+        codex = Check(
+            "codex",
+            Verdict.WARN,
+            f"installed in {USER_PREFIX}/bin, which is not on the server's PATH; "
+            "codex-wizard adds it for this session",
+            "For your own shells: echo 'export PATH=$HOME/.local/bin:$PATH' >> ~/.profile",
+        )
+    return [check_os(probe), check_node(probe.node), check_npm(probe.npm), codex, check_path(probe)]
+
+
+class InstallScreen(StepScreen):
+    STEP = Step.INSTALL
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "install", "Install/Update"),
+        Binding("u", "install_user", "Install to ~/.local"),
+        Binding("r", "recheck", "Re-check"),
+        Binding("t", "token", "Token status"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+        self.offer_user_prefix = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="install-summary", classes="lead")
+        yield Checklist(id="checklist")
+        with Horizontal(id="install-actions", classes="actions"):
+            yield Button("Install codex (i)", id="install")
+            yield Button(f"Install to {USER_PREFIX} (u)", id="install-user")
+            yield Button("Re-check (r)", id="recheck")
+        yield Static("", id="install-note")
+        yield Log(id="install-log", max_lines=1000, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#install-log", Log).display = False
+        if self.wizard.state.probe is None:
+            self.recheck()
+        else:
+            self.render_probe()
+
+    # ------------------------------------------------------------------ probing
+
+    def recheck(self) -> None:
+        self.busy = True
+        self.query_one("#install-summary", Static).update("Checking the server…")
+        self.set_next(False, "checking…")
+        self._update_buttons()
+        self.run_guarded(self._probe(), "checking the server", group="probe", exclusive=True)
+
+    async def _probe(self) -> None:
+        app = self.wizard
+        try:
+            probe = await app.backend.probe(app.state.conn)
+        finally:
+            self.busy = False
+        app.set_probe(probe)
+        self.render_probe()
+
+    def render_probe(self) -> None:
+        state = self.wizard.state
+        probe = state.probe
+        if probe is None:
+            return
+        checks = install_checks(probe, state.user_prefix)
+        self.query_one("#checklist", Checklist).show(checks)
+        codex = checks[3]
+        ready = codex.verdict is not Verdict.FAIL
+        summary = self.query_one("#install-summary", Static)
+        if ready:
+            summary.update(styled("codex is ready on the server.", "ok"))
+        else:
+            summary.update(styled("codex can't run on the server yet: see the fixes below.", "bad"))
+        self.set_next(ready, "" if ready else "install codex first")
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ installing
+
+    def _npm_works(self) -> bool:
+        probe = self.wizard.state.probe
+        return probe is not None and probe.npm.works
+
+    def _update_buttons(self) -> None:
+        probe = self.wizard.state.probe
+        install = self.query_one("#install", Button)
+        install.label = (
+            "Update codex (i)" if probe is not None and probe.codex.found else "Install codex (i)"
+        )
+        install.disabled = self.busy or not self._npm_works()
+        user = self.query_one("#install-user", Button)
+        user.display = self.offer_user_prefix
+        user.disabled = self.busy
+        self.query_one("#recheck", Button).disabled = self.busy
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "install":
+            return not self.busy and self._npm_works()
+        if action == "install_user":
+            return (not self.busy) if self.offer_user_prefix else False
+        if action == "recheck":
+            return not self.busy
+        if action == "token":
+            probe = self.wizard.state.probe
+            return probe is not None and probe.codex.works and not self.busy
+        return super().check_action(action, parameters)
+
+    def action_install(self) -> None:
+        if self.check_action("install", ()):
+            self.start_install(user_prefix=False)
+
+    def action_install_user(self) -> None:
+        if self.check_action("install_user", ()):
+            self.start_install(user_prefix=True)
+
+    def action_recheck(self) -> None:
+        if not self.busy:
+            self.recheck()
+
+    def action_token(self) -> None:
+        if self.check_action("token", ()):
+            self.wizard.goto(Step.EXPIRY)
+
+    @on(Button.Pressed, "#install")
+    def _install_pressed(self) -> None:
+        self.action_install()
+
+    @on(Button.Pressed, "#install-user")
+    def _install_user_pressed(self) -> None:
+        self.action_install_user()
+
+    @on(Button.Pressed, "#recheck")
+    def _recheck_pressed(self) -> None:
+        self.action_recheck()
+
+    def start_install(self, *, user_prefix: bool) -> None:
+        self.busy = True
+        self._update_buttons()
+        self.set_next(False, "installing…")
+        log = self.query_one("#install-log", Log)
+        log.display = True
+        log.clear()
+        self.run_guarded(self._install(user_prefix), "installing codex", group="install")
+
+    async def _install(self, user_prefix: bool) -> None:
+        app = self.wizard
+        state = app.state
+        log = self.query_one("#install-log", Log)
+        env = install_env(state.probe, state.env) if state.probe else state.env
+        command = "npm install -g" + (f" --prefix {USER_PREFIX}" if user_prefix else "")
+        log.write_line(f"$ {command} @openai/codex")
+        note = self.query_one("#install-note", Static)
+        note.update(styled("Installing… (npm output below; it can take a minute)", "dim"))
+        try:
+            result = await app.backend.install(
+                state.conn, env, user_prefix=user_prefix, on_line=log.write_line
+            )
+        finally:
+            self.busy = False
+        if result.error:
+            log.write_line(f"[codex-wizard] {result.error}")
+        if result.ok:
+            log.write_line("[codex-wizard] done.")
+            note.update(styled("✓ Installed. Checking again…", "ok"))
+            self.offer_user_prefix = False
+            if user_prefix and state.probe is not None:
+                state.user_prefix = True
+                state.env = with_user_prefix(state.probe, state.env)
+            self.recheck()
+            return
+        if result.permission_error and not user_prefix:
+            self.offer_user_prefix = True
+            note.update(
+                styled(
+                    "npm may not write to its global folder (a permission error, EACCES). "
+                    f"Press u to install into {USER_PREFIX} instead: no sudo needed, "
+                    f"codex goes to {USER_PREFIX}/bin.",
+                    "warn",
+                )
+            )
+        else:
+            last = result.error or result.last_line() or f"exit code {result.exit_code}"
+            note.update(styled(f"✗ The install failed: {last}", "bad"))
+        self.render_probe()
+
+    def go_next(self) -> None:
+        self.wizard.goto(Step.TUNNEL)
+
+
+def env_after_probe(probe: ProbeResult, codex_home: str | None, user_prefix: bool) -> ServerEnv:
+    env = ServerEnv.from_probe(probe, codex_home)
+    return with_user_prefix(probe, env) if user_prefix else env

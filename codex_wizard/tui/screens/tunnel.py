@@ -1,0 +1,217 @@
+"""Step 4: the tunnel. Who holds the login port here and on the server (with a way to stop a
+pending Codex login here, on the user's yes), whether the server allows forwarding, and the
+tunnel's live state once the login has started."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
+
+from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
+from ...core.login import DEFAULT_LOGIN_PORT
+from ...core.ports import CODEX_PORTS
+from ...core.tunnel import ForwardingState
+from ..state import Step
+from ..text import looks_like_codex, owner_text
+from ..widgets.fields import FieldList
+from ..widgets.tunnel_status import TunnelStatus
+from .base import LoginChanged, StepScreen, styled
+from .dialogs import ConfirmDialog
+
+VERDICT_STYLE = {Verdict.PASS: "ok", Verdict.WARN: "warn", Verdict.FAIL: "bad", Verdict.SKIP: "dim"}
+
+
+class TunnelScreen(StepScreen):
+    STEP = Step.TUNNEL
+    NEXT_LABEL = "Start login"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "free_port", "Free local port"),
+        Binding("r", "recheck", "Re-check"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checking = False
+
+    def compose_body(self) -> ComposeResult:
+        label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
+        yield Static(
+            "codex login on the server waits for the browser on its 127.0.0.1:1455 (or 1457). "
+            "The wizard listens on the same port here and forwards it over the SSH connection.",
+            classes="lead",
+        )
+        yield FieldList(id="ports")
+        with Horizontal(classes="actions"):
+            yield Button("Stop the pending login here (f)", id="free-port")
+            yield Button("Re-check (r)", id="recheck")
+        yield Static("", id="tunnel-note")
+        yield Static(Text("Tunnel", style="bold underline"))
+        yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
+
+    def on_mount(self) -> None:
+        self.query_one("#free-port", Button).display = False
+        if self.wizard.state.login.active:
+            self.render_checks()
+        else:
+            self.recheck()
+
+    def on_screen_resume(self) -> None:
+        self.render_checks()
+
+    def on_login_changed(self, message: LoginChanged) -> None:
+        self.render_checks()
+
+    @property
+    def local_port(self) -> int:
+        return self.wizard.local_port_for(DEFAULT_LOGIN_PORT)
+
+    def recheck(self) -> None:
+        self.checking = True
+        self.set_next(False, "checking…")
+        self.run_guarded(self._check(), "checking the ports", group="ports", exclusive=True)
+
+    async def _check(self) -> None:
+        app = self.wizard
+        state = app.state
+        try:
+            forwarding = asyncio.create_task(
+                app.backend.check_forwarding(state.conn.ssh, CODEX_PORTS[0])
+            )
+            ports = [self.local_port, CODEX_PORTS[1]] if self.local_port else []
+            state.local_owners = (
+                await asyncio.to_thread(app.backend.local_port_owners, ports) if ports else {}
+            )
+            state.forwarding = await forwarding
+        finally:
+            self.checking = False
+        self.render_checks()
+
+    def local_owner(self):
+        owners = self.wizard.state.local_owners or {}
+        return owners.get(self.local_port) if self.local_port else None
+
+    def render_checks(self) -> None:
+        state = self.wizard.state
+        fields: list[tuple[str, str, str]] = []
+        local = self.local_port
+        if not local:
+            fields.append(("This computer", "an ephemeral port (demo)", "ok"))
+        elif state.local_owners is None:
+            fields.append(("This computer", "checking…", "dim"))
+        else:
+            owner = self.local_owner()
+            style = "ok" if owner is None else ("warn" if looks_like_codex(owner) else "bad")
+            fields.append((f"This computer :{local}", owner_text(local, owner), style))
+        probe = state.probe
+        if probe is not None:
+            server = check_server_ports(probe.port_owners)
+            for port in CODEX_PORTS:
+                owner = probe.port_owners.get(port)
+                style = "ok" if owner is None else "warn"
+                fields.append((f"Server :{port}", owner_text(port, owner), style))
+            if server.fix and server.verdict is not Verdict.PASS:
+                fields.append(("", server.fix, "dim"))
+        if state.forwarding is None:
+            fields.append(("Forwarding", "checking…", "dim"))
+        else:
+            check = check_forwarding_result(state.forwarding)
+            found = "allowed by the server" if check.verdict is Verdict.PASS else check.found
+            fields.append(("Forwarding", found, VERDICT_STYLE[check.verdict]))
+            if check.fix:
+                fields.append(("", check.fix, "dim"))
+        self.query_one("#ports", FieldList).show(fields)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        state = self.wizard.state
+        owner = self.local_owner()
+        self.query_one("#free-port", Button).display = owner is not None
+        refused = state.forwarding is not None and state.forwarding.state is ForwardingState.REFUSED
+        note = self.query_one("#tunnel-note", Static)
+        if state.login.active:
+            self.set_next(True, "a login is running", label="Show login")
+        elif self.checking or state.forwarding is None:
+            self.set_next(False, "checking…", label=self.NEXT_LABEL)
+        elif refused:
+            self.set_next(False, "the server refuses forwarding", label=self.NEXT_LABEL)
+        elif owner is not None:
+            self.set_next(False, f"port {self.local_port} is busy here", label=self.NEXT_LABEL)
+            note.update(
+                styled(
+                    f"The browser will be sent to 127.0.0.1:{self.local_port} on this computer, "
+                    "so that port must be free. "
+                    + (
+                        "It looks like a Codex login that was never finished: press f to stop it."
+                        if looks_like_codex(owner)
+                        else "If it is a pending Codex login, f asks it to stop; otherwise "
+                        "close that program."
+                    ),
+                    "warn",
+                )
+            )
+        else:
+            note.update("")
+            self.set_next(True, "", label=self.NEXT_LABEL)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "free_port":
+            return self.local_owner() is not None
+        return super().check_action(action, parameters)
+
+    def action_recheck(self) -> None:
+        if not self.checking:
+            self.recheck()
+
+    def action_free_port(self) -> None:
+        owner = self.local_owner()
+        if owner is None:
+            return
+        self.run_guarded(self._free_port(owner), "freeing the local port")
+
+    @on(Button.Pressed, "#free-port")
+    def _free_pressed(self) -> None:
+        self.action_free_port()
+
+    @on(Button.Pressed, "#recheck")
+    def _recheck_pressed(self) -> None:
+        self.action_recheck()
+
+    async def _free_port(self, owner) -> None:
+        app = self.wizard
+        port = self.local_port
+        yes = await app.ask(
+            ConfirmDialog(
+                f"Stop what holds port {port}?",
+                f"{owner.describe()} holds 127.0.0.1:{port} on this computer. If it is a Codex "
+                "login that was never finished, it stops when asked (GET /cancel). "
+                "Anything else ignores the request.",
+                yes="Stop it",
+                no="Leave it",
+            )
+        )
+        if not yes:
+            return
+        note = self.query_one("#tunnel-note", Static)
+        stopped = await app.backend.cancel_pending_login(port)
+        if stopped and await app.backend.wait_port_free(port):
+            note.update(styled(f"✓ Stopped it; port {port} is free.", "ok"))
+            self.notify(f"Port {port} is free.")
+        else:
+            how = f" (kill {owner.pid})" if owner.pid else ""
+            note.update(
+                styled(f"{owner.describe()} did not let go of port {port}: stop it{how}.", "bad")
+            )
+        self.recheck()
+
+    def go_next(self) -> None:
+        if not self.wizard.state.login.active:
+            self.wizard.run_worker(self.wizard.start_login(), exit_on_error=False)
+        self.wizard.goto(Step.LOGIN)

@@ -1,0 +1,90 @@
+"""Words and colours for core results, shared by the screens (pure functions, no Textual)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..core.auth import AuthKind, AuthRecord, TokenState, describe_expiry, humanize_duration
+from ..core.doctor import Check, Verdict
+from ..core.ports import PortOwner
+from ..core.status import HostStatus
+
+MARKS = {Verdict.PASS: "✓", Verdict.WARN: "!", Verdict.FAIL: "✗", Verdict.SKIP: "–"}
+VERDICT_CLASS = {
+    Verdict.PASS: "ok",
+    Verdict.WARN: "warn",
+    Verdict.FAIL: "bad",
+    Verdict.SKIP: "dim",
+}
+DAY = 86400.0
+
+
+def format_when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """ "5 days 2 hours ago" (or "in …" for a moment still ahead)."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return f"in {humanize_duration(seconds)}"
+    return f"{humanize_duration(seconds)} ago"
+
+
+def urgency(seconds_left: float | None, warn_days: float = 3.0) -> str:
+    """A colour class for time left: ok (plenty), warn (under warn_days), bad (under a day/past)."""
+    if seconds_left is None:
+        return "dim"
+    if seconds_left <= DAY:
+        return "bad"
+    if seconds_left < warn_days * DAY:
+        return "warn"
+    return "ok"
+
+
+def token_summary(status: HostStatus, now: datetime, warn_days: float = 3.0) -> tuple[str, str]:
+    """The host list's token column: (text, colour class)."""
+    auth = status.auth
+    if auth is None:
+        error = status.error or ""
+        if "CHANGED" in error:
+            return "HOST KEY CHANGED", "bad"
+        if "not known" in error:
+            return "host key not yet trusted", "warn"
+        return "unreachable", "bad"
+    state = auth.state(now, warn_days)
+    if state is TokenState.LOGGED_OUT:
+        return "logged out", "warn"
+    if state is TokenState.API_KEY:
+        return "API key (not ChatGPT)", "dim"
+    if state is TokenState.ERROR:
+        return "auth.json unreadable", "bad"
+    assert auth.access is not None and auth.access.expires_at is not None
+    left = auth.expires_in_s(now)
+    if state is TokenState.EXPIRED:
+        suffix = " (refreshes on use)" if auth.has_refresh_token else ""
+        return f"expired {humanize_duration(left or 0)} ago{suffix}", "bad"
+    return f"expires {describe_expiry(auth.access.expires_at, now)}", urgency(left, warn_days)
+
+
+def auth_kind_text(record: AuthRecord) -> str:
+    if record.kind is AuthKind.CHATGPT:
+        return f"{record.auth_mode or 'chatgpt'} (ChatGPT sign-in)"
+    if record.kind is AuthKind.API_KEY:
+        return f"API key {record.api_key_masked or ''} (not a ChatGPT sign-in)".replace("  ", " ")
+    if record.kind is AuthKind.MISSING:
+        return "not logged in (no auth.json)"
+    return f"unreadable: {record.problem or 'malformed auth.json'}"
+
+
+def owner_text(port: int, owner: PortOwner | None) -> str:
+    return f"127.0.0.1:{port} is free" if owner is None else f"held by {owner.describe()}"
+
+
+def looks_like_codex(owner: PortOwner | None) -> bool:
+    return owner is not None and (owner.process or "").startswith(("codex", "node"))
+
+
+def check_line(check: Check) -> tuple[str, str, str]:
+    """(mark, text, class) for a checklist row."""
+    return MARKS[check.verdict], check.found, VERDICT_CLASS[check.verdict]

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""Drive the demo through every step of the wizard and save screenshots to screenshots/.
+
+    python scripts/screenshots.py [--out screenshots] [--no-png]
+
+Each screen is saved as SVG (Textual's own export) and, when cairosvg is installed
+(`pip install cairosvg`; it needs the cairo library), as PNG too. The run is deterministic: a
+fixed terminal size (110x36), a fixed clock, fixed local ports, seeded "random" tokens and demo
+host keys, and a fixed demo work directory, so the files only change when the UI does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import random
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncssh  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from textual.widgets import Button  # noqa: E402
+
+from codex_wizard.core.ports import port_is_free  # noqa: E402
+from codex_wizard.demo import DemoScenario, DemoServer, login_sim, server, tokens  # noqa: E402  # noqa: E402
+from codex_wizard.tui.app import WizardApp  # noqa: E402
+from codex_wizard.tui.state import LoginPhase  # noqa: E402
+
+SIZE = (110, 36)
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+LOCAL_PORTS = (41455, 41457)
+PACE = 0.2
+WORKDIR = Path(tempfile.gettempdir()) / "codex-wizard-screenshots"
+
+SHOTS = {
+    "01-hosts": "Step 1: pick a server; each host's Codex login state fills in as it answers.",
+    "02-host-key": "Step 2: an unknown host key is shown with its SHA256 fingerprint first.",
+    "03-install-missing": "Step 3: the install checklist, each line with its fix.",
+    "04-install-done": "Step 3: `npm install -g @openai/codex` streamed live, then re-checked.",
+    "05-tunnel": "Step 4: who holds the login port here and on the server; forwarding allowed.",
+    "06-login-url": "Step 5: the login URL in full, with Copy and Open, and the live tunnel.",
+    "07-login-mismatch": "Step 5: a tab from an old URL ('State mismatch'): fresh login offered.",
+    "08-login-success": "Step 5: the browser came back through the tunnel; codex logged in.",
+    "09-expiry": "Step 6: the new token: expiry as a date and 'in N days', plan, masked account.",
+    "10-exchange-failed": "Step 5: codex's own message when the token exchange fails.",
+}
+
+
+# ------------------------------------------------------------------ determinism
+
+
+class _SeededSecrets:
+    """Stands in for the `secrets` module inside the demo: repeatable 'random' values."""
+
+    def __init__(self, seed: str) -> None:
+        self._random = random.Random(seed)
+
+    def token_bytes(self, n: int = 32) -> bytes:
+        return self._random.randbytes(n)
+
+    def token_urlsafe(self, n: int = 32) -> str:
+        import base64
+
+        return base64.urlsafe_b64encode(self.token_bytes(n)).rstrip(b"=").decode()
+
+
+class _FixedTime:
+    @staticmethod
+    def time() -> float:
+        return NOW.timestamp()
+
+
+def _seeded_keys(seed: str):
+    for n in itertools.count():
+        raw = hashlib.sha256(f"{seed}-{n}".encode()).digest()
+        pem = Ed25519PrivateKey.from_private_bytes(raw).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        yield asyncssh.import_private_key(pem)
+
+
+def make_repeatable(seed: str) -> None:
+    """Patch the demo's sources of randomness and time (this process only)."""
+    secrets = _SeededSecrets(seed)
+    for module in (login_sim, server, tokens):
+        module.secrets = secrets
+    tokens.time = _FixedTime
+    keys = _seeded_keys(seed)
+    server.asyncssh = _AsyncsshWithKeys(keys)
+    if all(port_is_free(port) for port in LOCAL_PORTS):
+        server._free_ports = lambda count: list(LOCAL_PORTS[:count])
+
+
+class _AsyncsshWithKeys:
+    """asyncssh, except generate_private_key hands out the seeded keys."""
+
+    def __init__(self, keys) -> None:
+        self._keys = keys
+
+    def generate_private_key(self, *args, **kwargs):
+        return next(self._keys)
+
+    def __getattr__(self, name: str):
+        return getattr(asyncssh, name)
+
+
+# ------------------------------------------------------------------ driving
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {condition.__doc__ or condition}")
+        await pilot.pause(0.05)
+
+
+def on(app, name: str) -> bool:
+    screen = app.screen
+    return type(screen).__name__ == name and screen.is_mounted and bool(screen.children)
+
+
+def next_enabled(app) -> bool:
+    buttons = app.screen.query("#next")
+    return bool(buttons) and not buttons.first(Button).disabled
+
+
+class Shooter:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.saved: list[Path] = []
+
+    async def shot(self, pilot, name: str) -> None:
+        app = pilot.app
+        app.clear_notifications()
+        await pilot.pause(0.6)  # a tick of the live widgets
+        await pilot.wait_for_scheduled_animations()
+        path = Path(app.save_screenshot(f"{name}.svg", str(self.out)))
+        self.saved.append(path)
+        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def unknown_key_settings(demo: DemoServer):
+    """The demo's settings with an empty known_hosts, so the host-key prompt appears."""
+    config = demo.settings.ssh_config
+    text = config.read_text()
+    fresh = config.with_name("known_hosts_empty")
+    fresh.write_text("")
+    lines = [
+        f'  UserKnownHostsFile "{fresh}"' if "UserKnownHostsFile" in line else line
+        for line in text.splitlines()
+    ]
+    new_config = config.with_name("ssh_config_fresh")
+    new_config.write_text("\n".join(lines) + "\n")
+    return replace(demo.settings, ssh_config=new_config)
+
+
+async def main_run(shooter: Shooter) -> None:
+    scenario = DemoScenario(codex_installed=False, logged_in=False, pace=PACE)
+    async with DemoServer(scenario=scenario, workdir=WORKDIR / "main") as demo:
+        app = WizardApp(
+            settings=unknown_key_settings(demo),
+            hosts=[demo.target],
+            local_port_for=demo.local_port_for,
+            demo=demo,
+            now=lambda: NOW,
+        )
+        app.backend.open_browser = lambda url: False
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: on(app, "HostScreen"))
+            await pilot.pause(2.0)  # the status check answers (host key unknown here)
+            await shooter.shot(pilot, "01-hosts")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on(app, "HostKeyDialog"))
+            await shooter.shot(pilot, "02-host-key")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: on(app, "InstallScreen") and app.state.probe)
+            await shooter.shot(pilot, "03-install-missing")
+            await pilot.press("i")
+            await wait_for(pilot, lambda: app.state.probe.codex.works and next_enabled(app))
+            await shooter.shot(pilot, "04-install-done")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: on(app, "TunnelScreen") and next_enabled(app))
+            await shooter.shot(pilot, "05-tunnel")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            await wait_for(pilot, lambda: on(app, "LoginScreen"))
+            await shooter.shot(pilot, "06-login-url")
+            await pilot.press("m")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.MISMATCH)
+            await shooter.shot(pilot, "07-login-mismatch")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.exited)
+            await shooter.shot(pilot, "08-login-success")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: on(app, "ExpiryScreen") and app.state.record)
+            await shooter.shot(pilot, "09-expiry")
+            await pilot.press("ctrl+q")
+
+
+async def failure_run(shooter: Shooter) -> None:
+    scenario = DemoScenario(token_exchange_fails=True, pace=PACE)
+    async with DemoServer(scenario=scenario, workdir=WORKDIR / "failure") as demo:
+        app = WizardApp(
+            settings=demo.settings,
+            hosts=[demo.target],
+            local_port_for=demo.local_port_for,
+            demo=demo,
+            now=lambda: NOW,
+            check_statuses=False,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: on(app, "HostScreen"))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on(app, "InstallScreen") and next_enabled(app))
+            await pilot.press("n")
+            await wait_for(pilot, lambda: on(app, "TunnelScreen") and next_enabled(app))
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.exited, timeout=30)
+            await shooter.shot(pilot, "10-exchange-failed")
+            await pilot.press("ctrl+q")
+
+
+def to_png(svgs: list[Path]) -> bool:
+    try:
+        import cairosvg
+    except (ImportError, OSError):
+        print("cairosvg is not available: SVG only (pip install cairosvg for PNG).")
+        return False
+    for svg in svgs:
+        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")))
+    return True
+
+
+def write_index(out: Path, png: bool) -> None:
+    lines = [
+        "# Screenshots",
+        "",
+        "Made by `python scripts/screenshots.py` from `codex-wizard --demo` (110x36).",
+        "",
+    ]
+    for name, caption in SHOTS.items():
+        image = f"{name}.png" if png else f"{name}.svg"
+        lines += [f"![{name}]({image})", f"{caption}", ""]
+    (out / "README.md").write_text("\n".join(lines))
+
+
+async def run(out: Path) -> list[Path]:
+    shooter = Shooter(out)
+    await main_run(shooter)
+    await failure_run(shooter)
+    return shooter.saved
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--no-png", action="store_true", help="write SVG only")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+    WORKDIR.mkdir(parents=True)
+    make_repeatable("codex-wizard-screenshots")
+    print(f"Writing screenshots to {args.out}:")
+    try:
+        saved = asyncio.run(run(args.out))
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+    png = False if args.no_png else to_png(saved)
+    write_index(args.out, png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

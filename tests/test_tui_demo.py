@@ -1,0 +1,158 @@
+"""The wizard end to end against the in-process DemoServer (real core, simulated codex)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, DataTable
+
+from codex_wizard.tui.app import WizardApp
+from codex_wizard.tui.state import LoginPhase
+from tests.tui_fakes import SIZE, screen_name, text_of, wait_for
+
+demo_mod = pytest.importorskip("codex_wizard.demo")
+DemoScenario, DemoServer = demo_mod.DemoScenario, demo_mod.DemoServer
+PACE = 0.02
+
+
+def demo_app(demo) -> WizardApp:
+    return WizardApp(
+        settings=demo.settings,
+        hosts=[demo.target],
+        local_port_for=demo.local_port_for,
+        demo=demo,
+        check_statuses=True,
+    )
+
+
+def codex_login_running(demo) -> bool:
+    return any(holder[0] == "codex" for holder in demo.machine.listeners.values())
+
+
+async def to_login(pilot, app) -> None:
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+    await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: screen_name(app) == "TunnelScreen")
+    await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: screen_name(app) == "LoginScreen")
+    await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+
+
+async def test_demo_full_login_to_expiry_and_clean_quit():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            assert "DEMO" in str(app.screen.query_one("#topbar").render())
+            table = app.screen.query_one("#hosts", DataTable)
+            token = lambda: str(table.get_cell("demo", "token"))  # noqa: E731
+            await wait_for(pilot, lambda: "expires" in token(), timeout=10)
+            assert "in 9 days" in token()
+            await to_login(pilot, app)
+            assert codex_login_running(demo)
+            assert app.state.login.url.startswith("https://auth.openai.com/oauth/authorize?")
+            await pilot.press("s")  # simulate the browser coming back
+            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            assert app.state.login.phase is LoginPhase.SUCCEEDED
+            assert "GET" in text_of(app, "#tunnel-live")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            await pilot.pause()
+            assert "in 9 days 23 hours" in text_of(app, "#expiry-fields")
+            await pilot.press("v")
+            await wait_for(pilot, lambda: "Logged in" in text_of(app, "#expiry-note"))
+            conn = app.state.conn
+            await pilot.press("ctrl+q")
+        assert conn.ssh.is_closed()
+        assert not codex_login_running(demo)
+
+
+async def test_demo_quit_while_waiting_stops_codex_login_on_the_server():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_login(pilot, app)
+            assert codex_login_running(demo)
+        # left through run_test's exit (not ctrl+q): on_unmount cleaned up
+        assert not codex_login_running(demo)
+        assert not demo.connections
+
+
+async def test_demo_state_mismatch_then_sign_in():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_login(pilot, app)
+            await pilot.press("m")  # a browser tab from an older URL
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.MISMATCH)
+            assert app.screen.query_one("#fresh", Button).display
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+
+
+async def test_demo_token_exchange_failure_then_fresh_login():
+    scenario = DemoScenario(pace=PACE, token_exchange_fails=True)
+    async with DemoServer(scenario=scenario) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_login(pilot, app)
+            first = app.state.login.url
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            assert app.state.login.phase is LoginPhase.EXCHANGE_FAILED
+            assert "error sending request" in text_of(app, "#login-message")
+            await pilot.press("f")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            assert app.state.login.url != first
+
+
+async def test_demo_install_when_codex_is_missing():
+    scenario = DemoScenario(pace=PACE, codex_installed=False, logged_in=False)
+    async with DemoServer(scenario=scenario) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.pause()
+            assert "codex not installed" in text_of(app, "#checklist")
+            await pilot.press("i")
+            await wait_for(pilot, lambda: app.state.probe.codex.works, timeout=10)
+            await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
+            await pilot.press("t")  # token status straight away: not logged in yet
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            await pilot.pause()
+            assert "not logged in" in text_of(app, "#expiry-headline")
+
+
+async def test_demo_forwarding_refused_blocks_the_login():
+    scenario = DemoScenario(pace=PACE, forwarding_refused=True)
+    async with DemoServer(scenario=scenario) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.forwarding is not None)
+            await pilot.pause()
+            assert "refuses TCP forwarding" in text_of(app, "#ports")
+            assert app.screen.query_one("#next", Button).disabled
+
+
+async def test_demo_busy_server_port_falls_back_to_1457():
+    scenario = DemoScenario(pace=PACE, port_1455_busy=True)
+    async with DemoServer(scenario=scenario) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.forwarding is not None)
+            await pilot.pause()
+            assert "python3 (pid 2211)" in text_of(app, "#ports")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+            assert app.state.login.port == 1457
+            await wait_for(pilot, lambda: "127.0.0.1:1457" in text_of(app, "#tunnel-live"))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)

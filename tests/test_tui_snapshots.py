@@ -1,0 +1,192 @@
+"""Snapshot tests of the main screens (pytest-textual-snapshot; 110x36, fixed clock and data).
+
+Update after an intended change with: pytest tests/test_tui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from codex_wizard.core.actions import InstallResult
+from codex_wizard.core.auth import TokenState, parse_auth_json
+from codex_wizard.core.connection import ConnectError, HostKeyChanged
+from codex_wizard.core.hosts import HostTarget
+from codex_wizard.core.login import (
+    CallbackSeen,
+    LoginExited,
+    LoginSucceeded,
+    StateMismatch,
+    UrlReady,
+)
+from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.status import HostStatus
+from codex_wizard.tui.state import LoginPhase, Step
+from tests.tui_fakes import (
+    ADA,
+    HOST_KEY,
+    SIZE,
+    URL,
+    at_step,
+    fake_backend,
+    make_app,
+    probe,
+    record,
+    screen_name,
+    wait_for,
+)
+
+
+class DemoStandIn:
+    """Only its presence matters to the screens (DEMO badge, simulate action)."""
+
+
+def test_hosts_screen(snap_compare):
+    hosts = [ADA, HostTarget("gpu-box"), HostTarget("old-vps"), HostTarget("10.0.0.7", "root")]
+    statuses = {
+        "ada@build.example.com": HostStatus("ada@build.example.com", TokenState.OK, record()),
+        "old-vps": HostStatus("old-vps", TokenState.EXPIRED, record(access_ttl_s=-2 * 86400)),
+        "root@10.0.0.7": HostStatus("root@10.0.0.7", TokenState.LOGGED_OUT, parse_auth_json(None)),
+    }
+    backend, calls = fake_backend(statuses=statuses)
+    app = make_app(backend, hosts=hosts, check_statuses=True)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: len(calls.status) == 4)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_host_key_dialog(snap_compare):
+    backend, _ = fake_backend()
+
+    async def connect(target, settings):
+        await settings.confirm_host_key(HOST_KEY)
+        raise AssertionError("snapshot only")
+
+    backend.connect = connect
+    app = make_app(backend, initial_target=ADA)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: screen_name(app) == "HostKeyDialog")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_connect_error_screen(snap_compare):
+    error = ConnectError("Can't reach ada@build.example.com: No route to host.")
+    backend, _ = fake_backend(connect_error=error)
+    app = make_app(backend, initial_target=ADA)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: screen_name(app) == "ErrorScreen")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_changed_host_key_refusal(snap_compare):
+    backend, _ = fake_backend(connect_error=HostKeyChanged(HOST_KEY))
+    app = make_app(backend, initial_target=ADA)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: screen_name(app) == "HostKeyChangedScreen")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_install_screen_permission_error(snap_compare):
+    eacces = InstallResult(
+        "npm install -g @openai/codex",
+        243,
+        ["npm error code EACCES", "npm error Error: EACCES: permission denied, mkdir '/usr/lib'"],
+    )
+    backend, _ = fake_backend(
+        probes=[probe(codex=False)],
+        install_results=[eacces],
+        install_lines=eacces.output,
+    )
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        app.set_probe(probe(codex=False))
+        await at_step(pilot, app, Step.INSTALL)
+        await wait_for(pilot, lambda: app.state.probe is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.offer_user_prefix)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_tunnel_screen_busy_port(snap_compare):
+    holder = PortOwner(1455, "127.0.0.1", 4242, "codex")
+    backend, _ = fake_backend(local_owners={1455: holder})
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        await wait_for(pilot, lambda: app.state.forwarding is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def _login_app(*events, demo: bool = False):
+    backend, calls = fake_backend()
+    app = make_app(backend, demo=DemoStandIn() if demo else None)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        await wait_for(pilot, lambda: app.state.forwarding is not None)
+        await app.start_login()
+        app.goto(Step.LOGIN)
+        await wait_for(pilot, lambda: screen_name(app) == "LoginScreen")
+        session = calls.sessions[-1]
+        for event in events:
+            session.push(event)
+        await wait_for(pilot, lambda: app.state.login.phase is not LoginPhase.STARTING)
+        if events and isinstance(events[-1], LoginExited):
+            await wait_for(pilot, lambda: app.state.login.exited)
+        session.tunnel.saw("GET", "/auth/callback", 302 if LoginSucceeded() in events else None)
+        await pilot.pause(0.6)  # one tick of the live tunnel line
+
+    return app, run_before
+
+
+def test_login_screen_waiting_demo(snap_compare):
+    app, run_before = _login_app(UrlReady(URL, 1455), demo=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_login_screen_state_mismatch(snap_compare):
+    app, run_before = _login_app(UrlReady(URL, 1455), StateMismatch())
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_login_screen_success(snap_compare):
+    app, run_before = _login_app(
+        UrlReady(URL, 1455), CallbackSeen("/auth/callback"), LoginSucceeded(), LoginExited(0)
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_expiry_screen(snap_compare):
+    backend, _ = fake_backend(records=[record()])
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.EXPIRY)
+        await wait_for(pilot, lambda: app.state.record is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_expiry_screen_expiring_soon(snap_compare):
+    backend, _ = fake_backend(records=[record(access_ttl_s=20 * 3600)])
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.EXPIRY)
+        await wait_for(pilot, lambda: app.state.record is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

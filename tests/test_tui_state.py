@@ -1,0 +1,144 @@
+"""The wizard's plain parts: the login-progress reducer and the words/colours for core results."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from codex_wizard.core.auth import AuthKind, AuthRecord, TokenState, parse_auth_json
+from codex_wizard.core.doctor import Verdict
+from codex_wizard.core.login import (
+    CallbackSeen,
+    ForwardRefused,
+    LoginCancelled,
+    LoginError,
+    LoginExited,
+    LoginSucceeded,
+    OutputLine,
+    PortsBusy,
+    StateMismatch,
+    TokenExchangeFailed,
+    UrlReady,
+)
+from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.status import HostStatus
+from codex_wizard.tui.screens.install import check_os, install_checks
+from codex_wizard.tui.state import LoginPhase, LoginProgress, Step, WizardState
+from codex_wizard.tui.text import ago, auth_kind_text, owner_text, token_summary, urgency
+from tests.tui_fakes import NOW, URL, probe, record
+
+
+def progress(*events) -> LoginProgress:
+    login = LoginProgress()
+    login.starting()
+    for event in events:
+        login.apply(event)
+    return login
+
+
+def test_steps_are_numbered_in_order():
+    assert [step.value for step in Step] == [1, 2, 3, 4, 5, 6]
+    assert Step.LOGIN.title == "Sign in"
+
+
+def test_url_ready_then_success():
+    login = progress(UrlReady(URL, 1457), CallbackSeen("/auth/callback"), LoginSucceeded())
+    assert login.phase is LoginPhase.SUCCEEDED
+    assert (login.url, login.port) == (URL, 1457)
+    assert login.active
+    login.apply(LoginExited(0))
+    assert login.phase is LoginPhase.SUCCEEDED
+    assert not login.active
+    assert not login.offer_fresh
+
+
+def test_state_mismatch_keeps_waiting_but_offers_a_fresh_login():
+    login = progress(UrlReady(URL, 1455), StateMismatch())
+    assert login.phase is LoginPhase.MISMATCH
+    assert login.offer_fresh
+    assert login.active
+    assert "State mismatch" in login.message
+
+
+@pytest.mark.parametrize(
+    ("event", "phase", "words"),
+    [
+        (TokenExchangeFailed("dns"), LoginPhase.EXCHANGE_FAILED, "dns"),
+        (LoginCancelled(), LoginPhase.CANCELLED, "cancelled"),
+        (PortsBusy("1457 busy"), LoginPhase.FAILED, "1457 busy"),
+        (LoginError("Error logging in: x"), LoginPhase.FAILED, "Error logging in"),
+        (ForwardRefused("refused"), LoginPhase.FAILED, "refused"),
+    ],
+)
+def test_failures_keep_their_phase_after_exit(event, phase, words):
+    login = progress(UrlReady(URL, 1455), event, LoginExited(1))
+    assert login.phase is phase
+    assert words in login.message
+    assert login.offer_fresh
+    assert login.exited and login.exit_code == 1
+
+
+def test_exit_without_outcome_uses_the_reason_or_codex_error_line():
+    assert progress(LoginExited(None, "connection lost")).message == "connection lost"
+    login = progress(OutputLine("Error: something odd"), LoginExited(2))
+    assert login.phase is LoginPhase.EXITED
+    assert login.message == "Error: something odd"
+    assert "exit code 3" in progress(LoginExited(3)).message
+
+
+def test_output_is_bounded():
+    login = progress(*(OutputLine(f"line {n}") for n in range(500)))
+    assert len(login.output) == 200
+    assert login.output[-1] == "line 499"
+
+
+def test_forget_server_resets_everything():
+    state = WizardState(conn=object(), probe=probe(), user_prefix=True)
+    state.login.starting()
+    state.forget_server()
+    assert state.conn is None and state.probe is None and not state.user_prefix
+    assert state.login.phase is LoginPhase.IDLE
+
+
+@pytest.mark.parametrize(
+    ("seconds", "colour"),
+    [(None, "dim"), (-5, "bad"), (3600, "bad"), (2 * 86400, "warn"), (5 * 86400, "ok")],
+)
+def test_urgency(seconds, colour):
+    assert urgency(seconds) == colour
+
+
+def test_token_summary_for_each_state():
+    ok = HostStatus("h", TokenState.OK, auth=record())
+    assert token_summary(ok, NOW) == ("expires in 9 days 4 hours", "ok")
+    soon = HostStatus("h", TokenState.EXPIRING, auth=record(access_ttl_s=86400 * 2))
+    assert token_summary(soon, NOW) == ("expires in 2 days", "warn")
+    # the state is worked out at the injected now, not when the check ran
+    assert token_summary(ok, NOW + timedelta(days=10))[1] == "bad"
+    api = HostStatus("h", TokenState.API_KEY, auth=AuthRecord(AuthKind.API_KEY))
+    assert token_summary(api, NOW)[0].startswith("API key")
+    bad = HostStatus("h", TokenState.ERROR, auth=parse_auth_json(b"{"))
+    assert token_summary(bad, NOW) == ("auth.json unreadable", "bad")
+
+
+def test_small_texts():
+    assert ago(NOW - timedelta(hours=26), NOW) == "1 day 2 hours ago"
+    assert ago(NOW + timedelta(hours=1), NOW) == "in 1 hour"
+    assert owner_text(1455, None) == "127.0.0.1:1455 is free"
+    owner = PortOwner(1455, "127.0.0.1", 7, "codex")
+    assert owner_text(1455, owner) == "held by codex (pid 7) on 127.0.0.1:1455"
+    assert "not logged in" in auth_kind_text(parse_auth_json(None))
+    assert "ChatGPT sign-in" in auth_kind_text(record())
+
+
+def test_install_checks():
+    result = probe()
+    result.os = "SunOS"
+    assert check_os(result).verdict is Verdict.WARN
+    result.os = ""
+    assert check_os(result).verdict is Verdict.WARN
+    names = [check.name for check in install_checks(probe())]
+    assert names == ["OS", "node", "npm", "codex", "PATH"]
+    assert install_checks(probe(codex=False))[3].verdict is Verdict.FAIL
+    assert install_checks(probe(codex=False), user_prefix=True)[3].verdict is Verdict.WARN
