@@ -236,6 +236,7 @@ class LoginSession:
         self._tunnels: dict[int, Tunnel | PortBusyError] = {}
         self._reader: asyncio.Task[None] | None = None
         self._exited = False
+        self._closed = False
 
     async def __aenter__(self) -> LoginSession:
         await self.start()
@@ -250,7 +251,7 @@ class LoginSession:
             asyncio.create_task(self._tunnel_for(DEFAULT_LOGIN_PORT)) if self.forward else None
         )
         try:
-            self._process = await self.server.ssh.create_process(
+            process = await self.server.ssh.create_process(
                 login_command(self.env, "login --device-auth" if self.device_auth else "login"),
                 term_type="dumb",
                 term_size=(4000, 50),
@@ -260,6 +261,10 @@ class LoginSession:
         finally:
             if prebind:
                 await prebind
+        if self._closed:  # close() ran while codex was starting: stop it now
+            process.close()
+            return
+        self._process = process
         self._reader = asyncio.create_task(self._read_output())
 
     async def events(self) -> AsyncIterator[LoginEvent]:
@@ -346,6 +351,7 @@ class LoginSession:
 
     async def close(self) -> None:
         """Stop codex on the server (process group kill + hang-up) and the tunnels. Idempotent."""
+        self._closed = True
         with contextlib.suppress(Exception):
             await self._kill_remote()
         if self._process is not None:
