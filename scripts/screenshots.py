@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from textual.widgets import Button  # noqa: E402
 
+from codex_wizard.core import push  # noqa: E402
 from codex_wizard.core.ports import port_is_free  # noqa: E402
 from codex_wizard.demo import DemoScenario, DemoServer, login_sim, server, tokens  # noqa: E402  # noqa: E402
 from codex_wizard.tui.app import WizardApp  # noqa: E402
@@ -47,12 +48,18 @@ SHOTS = {
     "02-host-key": "Step 2: an unknown host key is shown with its SHA256 fingerprint first.",
     "03-install-missing": "Step 3: the install checklist, each line with its fix.",
     "04-install-done": "Step 3: `npm install -g @openai/codex` streamed live, then re-checked.",
-    "05-tunnel": "Step 4: who holds the login port here and on the server; forwarding allowed.",
+    "05-tunnel": "Step 4: who holds the login port here and there; forwarding; other ways in (w).",
     "06-login-url": "Step 5: the login URL in full, with Copy and Open, and the live tunnel.",
     "07-login-mismatch": "Step 5: a tab from an old URL ('State mismatch'): fresh login offered.",
     "08-login-success": "Step 5: the browser came back through the tunnel; codex logged in.",
     "09-expiry": "Step 6: the new token: expiry as a date and 'in N days', plan, masked account.",
     "10-exchange-failed": "Step 5: codex's own message when the token exchange fails.",
+    "11-ways-in": "Step 4: the server refuses forwarding: relay, device code or push instead.",
+    "12-relay": "Step 5, relay: paste where the browser ended; it is replayed on the server.",
+    "13-relay-done": "Step 5, relay: codex got the callback over SSH and logged in, no tunnel.",
+    "14-device-code": "Step 5, device code: the link and the one-time code, both copyable.",
+    "15-push-auth": "Step 5, push: this computer's login copied over, backup kept, verified.",
+    "16-connection-lost": "A dropped connection mid-login: what happened, and Reconnect.",
 }
 
 
@@ -80,6 +87,12 @@ class _FixedTime:
         return NOW.timestamp()
 
 
+class _FixedDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return NOW if tz is not None else NOW.replace(tzinfo=None)
+
+
 def _seeded_keys(seed: str):
     for n in itertools.count():
         raw = hashlib.sha256(f"{seed}-{n}".encode()).digest()
@@ -97,6 +110,7 @@ def make_repeatable(seed: str) -> None:
     for module in (login_sim, server, tokens):
         module.secrets = secrets
     tokens.time = _FixedTime
+    push.datetime = _FixedDatetime  # the backup's time stamp
     keys = _seeded_keys(seed)
     server.asyncssh = _AsyncsshWithKeys(keys)
     if all(port_is_free(port) for port in LOCAL_PORTS):
@@ -236,6 +250,104 @@ async def failure_run(shooter: Shooter) -> None:
             await pilot.press("ctrl+q")
 
 
+def demo_wizard(demo: DemoServer, **kwargs) -> WizardApp:
+    app = WizardApp(
+        settings=demo.settings,
+        hosts=[demo.target],
+        local_port_for=demo.local_port_for,
+        demo=demo,
+        now=lambda: NOW,
+        check_statuses=False,
+        **kwargs,
+    )
+    app.backend.open_browser = lambda url: False
+    app.backend.copy_text = lambda text: ""  # as over SSH: OSC 52, whatever this machine has
+    return app
+
+
+async def to_tunnel_step(pilot, app) -> None:
+    await wait_for(pilot, lambda: on(app, "HostScreen"))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on(app, "InstallScreen") and next_enabled(app))
+    await pilot.press("n")
+    await wait_for(pilot, lambda: on(app, "TunnelScreen") and app.state.forwarding is not None)
+    await wait_for(pilot, lambda: next_enabled(app))
+
+
+async def fallback_run(shooter: Shooter) -> None:
+    """A server with AllowTcpForwarding no: the ways in, then a login by relay."""
+    scenario = DemoScenario(forwarding_refused=True, pace=PACE)
+    async with DemoServer(scenario=scenario, workdir=WORKDIR / "relay") as demo:
+        app = demo_wizard(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_tunnel_step(pilot, app)
+            await pilot.press("n")  # "Other ways in"
+            await wait_for(pilot, lambda: on(app, "WaysInScreen"))
+            await pilot.pause(0.5)  # the laptop's auth.json is looked at
+            await shooter.shot(pilot, "11-ways-in")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: on(app, "RelayScreen"))
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            await pilot.press("s")  # the demo types in where the browser ended
+            await shooter.shot(pilot, "12-relay")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.state.login.exited)
+            await shooter.shot(pilot, "13-relay-done")
+            await pilot.press("ctrl+q")
+
+
+async def device_run(shooter: Shooter) -> None:
+    """Device code, at the demo's natural pace (it approves the code after 4 s)."""
+    scenario = DemoScenario(pace=1.0)
+    async with DemoServer(scenario=scenario, workdir=WORKDIR / "device") as demo:
+        app = demo_wizard(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_tunnel_step(pilot, app)
+            await pilot.press("w")
+            await wait_for(pilot, lambda: on(app, "WaysInScreen"))
+            await pilot.press("d")
+            await wait_for(pilot, lambda: on(app, "DeviceScreen"))
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            await pilot.press("k")
+            await shooter.shot(pilot, "14-device-code")
+            await pilot.press("ctrl+q")
+
+
+async def push_run(shooter: Shooter) -> None:
+    async with DemoServer(scenario=DemoScenario(pace=PACE), workdir=WORKDIR / "push") as demo:
+        app = demo_wizard(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_tunnel_step(pilot, app)
+            await pilot.press("w")
+            await wait_for(pilot, lambda: on(app, "WaysInScreen"))
+            await pilot.pause(0.5)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: on(app, "PushScreen"))
+            await wait_for(pilot, lambda: next_enabled(app) or not app.screen.busy)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: on(app, "ConfirmDialog"))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: app.state.pushed is not None and next_enabled(app))
+            await shooter.shot(pilot, "15-push-auth")
+            await pilot.press("ctrl+q")
+
+
+async def lost_run(shooter: Shooter) -> None:
+    """The demo server drops every connection while the login waits for the browser."""
+    async with DemoServer(scenario=DemoScenario(pace=PACE), workdir=WORKDIR / "lost") as demo:
+        app = demo_wizard(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_tunnel_step(pilot, app)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            for conn in list(demo.connections):
+                conn.abort()
+            await wait_for(pilot, lambda: on(app, "ConnectionLostScreen"))
+            await wait_for(pilot, lambda: app.state.login.exited)
+            await shooter.shot(pilot, "16-connection-lost")
+            await pilot.press("ctrl+q")
+
+
 def to_png(svgs: list[Path]) -> bool:
     try:
         import cairosvg
@@ -264,6 +376,10 @@ async def run(out: Path) -> list[Path]:
     shooter = Shooter(out)
     await main_run(shooter)
     await failure_run(shooter)
+    await fallback_run(shooter)
+    await device_run(shooter)
+    await push_run(shooter)
+    await lost_run(shooter)
     return shooter.saved
 
 

@@ -125,7 +125,7 @@ async def test_demo_install_when_codex_is_missing():
             assert "not logged in" in text_of(app, "#expiry-headline")
 
 
-async def test_demo_forwarding_refused_blocks_the_login():
+async def test_demo_forwarding_refused_offers_the_other_ways_and_relays():
     scenario = DemoScenario(pace=PACE, forwarding_refused=True)
     async with DemoServer(scenario=scenario) as demo:
         app = demo_app(demo)
@@ -136,7 +136,22 @@ async def test_demo_forwarding_refused_blocks_the_login():
             await wait_for(pilot, lambda: app.state.forwarding is not None)
             await pilot.pause()
             assert "refuses TCP forwarding" in text_of(app, "#ports")
-            assert app.screen.query_one("#next", Button).disabled
+            assert "Other ways in" in str(app.screen.query_one("#next", Button).label)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+            assert app.screen.query_one("#way-tunnel", Button).disabled
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen_name(app) == "RelayScreen")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+            assert codex_login_running(demo)
+            await pilot.press("s")  # the demo types in where the browser ended
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            assert app.state.login.phase is LoginPhase.SUCCEEDED
+            assert "Relayed with curl" in text_of(app, "#paste-note")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+        assert not codex_login_running(demo)
 
 
 async def test_demo_busy_server_port_falls_back_to_1457():
@@ -156,3 +171,70 @@ async def test_demo_busy_server_port_falls_back_to_1457():
             await wait_for(pilot, lambda: "127.0.0.1:1457" in text_of(app, "#tunnel-live"))
             await pilot.press("s")
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+
+
+async def test_demo_device_code_login():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "TunnelScreen")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+            await pilot.press("d")
+            await wait_for(pilot, lambda: app.state.login.device_code is not None, timeout=10)
+            assert app.state.login.device_code == "DEMO-7KQ4"
+            assert app.state.login.device_url == "https://auth.openai.com/codex/device"
+            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            assert app.state.login.phase is LoginPhase.SUCCEEDED
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+
+
+async def test_demo_push_auth_keeps_a_backup_and_verifies():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        before = demo.auth_json_path.read_text()
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "TunnelScreen")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+            await wait_for(pilot, lambda: app.screen.local is not None)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen_name(app) == "PushScreen" and app.screen.local)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: app.state.pushed is not None, timeout=10)
+            pushed = app.state.pushed
+            assert pushed.login_status == "Logged in using ChatGPT"
+            assert pushed.backup_path and "auth.json.bak-" in pushed.backup_path
+        assert demo.auth_json_path.read_text() == demo.laptop_auth_path.read_text()
+        assert demo.auth_json_path.stat().st_mode & 0o777 == 0o600
+        backups = list(demo.auth_json_path.parent.glob("auth.json.bak-*"))
+        assert [backup.read_text() for backup in backups] == [before]
+
+
+async def test_demo_dropped_connection_reconnects_with_a_fresh_login():
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_login(pilot, app)
+            first = app.state.login.url
+            for conn in list(demo.connections):
+                conn.abort()  # the server side goes away
+            await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
+            await wait_for(pilot, lambda: not codex_login_running(demo))
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen_name(app) == "LoginScreen", timeout=10)
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+            assert app.state.login.url != first
+            assert app.current_tunnel() is not None and app.current_tunnel().listening
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+        assert not codex_login_running(demo)

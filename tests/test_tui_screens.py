@@ -340,16 +340,21 @@ async def test_tunnel_busy_port_kept_when_the_user_says_no():
         assert "close that program" in text_of(app, "#tunnel-note")
 
 
-async def test_tunnel_refused_forwarding_blocks_the_login_with_the_fix():
+async def test_tunnel_refused_forwarding_leads_to_the_other_ways_in():
     refused = ForwardingCheck(ForwardingState.REFUSED, "the server refuses TCP forwarding")
-    backend, _ = fake_backend(forwarding=refused)
+    backend, calls = fake_backend(forwarding=refused)
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await at_step(pilot, app, Step.TUNNEL)
         await wait_for(pilot, lambda: app.state.forwarding is not None)
         await pilot.pause()
         assert "AllowTcpForwarding" in text_of(app, "#ports")
-        assert app.screen.query_one("#next", Button).disabled
+        assert "Other ways in" in str(app.screen.query_one("#next", Button).label)
+        assert "no tunnel can work" in text_of(app, "#tunnel-note")
+        assert app.focused is app.screen.query_one("#next", Button)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+        assert not calls.sessions  # no tunnel login was started
 
 
 async def test_tunnel_next_starts_the_login_and_shows_live_state():
@@ -487,7 +492,7 @@ async def test_state_mismatch_offers_a_fresh_login():
             LoginPhase.FAILED,
             "Error loading configuration",
         ),
-        ([LoginExited(None, "the SSH connection was closed")], LoginPhase.EXITED, "closed"),
+        ([LoginExited(None, "codex was stopped (SIGKILL)")], LoginPhase.EXITED, "stopped"),
     ],
 )
 async def test_login_failures_show_codex_message_and_offer_fresh(events, phase, shown):

@@ -11,6 +11,7 @@ from codex_wizard.core.connection import ConnectError, HostKeyChanged
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.login import (
     CallbackSeen,
+    DeviceCodeReady,
     LoginExited,
     LoginSucceeded,
     StateMismatch,
@@ -18,7 +19,8 @@ from codex_wizard.core.login import (
 )
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.status import HostStatus
-from codex_wizard.tui.state import LoginPhase, Step
+from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.tui.state import LoginMode, LoginPhase, Step
 from tests.tui_fakes import (
     ADA,
     HOST_KEY,
@@ -187,6 +189,96 @@ def test_expiry_screen_expiring_soon(snap_compare):
     async def run_before(pilot):
         await at_step(pilot, app, Step.EXPIRY)
         await wait_for(pilot, lambda: app.state.record is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+REFUSED = ForwardingCheck(
+    ForwardingState.REFUSED,
+    "the server refuses TCP forwarding (administratively prohibited); its sshd_config "
+    "probably says AllowTcpForwarding no",
+)
+
+
+def test_ways_in_when_forwarding_is_refused(snap_compare):
+    backend, _ = fake_backend(forwarding=REFUSED)
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        await wait_for(pilot, lambda: app.state.forwarding is not None)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+        await wait_for(pilot, lambda: app.screen.local is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_relay_screen_with_a_rejected_address(snap_compare):
+    backend, calls = fake_backend(forwarding=REFUSED)
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        app.choose_way(LoginMode.RELAY)
+        await wait_for(pilot, lambda: screen_name(app) == "RelayScreen" and calls.sessions)
+        calls.sessions[-1].push(UrlReady(URL, 1455))
+        await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+        await pilot.press("a", *"http://127.0.0.1:1457/auth/callback?code=c&state=x", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_device_code_screen(snap_compare):
+    backend, calls = fake_backend()
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        app.choose_way(LoginMode.DEVICE)
+        await wait_for(pilot, lambda: screen_name(app) == "DeviceScreen" and calls.sessions)
+        calls.sessions[-1].push(
+            DeviceCodeReady("https://auth.openai.com/codex/device", "66FT-Z7YB3")
+        )
+        await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_push_screen_after_a_push(snap_compare):
+    backend, _ = fake_backend()
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        app.choose_way(LoginMode.PUSH)
+        await wait_for(pilot, lambda: screen_name(app) == "PushScreen")
+        await wait_for(pilot, lambda: app.screen.local is not None)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.state.pushed is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_connection_lost_screen(snap_compare):
+    backend, calls = fake_backend()
+    app = make_app(backend)
+
+    async def run_before(pilot):
+        await at_step(pilot, app, Step.TUNNEL)
+        await app.start_login()
+        app.goto(Step.LOGIN)
+        await wait_for(pilot, lambda: screen_name(app) == "LoginScreen")
+        calls.sessions[-1].push(UrlReady(URL, 1455))
+        calls.sessions[-1].push(LoginExited(None, "connection lost: Connection reset by peer"))
+        await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

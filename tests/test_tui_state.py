@@ -80,7 +80,9 @@ def test_failures_keep_their_phase_after_exit(event, phase, words):
 
 
 def test_exit_without_outcome_uses_the_reason_or_codex_error_line():
-    assert progress(LoginExited(None, "connection lost")).message == "connection lost"
+    assert progress(LoginExited(None, "codex was stopped (SIGTERM)")).message == (
+        "codex was stopped (SIGTERM)"
+    )
     login = progress(OutputLine("Error: something odd"), LoginExited(2))
     assert login.phase is LoginPhase.EXITED
     assert login.message == "Error: something odd"

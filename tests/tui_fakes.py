@@ -19,6 +19,8 @@ from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.login import LoginExited
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.probe import ProbeResult, ToolInfo
+from codex_wizard.core.push import PushError, PushResult
+from codex_wizard.core.relay import RelayResult
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState, TunnelRequest, TunnelStats
 from codex_wizard.tui.app import WizardApp
@@ -87,9 +89,22 @@ def probe(
 class FakeSSH:
     def __init__(self) -> None:
         self.closed = False
+        self._closed: asyncio.Event | None = None
 
     def is_closed(self) -> bool:
         return self.closed
+
+    async def wait_closed(self) -> None:
+        if self._closed is None:
+            self._closed = asyncio.Event()
+        if not self.closed:
+            await self._closed.wait()
+
+    def drop(self) -> None:
+        """The connection goes away (closed by us, or lost)."""
+        self.closed = True
+        if self._closed is not None:
+            self._closed.set()
 
 
 class FakeConn:
@@ -104,7 +119,7 @@ class FakeConn:
 
     async def close(self) -> None:
         self.close_calls += 1
-        self.ssh.closed = True
+        self.ssh.drop()
 
 
 class FakeTunnel:
@@ -124,11 +139,22 @@ class FakeSession:
 
     instances: list[FakeSession]
 
-    def __init__(self, server: Any, env: Any, *, local_port_for: Any = None, **_: Any) -> None:
+    def __init__(
+        self,
+        server: Any,
+        env: Any,
+        *,
+        local_port_for: Any = None,
+        forward: bool = True,
+        device_auth: bool = False,
+        **_: Any,
+    ) -> None:
         self.server = server
         self.env = env
         self.local_port_for = local_port_for
-        self.tunnel: FakeTunnel | None = FakeTunnel()
+        self.forward = forward and not device_auth
+        self.device_auth = device_auth
+        self.tunnel: FakeTunnel | None = FakeTunnel() if self.forward else None
         self.started = False
         self.closed = False
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -163,6 +189,8 @@ class Calls:
     verify: int = 0
     logout: int = 0
     status: list[str] = field(default_factory=list)
+    relayed: list[Any] = field(default_factory=list)  # PastedCallbacks, with the tools
+    pushed: list[bytes] = field(default_factory=list)
 
 
 def fake_backend(
@@ -179,6 +207,10 @@ def fake_backend(
     verify_result: VerifyResult | None = None,
     copy_how: str = "clipboard",
     browser: bool = True,
+    relay_results: list[RelayResult] | None = None,
+    local_auth: bytes | None = None,
+    local_auth_error: str | None = None,
+    push_result: PushResult | PushError | None = None,
 ) -> tuple[Backend, Calls]:
     calls = Calls()
     conn = conn or FakeConn()
@@ -253,6 +285,30 @@ def fake_backend(
         calls.copied.append(text)
         return copy_how
 
+    relay_queue = list(relay_results or [RelayResult(302, "", "curl", followed="/success")])
+
+    async def relay(c, callback, tools, env):
+        calls.relayed.append((callback, tools))
+        return relay_queue.pop(0) if len(relay_queue) > 1 else relay_queue[0]
+
+    def load_local_auth(path):
+        if local_auth_error is not None:
+            raise PushError(local_auth_error)
+        if local_auth is not None:
+            return local_auth
+        return make_auth_json(now=NOW.timestamp(), access_ttl_s=3 * 86400 + 7200).encode()
+
+    async def push_auth(c, env, data):
+        calls.pushed.append(data)
+        if isinstance(push_result, PushError):
+            raise push_result
+        return push_result or PushResult(
+            ".codex/auth.json",
+            ".codex/auth.json.bak-20261125T120000Z",
+            record(),
+            "Logged in using ChatGPT",
+        )
+
     def open_browser(url):
         calls.opened.append(url)
         return browser
@@ -272,6 +328,9 @@ def fake_backend(
         logout=logout,
         copy_text=copy_text,
         open_browser=open_browser,
+        relay=relay,
+        load_local_auth=load_local_auth,
+        push_auth=push_auth,
     )
     return backend, calls
 
@@ -293,6 +352,7 @@ async def at_step(pilot, app, step: Step) -> None:
 
 def make_app(backend: Backend, **kwargs: Any) -> WizardApp:
     kwargs.setdefault("now", lambda: NOW)
+    kwargs.setdefault("local_auth", Path("/home/ada/.codex/auth.json"))
     kwargs.setdefault("check_statuses", False)
     kwargs.setdefault("hosts", [ADA])
     return WizardApp(backend=backend, **kwargs)

@@ -18,7 +18,7 @@ import socket
 import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import asyncssh
 
@@ -31,7 +31,7 @@ from .login_sim import SimulatedLogin, run_device_auth
 from .machine import DemoMachine, ShellCommand, parse_command
 from .process import Outcome, SimProcess, Terminal, end_process
 from .scenario import DEMO_HOST_ALIAS, DEMO_USER, HOME, DemoScenario
-from .tokens import EXISTING_EXPIRES_IN_S, demo_auth_json
+from .tokens import EXISTING_EXPIRES_IN_S, LAPTOP_EXPIRES_IN_S, demo_auth_json
 
 MAIN_PORT, FALLBACK_PORT = CODEX_PORTS
 FIRST_PID = 48211
@@ -113,15 +113,27 @@ class DemoServer:
         Follows a redirect to /success as a browser would; returns the callback's HTTP status
         (302 signed in, 400 "State mismatch", 200 with codex's error page on a failed exchange).
         """
-        state = secrets.token_urlsafe(32) if wrong_state else url_state(url) or ""
-        host = f"127.0.0.1:{redirect_port(url) or MAIN_PORT}"
-        query = urlencode({"code": "ac_demo_" + secrets.token_urlsafe(24), "state": state})
-        reply = await httpio.get(local_port, f"/auth/callback?{query}", host_header=host)
+        landing = urlsplit(self.callback_address(url, wrong_state=wrong_state))
+        host = landing.netloc
+        reply = await httpio.get(local_port, f"{landing.path}?{landing.query}", host_header=host)
         follow = httpio.local_target(reply.location) if reply.status in (302, 303) else None
         if follow is not None:
             with contextlib.suppress(OSError, ConnectionError, TimeoutError):
                 await httpio.get(local_port, follow, host_header=host)
         return reply.status
+
+    def callback_address(self, url: str, *, wrong_state: bool = False) -> str:
+        """The address the browser ends on after signing in with `url` (what a user pastes
+        into the relay): codex's redirect_uri with a made-up code and the URL's state."""
+        state = secrets.token_urlsafe(32) if wrong_state else url_state(url) or ""
+        query = urlencode({"code": "ac_demo_" + secrets.token_urlsafe(24), "state": state})
+        return f"http://127.0.0.1:{redirect_port(url) or MAIN_PORT}/auth/callback?{query}"
+
+    @property
+    def laptop_auth_path(self) -> Path:
+        """A made-up auth.json standing for this computer's Codex login (for push-auth), so
+        the demo never reads or copies the user's real one."""
+        return self.workdir / "laptop" / "auth.json"
 
     async def __aenter__(self) -> DemoServer:
         await self.start()
@@ -195,6 +207,9 @@ class DemoServer:
         key_file = laptop / "id_ed25519"
         key_file.write_bytes(client_key.export_private_key())
         key_file.chmod(0o600)
+        laptop_auth = laptop / "auth.json"
+        laptop_auth.write_text(demo_auth_json(expires_in_s=LAPTOP_EXPIRES_IN_S))
+        laptop_auth.chmod(0o600)
         known_hosts = laptop / "known_hosts"
         public = " ".join(host_key.export_public_key().decode().split()[:2])
         known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")

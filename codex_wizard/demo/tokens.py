@@ -22,6 +22,8 @@ FRESH_ACCESS_TTL_S = 10 * 86400
 """A fresh login's access token lives about 10 days (design doc)."""
 EXISTING_EXPIRES_IN_S = 9 * 86400 + 4 * 3600 + 30 * 60
 """The pre-existing login expires in "9 days 4 hours" (the half hour keeps that label stable)."""
+LAPTOP_EXPIRES_IN_S = 6 * 86400 + 2 * 3600 + 30 * 60
+"""The laptop's own (made-up) login, for push-auth: expires in "6 days 2 hours"."""
 _ID_TTL_S = 3600
 
 

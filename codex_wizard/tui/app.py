@@ -1,9 +1,10 @@
 """The wizard: six steps in order, the state carried between them, and clean-up on every exit.
 
 Screens are thin: they show app.state and call the core through app.backend. The app owns
-what outlives a screen: the SSH connection, the LoginSession and the task that turns its events
-into LoginChanged messages. Whatever way the app ends, close_all() stops `codex login` on the
-server and closes the connection.
+what outlives a screen: the SSH connection (and a watch on it: a lost connection offers
+Reconnect), the LoginSession and the task that turns its events into LoginChanged messages.
+Whatever way the app ends, close_all() stops `codex login` on the server and closes the
+connection.
 """
 
 from __future__ import annotations
@@ -22,22 +23,38 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ..core.auth import parse_auth_json
 from ..core.connection import ConnectSettings, HostKeyInfo
 from ..core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
 from ..core.login import LoginError, LoginEvent, LoginExited
 from ..core.probe import ProbeResult
+from ..core.push import PushError, PushResult, local_auth_path
+from ..core.relay import PastedAddressError, PastedCallback
 from ..core.remembered import MemoryHosts, RememberedHosts
 from ..core.status import HostStatus
 from .backend import Backend
 from .screens.base import LoginChanged
 from .screens.connect import ConnectScreen
-from .screens.dialogs import ErrorScreen, HostKeyDialog
+from .screens.device import DeviceScreen
+from .screens.dialogs import ConnectionLostScreen, ErrorScreen, HostKeyDialog
 from .screens.expiry import ExpiryScreen
 from .screens.hosts import HostScreen
 from .screens.install import InstallScreen, env_after_probe
 from .screens.login import LoginScreen
+from .screens.push import PushScreen
+from .screens.relay import RelayScreen
 from .screens.tunnel import TunnelScreen
-from .state import LoginPhase, LoginProgress, Step, WizardState
+from .screens.ways import WaysInScreen
+from .state import (
+    LocalAuth,
+    LoginMode,
+    LoginPhase,
+    LoginProgress,
+    LostConnection,
+    Step,
+    WizardState,
+    resume_step,
+)
 
 STEP_SCREENS: dict[Step, Callable[[], Screen]] = {
     Step.HOST: HostScreen,
@@ -46,6 +63,12 @@ STEP_SCREENS: dict[Step, Callable[[], Screen]] = {
     Step.TUNNEL: TunnelScreen,
     Step.LOGIN: LoginScreen,
     Step.EXPIRY: ExpiryScreen,
+}
+LOGIN_SCREENS: dict[LoginMode, Callable[[], Screen]] = {
+    LoginMode.TUNNEL: LoginScreen,
+    LoginMode.RELAY: RelayScreen,
+    LoginMode.DEVICE: DeviceScreen,
+    LoginMode.PUSH: PushScreen,
 }
 STATUS_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 10.0
@@ -59,6 +82,8 @@ class WizardApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Ctrl+C quits too (cleanly: close_all), wherever focus is, instead of Textual's hint.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -70,6 +95,7 @@ class WizardApp(App[int]):
         ssh_config: Path | None = None,
         local_port_for: Callable[[int], int] | None = None,
         state_path: Path | None = None,
+        local_auth: Path | None = None,
         remembered: RememberedHosts | None = None,
         demo: Any = None,
         now: Callable[[], datetime] | None = None,
@@ -97,6 +123,10 @@ class WizardApp(App[int]):
         self.status_timeout = status_timeout
         self.warn_days = warn_days
         self.friendly_errors = friendly_errors
+        if local_auth is None:
+            demo_auth = getattr(demo, "laptop_auth_path", None)
+            local_auth = demo_auth if demo_auth is not None else local_auth_path()
+        self.local_auth_path: Path = local_auth
         self.state = WizardState()
         self._pump: Worker | None = None
         self._close_task: asyncio.Task | None = None
@@ -118,13 +148,23 @@ class WizardApp(App[int]):
 
     def goto(self, step: Step) -> None:
         """Show a step (a fresh screen that renders from self.state), closing any modals."""
+        if step is Step.LOGIN:
+            self.show(LOGIN_SCREENS[self.state.mode]())
+        else:
+            self.show(STEP_SCREENS[step]())
+
+    def show(self, screen: Screen) -> None:
+        """Make screen the step on show, closing any modals and problem screens above."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        screen = STEP_SCREENS[step]()
         if len(self.screen_stack) < 2:
             self.push_screen(screen)
         else:
             self.switch_screen(screen)
+
+    def show_ways(self) -> None:
+        """The choice of ways in: tunnel, relay the redirect, device code, push auth.json."""
+        self.show(WaysInScreen())
 
     @property
     def step(self) -> Step | None:
@@ -140,9 +180,14 @@ class WizardApp(App[int]):
         elif step is Step.TUNNEL:
             self.goto(Step.INSTALL)
         elif step is Step.LOGIN:
-            self.goto(Step.TUNNEL)
+            if self.state.mode is LoginMode.TUNNEL:
+                self.goto(Step.TUNNEL)
+            else:
+                self.show_ways()
         elif step is Step.EXPIRY:
-            self.goto(Step.INSTALL if self.state.login.phase is LoginPhase.IDLE else Step.LOGIN)
+            state = self.state
+            signed_in_here = state.login.phase is not LoginPhase.IDLE or state.pushed is not None
+            self.goto(Step.LOGIN if signed_in_here else Step.INSTALL)
 
     async def ask(self, screen: Screen[Any]) -> Any:
         """Show a modal and wait for its answer (works from any worker or handler)."""
@@ -165,6 +210,9 @@ class WizardApp(App[int]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if self.connection_closed():
+                self.connection_lost(f"lost while {doing}: {exc}")
+                return None
             self.show_error(
                 f"Something went wrong while {doing}",
                 f"{type(exc).__name__}: {exc}",
@@ -237,13 +285,19 @@ class WizardApp(App[int]):
         self.state.target = target
         self.goto(Step.CONNECT)
 
-    async def connected(self, conn: Any) -> None:
+    async def connected(self, conn: Any, say: Callable[[str], None] | None = None) -> None:
+        """The connection is up: on to the install check, or back where a reconnect left off."""
         self.state.conn = conn
         target = self.state.target
         if target is not None and not self._from_ssh_config(target):
             with contextlib.suppress(OSError):
                 self.remembered.remember(target, self.now())
-        self.goto(Step.INSTALL)
+        self.watch_connection(conn)
+        resume, self.state.resume = self.state.resume, None
+        if resume is None:
+            self.goto(Step.INSTALL)
+        else:
+            await self._resume(resume, say or (lambda line: None))
 
     def _from_ssh_config(self, target: HostTarget) -> bool:
         if self.hosts is not None:
@@ -259,6 +313,66 @@ class WizardApp(App[int]):
         self.state.target = None
         self.goto(Step.HOST)
 
+    async def _resume(self, step: Step, say: Callable[[str], None]) -> None:
+        """After a reconnect: re-probe if the probe never finished, and for the sign-in step a
+        fresh login in the same way as before (its tunnel forwards the port again)."""
+        state = self.state
+        if step is Step.LOGIN and state.mode is not LoginMode.PUSH:
+            if state.probe is None:
+                say("Checking the server again…")
+                self.set_probe(await self.backend.probe(state.conn))
+            say("Starting a fresh login (the old URL no longer works)…")
+            self._reset_login(state.mode)
+            self.run_worker(self.start_login(state.mode), exit_on_error=False)
+        self.goto(step)
+
+    # ------------------------------------------------------------------ a lost connection
+
+    def watch_connection(self, conn: Any) -> None:
+        self.run_worker(self._watch_connection(conn), group="watch", exit_on_error=False)
+
+    async def _watch_connection(self, conn: Any) -> None:
+        wait_closed = getattr(getattr(conn, "ssh", None), "wait_closed", None)
+        if wait_closed is None:
+            return
+        with contextlib.suppress(Exception):
+            await wait_closed()
+        if self.state.conn is conn:  # not closed by us (we forget it first)
+            self.connection_lost("the SSH connection was closed")
+
+    def connection_closed(self) -> bool:
+        conn = self.state.conn
+        is_closed = getattr(getattr(conn, "ssh", None), "is_closed", None)
+        return bool(is_closed and is_closed())
+
+    def connection_lost(self, reason: str) -> None:
+        """Say what happened and offer Reconnect (once per lost connection)."""
+        state = self.state
+        if state.lost is not None or state.conn is None or self._close_task is not None:
+            return
+        login = state.login
+        during_login = login.active or login.phase is LoginPhase.DISCONNECTED
+        state.lost = LostConnection(self.step or Step.INSTALL, reason, during_login)
+        self.push_screen(ConnectionLostScreen(state.lost))
+
+    async def reconnect(self) -> None:
+        """A new connection to the same host; connected() then goes on where we were."""
+        state = self.state
+        lost = state.lost
+        if lost is None or state.target is None:
+            return
+        resume = resume_step(lost, state.login)
+        await self.stop_login()
+        conn, state.conn = state.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT)
+        state.lost = None
+        state.resume = resume
+        if resume is Step.EXPIRY:
+            state.record = None  # read it again over the new connection
+        self.goto(Step.CONNECT)
+
     def set_probe(self, probe: ProbeResult) -> None:
         self.state.probe = probe
         self.state.env = env_after_probe(probe, self.codex_home, self.state.user_prefix)
@@ -269,16 +383,46 @@ class WizardApp(App[int]):
         session = self.state.session
         return getattr(session, "tunnel", None) if session is not None else None
 
-    async def start_login(self) -> None:
-        """A fresh `codex login` on the server (stopping any earlier one)."""
-        await self.stop_login()
+    def choose_way(self, mode: LoginMode) -> None:
+        """Sign in this way: push shows its screen; the others start a login (unless one of
+        that kind is already running) and show it."""
         state = self.state
-        state.login = LoginProgress()
+        running = state.login.active and state.login.mode is mode and state.mode is mode
+        state.mode = mode
+        if mode is not LoginMode.PUSH and not running:
+            self._reset_login(mode)
+            self.run_worker(self.start_login(mode), exit_on_error=False)
+        self.goto(Step.LOGIN)
+
+    def login_again(self) -> None:
+        if self.state.mode is LoginMode.PUSH:
+            self.show_ways()
+        else:
+            self.choose_way(self.state.mode)
+
+    def _reset_login(self, mode: LoginMode) -> None:
+        state = self.state
+        state.mode = mode
+        state.login = LoginProgress(mode=mode)
         state.record = None
         state.login.starting()
+
+    async def start_login(self, mode: LoginMode | None = None) -> None:
+        """A fresh `codex login` on the server (stopping any earlier one), in the way `mode`
+        (default: the way chosen last): tunnel, relay (no forwarding) or device code."""
+        await self.stop_login()
+        state = self.state
+        mode = mode or state.mode
+        if mode is LoginMode.PUSH:
+            return
+        self._reset_login(mode)
         self.screen.post_message(LoginChanged(None))
         session = self.backend.login_session(
-            state.conn, state.env, local_port_for=self.local_port_for
+            state.conn,
+            state.env,
+            local_port_for=self.local_port_for,
+            forward=mode is LoginMode.TUNNEL,
+            device_auth=mode is LoginMode.DEVICE,
         )
         state.session = session
         try:
@@ -301,6 +445,66 @@ class WizardApp(App[int]):
         """Fold a LoginSession event into the state and tell the screen on show."""
         self.state.login.apply(event)
         self.screen.post_message(LoginChanged(event))
+        if isinstance(event, LoginExited) and self.state.login.phase is LoginPhase.DISCONNECTED:
+            self.connection_lost(event.reason)
+
+    # ------------------------------------------------------------------ relay and push
+
+    def paste_address(self, text: str) -> str | None:
+        """Relay mode: check a pasted address and replay it on the server. Returns what is
+        wrong with it (core.relay's message), or None when the replay has started."""
+        login = self.state.login
+        if not login.can_paste:
+            return "This login is not waiting for an address now."
+        try:
+            callback = login.validate_paste(text)
+        except PastedAddressError as exc:
+            return str(exc)
+        login.relay_started()
+        self.screen.post_message(LoginChanged(None))
+        self.run_worker(
+            self._relay(callback, self.state.session),
+            group="relay",
+            exclusive=True,
+            exit_on_error=False,
+        )
+        return None
+
+    async def _relay(self, callback: PastedCallback, session: Any) -> None:
+        state = self.state
+        conn = state.conn
+        label = conn.label if conn is not None else "the server"
+        try:
+            probe = state.probe or await self.backend.probe(conn)
+            result = await self.backend.relay(conn, callback, probe.tools, state.env)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if session is state.session:
+                state.login.relay_failed(f"The relay could not run on {label}: {exc}")
+        else:
+            if session is state.session:
+                state.login.relay_done(result, label)
+        self.screen.post_message(LoginChanged(None))
+
+    async def read_local_auth(self) -> LocalAuth:
+        """This computer's auth.json for push-auth: refused (with why) unless it is a login."""
+        path = self.local_auth_path
+        try:
+            data = await asyncio.to_thread(self.backend.load_local_auth, path)
+        except PushError as exc:
+            return LocalAuth(str(path), error=str(exc))
+        return LocalAuth(str(path), data, parse_auth_json(data))
+
+    async def push_auth(self, local: LocalAuth) -> PushResult:
+        """Copy it to the server (backed up, atomic, 0600); raises PushError."""
+        if local.data is None:
+            raise PushError(local.error or f"{local.path} can't be used.")
+        state = self.state
+        result = await self.backend.push_auth(state.conn, state.env, local.data)
+        state.pushed = result
+        state.record = result.record
+        return result
 
     async def stop_login(self) -> None:
         session, self.state.session = self.state.session, None
@@ -326,6 +530,14 @@ class WizardApp(App[int]):
             url, local_port=tunnel.local_port, wrong_state=wrong_state
         )
         self.notify(f"Simulated browser: the login server answered HTTP {status}.", timeout=4)
+
+    def simulated_landing(self, *, wrong_state: bool = False) -> str | None:
+        """Demo only: the address the browser ends on after signing in (for the relay)."""
+        url = self.state.login.url
+        address = getattr(self.demo, "callback_address", None)
+        if address is None or url is None:
+            return None
+        return address(url, wrong_state=wrong_state)
 
     # ------------------------------------------------------------------ closing
 

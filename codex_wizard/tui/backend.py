@@ -20,6 +20,8 @@ from ..core.connection import connect
 from ..core.login import LoginSession
 from ..core.ports import cancel_pending_login, local_port_owners, wait_port_free
 from ..core.probe import probe_server
+from ..core.push import load_local_auth, push_auth
+from ..core.relay import replay_on_server
 from ..core.status import check_host
 from ..core.tunnel import check_forwarding
 
@@ -64,5 +66,8 @@ class Backend:
     install: Callable = actions.install_codex
     verify: Callable = actions.verify_login
     logout: Callable = actions.logout
+    relay: Callable = replay_on_server
+    load_local_auth: Callable = load_local_auth
+    push_auth: Callable = push_auth
     copy_text: Callable[[str], str] = copy_with_core
     open_browser: Callable[[str], bool] = open_in_browser

@@ -13,6 +13,8 @@ from ..core.auth import AuthRecord
 from ..core.hosts import HostTarget
 from ..core.login import (
     CallbackSeen,
+    DeviceAuthDisabled,
+    DeviceCodeReady,
     ForwardRefused,
     LoginCancelled,
     LoginError,
@@ -24,10 +26,13 @@ from ..core.login import (
     StateMismatch,
     TokenExchangeFailed,
     UrlReady,
+    url_state,
 )
 from ..core.ports import PortOwner
 from ..core.probe import ProbeResult, ServerEnv
-from ..core.tunnel import ForwardingCheck
+from ..core.push import PushResult
+from ..core.relay import PastedCallback, RelayResult, validate_pasted_callback
+from ..core.tunnel import ForwardingCheck, ForwardingState
 
 
 class Step(IntEnum):
@@ -53,10 +58,20 @@ STEP_TITLES = {
 }
 
 
+class LoginMode(StrEnum):
+    """How the sign-in gets back to codex on the server (issue 4's ways in)."""
+
+    TUNNEL = "tunnel"  # the browser comes back through the forwarded port
+    RELAY = "relay"  # the user pastes the address the browser ended on; replayed on the server
+    DEVICE = "device"  # `codex login --device-auth`: a link and a one-time code
+    PUSH = "push"  # copy this computer's auth.json to the server
+
+
 class LoginPhase(StrEnum):
     IDLE = "idle"
     STARTING = "starting"
     WAITING = "waiting"
+    RELAYING = "relaying"
     CALLBACK = "callback"
     MISMATCH = "mismatch"
     EXCHANGE_FAILED = "exchange_failed"
@@ -64,12 +79,19 @@ class LoginPhase(StrEnum):
     FAILED = "failed"
     SUCCEEDED = "succeeded"
     EXITED = "exited"
+    DISCONNECTED = "disconnected"
 
 
 ENDED_BADLY = frozenset(
     {LoginPhase.EXCHANGE_FAILED, LoginPhase.CANCELLED, LoginPhase.FAILED, LoginPhase.EXITED}
 )
 MAX_OUTPUT = 200
+CONNECTION_LOST_REASONS = ("connection lost", "the SSH connection was closed")
+"""How core.login words a LoginExited whose connection went away (see LoginSession)."""
+
+
+def is_connection_lost(reason: str) -> bool:
+    return reason.startswith(CONNECTION_LOST_REASONS)
 
 
 @dataclass
@@ -77,8 +99,13 @@ class LoginProgress:
     """The login as the URL screen shows it, built from LoginSession events."""
 
     phase: LoginPhase = LoginPhase.IDLE
+    mode: LoginMode = LoginMode.TUNNEL
     url: str | None = None
     port: int | None = None
+    device_url: str | None = None
+    device_code: str | None = None
+    relay_note: str = ""  # what became of the last pasted address
+    relay_ok: bool = False
     message: str = ""
     history: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
@@ -91,12 +118,71 @@ class LoginProgress:
         return self.phase is LoginPhase.MISMATCH or self.phase in ENDED_BADLY
 
     @property
+    def can_paste(self) -> bool:
+        """Relay mode: the URL is out and codex still waits for its callback."""
+        return (
+            self.mode is LoginMode.RELAY
+            and self.url is not None
+            and self.phase in (LoginPhase.WAITING, LoginPhase.MISMATCH)
+        )
+
+    def validate_paste(self, text: str) -> PastedCallback:
+        """The pasted address checked against this login (raises PastedAddressError)."""
+        assert self.url is not None and self.port is not None
+        return validate_pasted_callback(text, state=url_state(self.url) or "", port=self.port)
+
+    def relay_started(self) -> None:
+        self.phase = LoginPhase.RELAYING
+        self.relay_note, self.relay_ok = "", False
+        self.history.append("Replaying the pasted address on the server…")
+
+    def relay_done(self, result: RelayResult, label: str) -> None:
+        """What codex's login server answered the replayed callback."""
+        if self.exited:
+            return
+        if result.status is None:
+            self.phase = LoginPhase.WAITING
+            self.relay_ok = False
+            self.relay_note = (
+                f"Could not reach codex's login server on {label} ({result.client}): "
+                f"{result.body[:200] or 'no answer'}. Check that this login is still waiting, "
+                "or start a fresh one."
+            )
+            self.history.append("The relay got no answer from codex.")
+        elif result.status == 400 and "State mismatch" in result.body:
+            self.phase = LoginPhase.WAITING
+            self.relay_ok = False
+            self.relay_note = (
+                "codex answered 'State mismatch': that address comes from another login. "
+                "Open the URL shown here and paste where that one ends."
+            )
+            self.history.append("Relayed, but codex said 'State mismatch'.")
+        else:
+            if self.phase is LoginPhase.RELAYING:
+                self.phase = LoginPhase.CALLBACK
+            self.relay_ok = True
+            self.relay_note = (
+                f"✓ Relayed with {result.client} on {label}: codex's login server answered "
+                f"HTTP {result.status}."
+            )
+            if self.phase is not LoginPhase.SUCCEEDED:  # else codex was quicker to say so
+                self.history.append(f"Relayed the callback on the server with {result.client}.")
+
+    def relay_failed(self, message: str) -> None:
+        """The replay itself could not run (e.g. the connection broke)."""
+        if self.phase is LoginPhase.RELAYING:
+            self.phase = LoginPhase.WAITING
+        self.relay_ok = False
+        self.relay_note = message
+
+    @property
     def active(self) -> bool:
         return self.phase is not LoginPhase.IDLE and not self.exited
 
     def starting(self) -> None:
         self.phase = LoginPhase.STARTING
-        self.history.append("Starting `codex login` on the server…")
+        command = "codex login --device-auth" if self.mode is LoginMode.DEVICE else "codex login"
+        self.history.append(f"Starting `{command}` on the server…")
 
     def apply(self, event: LoginEvent) -> None:
         """Fold one event from LoginSession.events() into the progress."""
@@ -106,6 +192,15 @@ class LoginProgress:
                 self.phase = LoginPhase.WAITING
                 self.history.append(f"URL ready; codex listens on the server's port {port}.")
                 self.history.append("Waiting for you to sign in in the browser…")
+            case DeviceCodeReady(verification_url=url, code=code):
+                self.device_url, self.device_code = url, code
+                self.phase = LoginPhase.WAITING
+                self.history.append("codex gave a link and a one-time code.")
+                self.history.append("Waiting for you to enter the code in the browser…")
+            case DeviceAuthDisabled(message=message):
+                self.phase = LoginPhase.FAILED
+                self.message = message
+                self.history.append("Device-code login is not enabled for this account.")
             case CallbackSeen():
                 self.phase = LoginPhase.CALLBACK
                 self.history.append("The browser came back through the tunnel (/auth/callback).")
@@ -150,10 +245,53 @@ class LoginProgress:
         self.exited, self.exit_code = True, code
         if self.phase is LoginPhase.SUCCEEDED or self.phase in ENDED_BADLY:
             return
+        if is_connection_lost(reason):
+            self.phase = LoginPhase.DISCONNECTED
+            self.message = (
+                f"The SSH connection was lost ({reason}). Reconnect to start a fresh login."
+            )
+            self.history.append("The SSH connection was lost.")
+            return
         self.phase = LoginPhase.EXITED
         said = next((line for line in reversed(self.output) if "rror" in line), "")
         self.message = reason or said or f"`codex login` ended (exit code {code})."
         self.history.append("codex login ended without logging in.")
+
+
+@dataclass(frozen=True)
+class LostConnection:
+    """The connection went away while `step` was on show."""
+
+    step: Step
+    reason: str
+    during_login: bool = False
+
+
+@dataclass
+class LocalAuth:
+    """This computer's auth.json, for the push-auth way in (data never shown, only the record)."""
+
+    path: str
+    data: bytes | None = field(default=None, repr=False)  # the tokens: never in a repr or log
+    record: AuthRecord | None = None
+    error: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.data is not None and not self.error
+
+
+def resume_step(lost: LostConnection, login: LoginProgress) -> Step:
+    """Where a reconnect goes on: the step that was on show (a finished login: its token)."""
+    if lost.step in (Step.HOST, Step.CONNECT):
+        return Step.INSTALL
+    if lost.step is Step.LOGIN and login.phase is LoginPhase.SUCCEEDED:
+        return Step.EXPIRY
+    return lost.step
+
+
+def forwarding_refused(check: ForwardingCheck | None) -> bool:
+    return check is not None and check.state is ForwardingState.REFUSED
 
 
 @dataclass
@@ -170,6 +308,10 @@ class WizardState:
     login: LoginProgress = field(default_factory=LoginProgress)
     record: AuthRecord | None = None
     user_prefix: bool = False  # codex was installed into ~/.local by the wizard
+    mode: LoginMode = LoginMode.TUNNEL  # the way in chosen last
+    pushed: PushResult | None = None
+    lost: LostConnection | None = None  # the connection went away; Reconnect is offered
+    resume: Step | None = None  # a reconnect in progress goes on at this step
 
     def forget_server(self) -> None:
         """Back to no host: drop everything learned about the server."""
@@ -182,3 +324,7 @@ class WizardState:
         self.login = LoginProgress()
         self.record = None
         self.user_prefix = False
+        self.mode = LoginMode.TUNNEL
+        self.pushed = None
+        self.lost = None
+        self.resume = None

@@ -88,3 +88,20 @@ def looks_like_codex(owner: PortOwner | None) -> bool:
 def check_line(check: Check) -> tuple[str, str, str]:
     """(mark, text, class) for a checklist row."""
     return MARKS[check.verdict], check.found, VERDICT_CLASS[check.verdict]
+
+
+def login_summary(record: AuthRecord, now: datetime, warn_days: float = 3.0) -> tuple[str, str]:
+    """One line about a login (masked): who, plan, and when its access token expires."""
+    if record.kind is AuthKind.API_KEY:
+        return f"API key {record.api_key_masked or ''} (not a ChatGPT sign-in)", ""
+    if record.kind is not AuthKind.CHATGPT:
+        return auth_kind_text(record), "bad"
+    who = record.email_masked or "unknown account"
+    plan = f", plan {record.plan}" if record.plan else ""
+    access = record.access
+    if access is None or access.expires_at is None:
+        return f"ChatGPT sign-in, {who}{plan}; the token's expiry can't be read", "warn"
+    left = (access.expires_at - now).total_seconds()
+    when = describe_expiry(access.expires_at, now)
+    verb = "expires " if left > 0 else ""
+    return f"ChatGPT sign-in, {who}{plan}; access token {verb}{when}", urgency(left, warn_days)

@@ -42,7 +42,8 @@ class ConnectScreen(StepScreen):
 
     def start(self) -> None:
         self.lines = []
-        self.say(f"Connecting to {self.wizard.state.target.label()} over SSH…")
+        again = "Reconnecting" if self.wizard.state.resume is not None else "Connecting"
+        self.say(f"{again} to {self.wizard.state.target.label()} over SSH…")
         self.run_guarded(self._connect(), "connecting", group="connect", exclusive=True)
 
     def say(self, line: str, style: str = "") -> None:
@@ -91,7 +92,7 @@ class ConnectScreen(StepScreen):
                 app.show_error(f"Could not connect to {target.label()}", str(exc), _todo(exc))
                 return
         self.say("✓ Connected.", "ok")
-        await app.connected(conn)
+        await app.connected(conn, self.say)
 
     def go_next(self) -> None:
         """Next is Retry once a connection attempt failed."""

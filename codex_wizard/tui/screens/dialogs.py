@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from ...core.connection import HostKeyInfo
+from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
 if TYPE_CHECKING:
@@ -166,10 +167,13 @@ class _ProblemScreen(Screen):
             yield Static(Text("What to do", style="bold underline"))
             yield Static(Text(self.todo), id="problem-todo")
         with Horizontal(id="nav"):
-            yield Button("‹ Back", id="back", disabled=not self.can_go_back)
-            yield Button("Choose another host", id="hosts")
-            yield Button("Quit", id="quit", variant="error")
+            yield from self.nav_buttons()
         yield Footer()
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("‹ Back", id="back", disabled=not self.can_go_back)
+        yield Button("Choose another host", id="hosts")
+        yield Button("Quit", id="quit", variant="error")
 
     def on_mount(self) -> None:
         first = "#back" if self.can_go_back else "#hosts"
@@ -226,3 +230,62 @@ class HostKeyChangedScreen(_ProblemScreen):
             can_go_back=False,
         )
         self.key = key
+
+
+def lost_detail(reason: str) -> str:
+    """core.login's LoginExited reason (or the watch's), as the second half of a sentence."""
+    reason = reason.removeprefix("connection lost: ")
+    if reason == "the SSH connection was closed":
+        return "it was closed from the other end (the server, or the network in between)"
+    return reason
+
+
+class ConnectionLostScreen(_ProblemScreen):
+    """The SSH connection went away: what that means for the login, and Reconnect."""
+
+    CLASSES = "-error"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reconnect", "Reconnect")]
+
+    def __init__(self, lost: LostConnection) -> None:
+        during = " during the sign-in" if lost.during_login else ""
+        what = f"The SSH connection was lost{during}: {lost_detail(lost.reason)}."
+        if lost.during_login:
+            what += (
+                " codex login runs on a terminal that hangs up once the server sees the "
+                "connection end, which stops it, and a fresh login cancels any older one still "
+                "waiting. Its login URL no longer works."
+            )
+        todo = (
+            "Press r to reconnect: codex-wizard opens a new SSH connection and goes on where "
+            "you were"
+            + (
+                ", with a fresh login (and, for the tunnel, the port forwarded again). Use the "
+                "new URL it shows."
+                if lost.during_login
+                else "."
+            )
+            + " If the server is down or the network is gone, fix that first; quitting is "
+            "always safe."
+        )
+        super().__init__("The SSH connection was lost", what, todo, can_go_back=False)
+        self.lost = lost
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Reconnect (r)", id="reconnect", variant="primary")
+        yield Button("Choose another host", id="hosts")
+        yield Button("Quit", id="quit", variant="error")
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # not _ProblemScreen's focus on Back / Hosts
+        self.query_one("#reconnect", Button).focus()
+
+    def action_reconnect(self) -> None:
+        button = self.query_one("#reconnect", Button)
+        if button.disabled:
+            return
+        button.disabled = True
+        self.wizard.run_worker(self.wizard.reconnect(), exit_on_error=False)
+
+    @on(Button.Pressed, "#reconnect")
+    def _reconnect(self) -> None:
+        self.action_reconnect()

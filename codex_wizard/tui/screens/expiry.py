@@ -201,9 +201,7 @@ class ExpiryScreen(StepScreen):
 
     def action_login_again(self) -> None:
         if not self.busy:
-            app = self.wizard
-            app.run_worker(app.start_login(), exit_on_error=False)
-            app.goto(Step.LOGIN)
+            self.wizard.login_again()
 
     def action_logout(self) -> None:
         if self.check_action("logout", ()) and not self.busy:

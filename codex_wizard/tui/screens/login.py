@@ -1,6 +1,7 @@
-"""Step 5: the login URL, in full and selectable, with Copy and Open, and what the login
-session reports live: waiting, callback received, state mismatch, token exchange failed,
-cancelled, success."""
+"""Step 5: signing in. SignInScreen holds what every way in shares (the live status, codex's
+message, the history, Fresh login and Other ways in); LoginScreen is the tunnel's: the login URL
+in full and selectable, with Copy and Open, and what the login session reports live: waiting,
+callback received, state mismatch, token exchange failed, cancelled, success."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ..state import LoginPhase, Step
+from ..state import ENDED_BADLY, LoginMode, LoginPhase, LoginProgress, Step
 from ..widgets.tunnel_status import TunnelStatus
 from .base import LoginChanged, StepScreen, styled
 
@@ -21,6 +22,7 @@ PHASE_TEXT: dict[LoginPhase, tuple[str, str]] = {
     LoginPhase.IDLE: ("No login running.", "dim"),
     LoginPhase.STARTING: ("Starting codex login on the server…", "dim"),
     LoginPhase.WAITING: ("◌ Waiting for you to sign in in the browser…", "warn"),
+    LoginPhase.RELAYING: ("◌ Replaying the address on the server…", "warn"),
     LoginPhase.CALLBACK: ("◌ The browser came back: codex is finishing the sign-in…", "warn"),
     LoginPhase.MISMATCH: ("! State mismatch: that was an old URL. Still waiting…", "warn"),
     LoginPhase.EXCHANGE_FAILED: ("✗ The token exchange failed.", "bad"),
@@ -28,40 +30,66 @@ PHASE_TEXT: dict[LoginPhase, tuple[str, str]] = {
     LoginPhase.FAILED: ("✗ The login could not go on.", "bad"),
     LoginPhase.SUCCEEDED: ("✓ Logged in: codex saved its credentials on the server.", "ok"),
     LoginPhase.EXITED: ("✗ codex login ended without logging in.", "bad"),
+    LoginPhase.DISCONNECTED: ("✗ The SSH connection was lost.", "bad"),
 }
-
-
+MODE_PHASE_TEXT: dict[tuple[LoginMode, LoginPhase], tuple[str, str]] = {
+    (LoginMode.RELAY, LoginPhase.WAITING): (
+        "◌ Waiting for the address your browser ends on after signing in…",
+        "warn",
+    ),
+    (LoginMode.RELAY, LoginPhase.CALLBACK): (
+        "◌ Relayed to codex on the server: it is finishing the sign-in…",
+        "warn",
+    ),
+    (LoginMode.DEVICE, LoginPhase.STARTING): (
+        "Starting codex login --device-auth on the server…",
+        "dim",
+    ),
+    (LoginMode.DEVICE, LoginPhase.WAITING): (
+        "◌ Waiting for you to enter the code in the browser…",
+        "warn",
+    ),
+}
 WAITING = (LoginPhase.WAITING, LoginPhase.MISMATCH)
+WAY_BINDINGS: list[BindingType] = [
+    Binding("f", "fresh", "Fresh login"),
+    Binding("w", "ways", "Other ways in"),
+]
+"""Every sign-in screen's, listed after its own keys (the footer shows them in this order)."""
 
 
-class LoginScreen(StepScreen):
+def phase_text(login: LoginProgress) -> tuple[str, str]:
+    """The status line for a login in its way in."""
+    return MODE_PHASE_TEXT.get((login.mode, login.phase)) or PHASE_TEXT[login.phase]
+
+
+class SignInScreen(StepScreen):
+    """What every way of signing in shows: subclasses add their own part with compose_way()."""
+
     STEP = Step.LOGIN
     NEXT_LABEL = "Token status"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy URL"),
-        Binding("o", "open", "Open in browser"),
-        Binding("f", "fresh", "Fresh login"),
-        Binding("s", "simulate", "Simulate sign-in"),
-        Binding("m", "simulate_stale", "Simulate old URL", show=False),
-    ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="login-status", classes="lead")
-        yield Static("Open this URL in your browser and sign in:", id="url-label")
-        yield Static("", id="url")
-        with Horizontal(classes="actions"):
-            yield Button("Copy (c)", id="copy", variant="primary")
-            yield Button("Open in browser (o)", id="open")
-            yield Button("Simulate browser sign-in (s)", id="simulate", classes="demo-only")
-            yield Button("Fresh login (f)", id="fresh")
-        yield Static("", id="copy-note")
+        yield from self.compose_way()
         yield Static("", id="login-message")
-        label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
-        yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
+        yield from self.compose_live()
         yield Static("", id="login-history")
 
+    def compose_way(self) -> ComposeResult:
+        """The way's own part; it includes the copy-note (confirmations) under its buttons."""
+        yield Static("", id="copy-note")
+
+    def compose_live(self) -> ComposeResult:
+        yield from ()
+
+    def way_buttons(self) -> ComposeResult:
+        """Fresh login and Other ways in, shown when the login ended badly."""
+        yield Button("Fresh login (f)", id="fresh")
+        yield Button("Other ways in (w)", id="ways")
+
     def on_mount(self) -> None:
-        self.query_one("#simulate", Button).display = self.wizard.demo is not None
+        self.query_one("#copy-note", Static).display = False
         self.render_login()
 
     def on_screen_resume(self) -> None:
@@ -72,39 +100,126 @@ class LoginScreen(StepScreen):
 
     def render_login(self) -> None:
         login = self.wizard.state.login
-        text, style = PHASE_TEXT[login.phase]
+        text, style = phase_text(login)
         self.query_one("#login-status", Static).update(styled(text, style))
-        url = self.query_one("#url", Static)
-        has_url = login.url is not None
-        url.update(Text(login.url or "(the URL appears here when codex prints it)"))
-        url.set_class(not has_url, "-empty")
         message = self.query_one("#login-message", Static)
         message.update(styled(login.message, "bad" if login.offer_fresh else "warn"))
         message.display = bool(login.message)
         history = Text("\n".join(login.history[-8:]), style="dim")
         self.query_one("#login-history", Static).update(history)
-        waiting = login.phase in WAITING
-        self.query_one("#copy", Button).disabled = not has_url
-        self.query_one("#open", Button).disabled = not has_url
-        self.query_one("#simulate", Button).disabled = not waiting
         fresh = self.query_one("#fresh", Button)
         fresh.display = login.offer_fresh
         fresh.variant = "warning" if login.offer_fresh else "default"
+        self.query_one("#ways", Button).display = login.phase in ENDED_BADLY
+        self.render_way(login)
         if login.phase is LoginPhase.SUCCEEDED:
             self.set_next(True, "")
             self.query_one("#next", Button).focus()
+        elif login.phase is LoginPhase.DISCONNECTED:
+            self.set_next(False, "the connection was lost")
         elif login.offer_fresh:
             self.set_next(False, "press f for a fresh login")
         else:
             self.set_next(False, "waiting for the sign-in")
         self.refresh_bindings()
 
+    def render_way(self, login: LoginProgress) -> None:
+        """The way-specific part of render_login."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "fresh":
+            return self.wizard.state.login.offer_fresh
+        return super().check_action(action, parameters)
+
+    def note(self, text: str, style: str = "ok") -> None:
+        note = self.query_one("#copy-note", Static)
+        note.update(styled(text, style))
+        note.display = bool(text)
+
+    def copy(self, text: str, what: str, then: str) -> None:
+        """Copy with a visible confirmation (clipboard, or the terminal's OSC 52)."""
+        how = self.wizard.copy_url(text)
+        if how == "clipboard":
+            self.note(f"✓ Copied to the clipboard: {what}. {then}")
+        else:
+            self.note(
+                f"✓ Sent to your terminal's clipboard (OSC 52): {what}. If pasting gives "
+                "nothing, your terminal ignores OSC 52: select it with the mouse instead."
+            )
+        self.notify(f"{what[0].upper()}{what[1:]} copied.", timeout=3)
+
+    def open_url(self, url: str, then: str) -> None:
+        if self.wizard.backend.open_browser(url):
+            self.note(f"✓ Opened in your browser. {then}")
+        else:
+            self.note(
+                "No browser can be opened from here (no display). Copy it (c) and open it in "
+                "the browser of the computer you are sitting at.",
+                "warn",
+            )
+
+    def action_fresh(self) -> None:
+        if self.wizard.state.login.offer_fresh:
+            self.note("")
+            self.wizard.run_worker(self.wizard.start_login(), exit_on_error=False)
+
+    def action_ways(self) -> None:
+        self.wizard.show_ways()
+
+    @on(Button.Pressed, "#fresh")
+    def _fresh_pressed(self) -> None:
+        self.action_fresh()
+
+    @on(Button.Pressed, "#ways")
+    def _ways_pressed(self) -> None:
+        self.action_ways()
+
+    def go_next(self) -> None:
+        self.wizard.goto(Step.EXPIRY)
+
+
+class LoginScreen(SignInScreen):
+    """The tunnel's sign-in: the URL, and the browser comes back through the forwarded port."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy URL"),
+        Binding("o", "open", "Open in browser"),
+        Binding("s", "simulate", "Simulate sign-in"),
+        Binding("m", "simulate_stale", "Simulate old URL", show=False),
+        *WAY_BINDINGS,
+    ]
+
+    def compose_way(self) -> ComposeResult:
+        yield Static("Open this URL in your browser and sign in:", id="url-label")
+        yield Static("", id="url")
+        with Horizontal(classes="actions"):
+            yield Button("Copy (c)", id="copy", variant="primary")
+            yield Button("Open in browser (o)", id="open")
+            yield Button("Simulate browser sign-in (s)", id="simulate", classes="demo-only")
+            yield from self.way_buttons()
+        yield Static("", id="copy-note")
+
+    def compose_live(self) -> ComposeResult:
+        label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
+        yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
+
+    def on_mount(self) -> None:
+        # Textual then runs SignInScreen.on_mount too (handlers run for each class).
+        self.query_one("#simulate", Button).display = self.wizard.demo is not None
+
+    def render_way(self, login: LoginProgress) -> None:
+        url = self.query_one("#url", Static)
+        has_url = login.url is not None
+        url.update(Text(login.url or "(the URL appears here when codex prints it)"))
+        url.set_class(not has_url, "-empty")
+        self.query_one("#copy", Button).disabled = not has_url
+        self.query_one("#open", Button).disabled = not has_url
+        self.query_one("#simulate", Button).disabled = login.phase not in WAITING
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         login = self.wizard.state.login
         if action in ("copy", "open"):
             return True if login.url else None
-        if action == "fresh":
-            return login.offer_fresh
         if action in ("simulate", "simulate_stale"):
             return self.wizard.demo is not None and login.phase in WAITING
         return super().check_action(action, parameters)
@@ -113,42 +228,13 @@ class LoginScreen(StepScreen):
 
     def action_copy(self) -> None:
         url = self.wizard.state.login.url
-        if not url:
-            return
-        how = self.wizard.copy_url(url)
-        note = self.query_one("#copy-note", Static)
-        if how == "clipboard":
-            note.update(styled("✓ Copied to the clipboard. Paste it into your browser.", "ok"))
-        else:
-            note.update(
-                styled(
-                    "✓ Sent to your terminal's clipboard (OSC 52). If pasting gives nothing, "
-                    "your terminal ignores OSC 52: select the URL with the mouse instead.",
-                    "ok",
-                )
-            )
-        self.notify("Login URL copied.", timeout=3)
+        if url:
+            self.copy(url, "the login URL", "Paste it into your browser.")
 
     def action_open(self) -> None:
         url = self.wizard.state.login.url
-        if not url:
-            return
-        note = self.query_one("#copy-note", Static)
-        if self.wizard.backend.open_browser(url):
-            note.update(styled("✓ Opened in your browser. Sign in there.", "ok"))
-        else:
-            note.update(
-                styled(
-                    "No browser can be opened from here (no display). Copy the URL (c) and open "
-                    "it in the browser of the computer you are sitting at.",
-                    "warn",
-                )
-            )
-
-    def action_fresh(self) -> None:
-        if self.wizard.state.login.offer_fresh:
-            self.query_one("#copy-note", Static).update("")
-            self.wizard.run_worker(self.wizard.start_login(), exit_on_error=False)
+        if url:
+            self.open_url(url, "Sign in there.")
 
     def action_simulate(self) -> None:
         self._simulate(wrong_state=False)
@@ -173,10 +259,3 @@ class LoginScreen(StepScreen):
     @on(Button.Pressed, "#simulate")
     def _simulate_pressed(self) -> None:
         self.action_simulate()
-
-    @on(Button.Pressed, "#fresh")
-    def _fresh_pressed(self) -> None:
-        self.action_fresh()
-
-    def go_next(self) -> None:
-        self.wizard.goto(Step.EXPIRY)

@@ -1,6 +1,7 @@
 """Step 4: the tunnel. Who holds the login port here and on the server (with a way to stop a
 pending Codex login here, on the user's yes), whether the server allows forwarding, and the
-tunnel's live state once the login has started."""
+tunnel's live state once the login has started. The other ways in (relay, device code, push)
+are one key away, and Next leads to them when the server refuses forwarding."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from textual.widgets import Button, Static
 from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
 from ...core.login import DEFAULT_LOGIN_PORT
 from ...core.ports import CODEX_PORTS
-from ...core.tunnel import ForwardingState
-from ..state import Step
+from ..state import LoginMode, Step, forwarding_refused
 from ..text import looks_like_codex, owner_text
 from ..widgets.fields import FieldList
 from ..widgets.tunnel_status import TunnelStatus
@@ -34,6 +34,7 @@ class TunnelScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "free_port", "Free local port"),
         Binding("r", "recheck", "Re-check"),
+        Binding("w", "ways", "Other ways in"),
     ]
 
     def __init__(self) -> None:
@@ -51,6 +52,7 @@ class TunnelScreen(StepScreen):
         with Horizontal(classes="actions"):
             yield Button("Stop the pending login here (f)", id="free-port")
             yield Button("Re-check (r)", id="recheck")
+            yield Button("Other ways in (w)", id="ways")
         yield Static("", id="tunnel-note")
         yield Static(Text("Tunnel", style="bold underline"))
         yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
@@ -92,6 +94,8 @@ class TunnelScreen(StepScreen):
         finally:
             self.checking = False
         self.render_checks()
+        if forwarding_refused(state.forwarding):
+            self.query_one("#next", Button).focus()  # Enter leads to the other ways in
 
     def local_owner(self):
         owners = self.wizard.state.local_owners or {}
@@ -129,18 +133,30 @@ class TunnelScreen(StepScreen):
         self.query_one("#ports", FieldList).show(fields)
         self._update_actions()
 
+    def tunnel_login_running(self) -> bool:
+        login = self.wizard.state.login
+        return login.active and login.mode is LoginMode.TUNNEL
+
     def _update_actions(self) -> None:
         state = self.wizard.state
         owner = self.local_owner()
         self.query_one("#free-port", Button).display = owner is not None
-        refused = state.forwarding is not None and state.forwarding.state is ForwardingState.REFUSED
+        refused = forwarding_refused(state.forwarding)
         note = self.query_one("#tunnel-note", Static)
-        if state.login.active:
+        if self.tunnel_login_running():
             self.set_next(True, "a login is running", label="Show login")
         elif self.checking or state.forwarding is None:
             self.set_next(False, "checking…", label=self.NEXT_LABEL)
         elif refused:
-            self.set_next(False, "the server refuses forwarding", label=self.NEXT_LABEL)
+            self.set_next(True, "no tunnel possible", label="Other ways in")
+            note.update(
+                styled(
+                    "This server refuses TCP forwarding, so no tunnel can work. Other ways in "
+                    "need none: relay the browser's redirect, a device code, or push this "
+                    "computer's auth.json. Press n (or w) to choose.",
+                    "warn",
+                )
+            )
         elif owner is not None:
             self.set_next(False, f"port {self.local_port} is busy here", label=self.NEXT_LABEL)
             note.update(
@@ -169,6 +185,13 @@ class TunnelScreen(StepScreen):
     def action_recheck(self) -> None:
         if not self.checking:
             self.recheck()
+
+    def action_ways(self) -> None:
+        self.wizard.show_ways()
+
+    @on(Button.Pressed, "#ways")
+    def _ways_pressed(self) -> None:
+        self.action_ways()
 
     def action_free_port(self) -> None:
         owner = self.local_owner()
@@ -212,6 +235,10 @@ class TunnelScreen(StepScreen):
         self.recheck()
 
     def go_next(self) -> None:
-        if not self.wizard.state.login.active:
-            self.wizard.run_worker(self.wizard.start_login(), exit_on_error=False)
-        self.wizard.goto(Step.LOGIN)
+        app = self.wizard
+        if self.tunnel_login_running():
+            app.goto(Step.LOGIN)
+        elif forwarding_refused(app.state.forwarding):
+            app.show_ways()
+        else:
+            app.choose_way(LoginMode.TUNNEL)

@@ -1,0 +1,168 @@
+"""Step 5, relay the redirect: no forwarding at all. The user opens the URL and signs in; the
+browser ends on http://127.0.0.1:PORT/auth/callback?code=…&state=…, which does not load on this
+computer. They paste that address here; it is checked against this login
+(core.relay.validate_pasted_callback) and replayed on the server (core.relay.replay_on_server)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Input, Static
+
+from ...core.login import CALLBACK_PATH, DEFAULT_LOGIN_PORT
+from ..state import LoginPhase, LoginProgress
+from .base import styled
+from .login import WAITING, WAY_BINDINGS, SignInScreen
+
+
+def paste_help(port: int | None) -> str:
+    where = f"http://127.0.0.1:{port or DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…"
+    return (
+        f"2. Signed in, the browser ends on a page that does not load ({where}). Copy that "
+        "whole address from the address bar, paste it here and press Enter:"
+    )
+
+
+class RelayScreen(SignInScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy URL"),
+        Binding("o", "open", "Open in browser"),
+        Binding("a", "focus_paste", "Paste the address"),
+        Binding("s", "simulate", "Simulate sign-in"),
+        Binding("m", "simulate_stale", "Simulate old URL", show=False),
+        *WAY_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problem = ""  # what was wrong with the last pasted text
+
+    def compose_way(self) -> ComposeResult:
+        yield Static("1. Open this URL in your browser and sign in:", id="url-label")
+        yield Static("", id="url")
+        with Horizontal(classes="actions"):
+            yield Button("Copy (c)", id="copy", variant="primary")
+            yield Button("Open in browser (o)", id="open")
+            yield Button("Simulate sign-in (s)", id="simulate", classes="demo-only")
+            yield from self.way_buttons()
+        yield Static("", id="copy-note")
+        yield Static(paste_help(None), id="paste-help")
+        yield Input(
+            placeholder=f"http://127.0.0.1:{DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…&state=…",
+            id="paste",
+        )
+        yield Static("", id="paste-note")
+
+    def on_mount(self) -> None:
+        # Textual then runs SignInScreen.on_mount too (handlers run for each class).
+        self.query_one("#simulate", Button).display = self.wizard.demo is not None
+
+    def render_way(self, login: LoginProgress) -> None:
+        url = self.query_one("#url", Static)
+        has_url = login.url is not None
+        url.update(Text(login.url or "(the URL appears here when codex prints it)"))
+        url.set_class(not has_url, "-empty")
+        self.query_one("#copy", Button).disabled = not has_url
+        self.query_one("#open", Button).disabled = not has_url
+        self.query_one("#simulate", Button).disabled = not login.can_paste
+        self.query_one("#paste-help", Static).update(paste_help(login.port))
+        paste = self.query_one("#paste", Input)
+        paste.disabled = not login.can_paste
+        note = self.query_one("#paste-note", Static)
+        if self.problem:
+            note.update(styled(f"✗ {self.problem}", "bad"))
+        elif login.phase is LoginPhase.RELAYING:
+            note.update(styled("Replaying it on the server…", "dim"))
+        elif login.relay_note:
+            note.update(styled(login.relay_note, "ok" if login.relay_ok else "bad"))
+        else:
+            note.update("")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        login = self.wizard.state.login
+        if action in ("copy", "open"):
+            return True if login.url else None
+        if action == "focus_paste":
+            return True if login.can_paste else None
+        if action in ("simulate", "simulate_stale"):
+            return self.wizard.demo is not None and login.phase in WAITING
+        return super().check_action(action, parameters)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_copy(self) -> None:
+        url = self.wizard.state.login.url
+        if url:
+            self.copy(url, "the login URL", "Paste it into your browser.")
+
+    def action_open(self) -> None:
+        url = self.wizard.state.login.url
+        if url:
+            self.open_url(url, "Sign in there, then paste where it ends.")
+
+    def action_back(self) -> None:
+        """Escape in the address field leaves the field, not the screen."""
+        paste = self.query_one("#paste", Input)
+        if paste.has_focus:
+            self.query_one("#copy", Button).focus()
+            return
+        super().action_back()
+
+    def action_focus_paste(self) -> None:
+        paste = self.query_one("#paste", Input)
+        if not paste.disabled:
+            paste.focus()
+
+    def action_simulate(self) -> None:
+        self._simulate(wrong_state=False)
+
+    def action_simulate_stale(self) -> None:
+        self._simulate(wrong_state=True)
+
+    def _simulate(self, *, wrong_state: bool) -> None:
+        """Demo: type in the address the browser would end on (Enter relays it)."""
+        address = self.wizard.simulated_landing(wrong_state=wrong_state)
+        if address and self.check_action("simulate", ()):
+            paste = self.query_one("#paste", Input)
+            paste.value = address
+            paste.focus()
+            self.note("Simulated: this is where the browser ended. Press Enter to relay it.")
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste anywhere on this screen lands in the address field."""
+        paste = self.query_one("#paste", Input)
+        if paste.disabled or paste.has_focus:
+            return
+        event.stop()
+        paste.value = event.text.strip()
+        paste.focus()
+
+    @on(Input.Changed, "#paste")
+    def _typing(self) -> None:
+        if self.problem:
+            self.problem = ""
+            self.render_login()
+
+    @on(Input.Submitted, "#paste")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.problem = self.wizard.paste_address(event.value) or ""
+        if not self.problem:
+            self.note("")
+        self.render_login()
+
+    @on(Button.Pressed, "#copy")
+    def _copy_pressed(self) -> None:
+        self.action_copy()
+
+    @on(Button.Pressed, "#open")
+    def _open_pressed(self) -> None:
+        self.action_open()
+
+    @on(Button.Pressed, "#simulate")
+    def _simulate_pressed(self) -> None:
+        self.action_simulate()

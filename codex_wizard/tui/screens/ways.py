@@ -1,0 +1,156 @@
+"""Step 4, the ways in: how the sign-in gets back to codex on the server. The tunnel when the
+server forwards ports; when it refuses (or a jump host or a container is in the way): relay the
+browser's redirect, a device code, or push this computer's auth.json. Offered on its own when
+forwarding is refused, and always reachable from the tunnel step."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from ..state import LocalAuth, LoginMode, Step, forwarding_refused
+from ..text import login_summary
+from .base import StepScreen, styled
+
+WAYS: dict[LoginMode, tuple[str, str]] = {
+    LoginMode.TUNNEL: (
+        "Tunnel (t)",
+        "The usual way: the browser comes back to codex through 127.0.0.1:1455, forwarded "
+        "over this SSH connection.",
+    ),
+    LoginMode.RELAY: (
+        "Relay the redirect (r)",
+        "Open the login URL and sign in. The browser ends on a page that does not load: paste "
+        "its address here and codex-wizard hands it to codex on the server. No forwarding.",
+    ),
+    LoginMode.DEVICE: (
+        "Device code (d)",
+        "codex shows a link and a one-time code: sign in on any device and enter the code. "
+        "Needs 'device code login' turned on in ChatGPT's security settings.",
+    ),
+    LoginMode.PUSH: (
+        "Push auth.json (p)",
+        "Already logged in to Codex on this computer? Copy that login to the server (backed up, "
+        "mode 0600), then check it with codex login status.",
+    ),
+}
+KEYS = {LoginMode.TUNNEL: "t", LoginMode.RELAY: "r", LoginMode.DEVICE: "d", LoginMode.PUSH: "p"}
+
+
+class WaysInScreen(StepScreen):
+    STEP = Step.TUNNEL
+    NEXT_LABEL = "Next"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "choose('tunnel')", "Tunnel"),
+        Binding("r", "choose('relay')", "Relay"),
+        Binding("d", "choose('device')", "Device code"),
+        Binding("p", "choose('push')", "Push auth.json"),
+        Binding("up", "app.focus_previous", "Previous", show=False),
+        Binding("down", "app.focus_next", "Next choice", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local: LocalAuth | None = None
+
+    def compose_body(self) -> ComposeResult:
+        label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
+        yield Static(f"How should the sign-in get back to codex on {label}?", classes="lead")
+        yield Static("", id="ways-why")
+        with Vertical(id="ways-list"):
+            for mode, (title, text) in WAYS.items():
+                with Horizontal(classes="way"):
+                    yield Button(title, id=f"way-{mode.value}", classes="way-button")
+                    yield Static(text, id=f"way-{mode.value}-text", classes="way-text")
+
+    def on_mount(self) -> None:
+        self.set_next(False, "choose a way in: " + " ".join(KEYS.values()))
+        self.query_one("#next", Button).display = False
+        self.render_ways()
+        self.query_one(f"#way-{self.recommended().value}", Button).focus()
+        self.run_guarded(self._load_local(), "reading this computer's auth.json", group="local")
+
+    async def _load_local(self) -> None:
+        self.local = await self.wizard.read_local_auth()
+        self.render_ways()
+
+    def recommended(self) -> LoginMode:
+        return LoginMode.RELAY if self.refused else LoginMode.TUNNEL
+
+    @property
+    def refused(self) -> bool:
+        return forwarding_refused(self.wizard.state.forwarding)
+
+    def render_ways(self) -> None:
+        state = self.wizard.state
+        why = self.query_one("#ways-why", Static)
+        if self.refused:
+            detail = state.forwarding.detail if state.forwarding else ""
+            why.update(
+                styled(
+                    f"The tunnel can't work here: {detail}. Each of the other ways needs no "
+                    "forwarding at all.",
+                    "warn",
+                )
+            )
+        else:
+            why.update(
+                Text(
+                    "The tunnel is the usual way. If it can't work (a jump host in between, "
+                    "codex in a container, a browser on another computer), the others need no "
+                    "forwarding.",
+                    style="dim",
+                )
+            )
+        tunnel = self.query_one("#way-tunnel", Button)
+        tunnel.disabled = self.refused
+        tunnel.variant = "default" if self.refused else "primary"
+        self.query_one("#way-relay", Button).variant = "primary" if self.refused else "default"
+        self._render_push()
+        self.refresh_bindings()
+
+    def _render_push(self) -> None:
+        push_text = Text(WAYS[LoginMode.PUSH][1])
+        local = self.local
+        button = self.query_one("#way-push", Button)
+        if local is None:
+            push_text.append(f"\nLooking at {self.wizard.local_auth_path}…", style="dim")
+        elif local.usable and local.record is not None:
+            summary, style = login_summary(local.record, self.wizard.now(), self.wizard.warn_days)
+            push_text.append_text(styled(f"\nHere: {summary}.", style or "dim"))
+        else:
+            push_text.append(f"\nNot possible: {local.error}", style="dim")
+        button.disabled = local is not None and not local.usable
+        self.query_one("#way-push-text", Static).update(push_text)
+
+    def available(self, mode: LoginMode) -> bool:
+        if mode is LoginMode.TUNNEL:
+            return not self.refused
+        if mode is LoginMode.PUSH:
+            return self.local is None or self.local.usable
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and parameters:
+            return True if self.available(LoginMode(str(parameters[0]))) else None
+        if action == "next":
+            return False  # the choices are the way on
+        return super().check_action(action, parameters)
+
+    def action_choose(self, mode: str) -> None:
+        way = LoginMode(mode)
+        if self.available(way):
+            self.wizard.choose_way(way)
+
+    def action_back(self) -> None:
+        self.wizard.goto(Step.TUNNEL)
+
+    @on(Button.Pressed, ".way-button")
+    def _way_pressed(self, event: Button.Pressed) -> None:
+        self.action_choose((event.button.id or "").removeprefix("way-"))
