@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .core.hosts import HostArgError, parse_host_arg
+from .startup import import_asyncssh_quickly
 
 EXIT_OK, EXIT_ATTENTION, EXIT_UNCHECKED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 2, 130
 
@@ -187,6 +188,7 @@ def _terminate_like_ctrl_c() -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    import_asyncssh_quickly()
     if args.command == "status":
         from .cli_commands import status_command
 

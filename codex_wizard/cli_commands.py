@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import threading
 import webbrowser
@@ -18,7 +19,7 @@ from .core.authfile import read_remote_auth
 from .core.clipboard import copy_text
 from .core.connection import ConnectError, ConnectSettings, HostKeyInfo, connect
 from .core.doctor import DoctorReport, Verdict, check_codex, check_node, run_doctor
-from .core.hosts import HostTarget, list_config_hosts
+from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
 from .core.login import (
     CallbackSeen,
     DeviceAuthDisabled,
@@ -57,20 +58,22 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def ask_yes_no(question: str) -> bool:
-    """A y/N question on the terminal; no terminal means no."""
+async def ask_yes_no(question: str) -> bool:
+    """A y/N question on the terminal; no terminal means no.
+
+    Read like read_line (a daemon thread): Ctrl-C at the question leaves at once. With
+    asyncio.to_thread(input) asyncio.run waited at exit for that thread, that is for Enter.
+    """
     if not sys.stdin.isatty():
         return False
-    try:
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
+    answer = await read_line(f"{question} [y/N] ")
+    return (answer or "").strip().lower() in ("y", "yes")
 
 
 async def confirm_host_key_on_terminal(key: HostKeyInfo) -> bool:
     say(f"The authenticity of host {key.host_label} can't be established.")
     say(f"{key.key_type} key fingerprint is {key.fingerprint}.")
-    return await asyncio.to_thread(ask_yes_no, f"Trust it and add it to {key.known_hosts}?")
+    return await ask_yes_no(f"Trust it and add it to {key.known_hosts}?")
 
 
 def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
@@ -100,9 +103,7 @@ async def _free_local_port(port: int) -> None:
     if owner is None:
         return
     say(f"Port {port} on this computer is held by {owner.describe()}.")
-    if not await asyncio.to_thread(
-        ask_yes_no, "If that is a pending Codex login, stop it (it gets GET /cancel)?"
-    ):
+    if not await ask_yes_no("If that is a pending Codex login, stop it (it gets GET /cancel)?"):
         raise UserError(f"port {port} is busy here: stop {owner.describe()} and try again.")
     if not (await cancel_pending_login(port) and await wait_port_free(port)):
         raise UserError(f"{owner.describe()} did not let go of port {port}; stop it by hand.")
@@ -192,6 +193,10 @@ class LoginPrinter:
 PROBE_DELAY = 1.0  # s after codex login started, if it has printed no URL by then
 
 
+class ProbeUnavailable(UserError):
+    """The probe could not run (e.g. the connection dropped): the login's own outcome stands."""
+
+
 class ServerCheck:
     """The install probe, started once codex login has printed its URL (or after PROBE_DELAY).
 
@@ -210,7 +215,19 @@ class ServerCheck:
     async def _run(self, conn) -> ProbeResult:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._go.wait(), PROBE_DELAY)
-        return await _usable_server(conn.label, asyncio.create_task(probe_server(conn)))
+        try:
+            found = await probe_server(conn)
+        except ProbeError as exc:
+            raise ProbeUnavailable(str(exc)) from None
+        return _usable_server(conn.label, found)
+
+    def found_install_problem(self) -> bool:
+        """The probe has finished and found codex or node unusable."""
+        task = self.task
+        if not task.done() or task.cancelled():
+            return False
+        error = task.exception()
+        return isinstance(error, UserError) and not isinstance(error, ProbeUnavailable)
 
     async def result(self) -> ProbeResult:
         self.start_now()
@@ -239,13 +256,12 @@ async def _follow_checked(
     follower = asyncio.create_task(_follow(session, printer, server))
     try:
         await asyncio.wait({follower, server.task}, return_when=asyncio.FIRST_COMPLETED)
-        if not follower.done():
-            server.task.result()  # the probe finished first: raises its install problem
-            return await follower
-        exited = follower.result()
-        if printer.succeeded:
+        if not follower.done() and server.found_install_problem():
+            server.task.result()  # raises the install problem
+        exited = await follower
+        if printer.succeeded or session.server.ssh.is_closed():
             with contextlib.suppress(UserError):
-                await server.result()  # the Server line; a working login is not undone
+                await server.result()  # the Server line; the login's own outcome stands
         else:
             await server.result()  # "codex not installed" says more than codex's own exit
         return exited
@@ -298,11 +314,7 @@ async def _login_on(conn, args: argparse.Namespace) -> int:
     return await _report_login(conn, env, printer, exited)
 
 
-async def _usable_server(label: str, probe: asyncio.Task[ProbeResult]) -> ProbeResult:
-    try:
-        found = await probe
-    except ProbeError as exc:
-        raise UserError(str(exc)) from None
+def _usable_server(label: str, found: ProbeResult) -> ProbeResult:
     problem = _install_problem(found)
     if problem:
         raise UserError(f"{label}: {problem}")
@@ -351,20 +363,47 @@ async def _relay_pasted(
 async def read_line(prompt: str) -> str | None:
     """One line from stdin without blocking the event loop (None at end of input).
 
-    A daemon thread does the blocking read, so leaving never waits on the terminal.
+    A daemon thread does the blocking read, so leaving never waits on the terminal. It reads
+    fd 0 with os.read, not through sys.stdin: a thread blocked inside sys.stdin's buffer holds
+    its lock, and Ctrl-C at the prompt then aborted the interpreter at exit ("Fatal Python
+    error: could not acquire lock for <stdin>", SIGABRT, a core dump instead of exit 130).
     """
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str | None] = loop.create_future()
 
     def reader() -> None:
-        try:
-            text: str | None = input(prompt)
-        except (EOFError, OSError):
-            text = None
-        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
+        text = _read_fd0_line()
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
 
+    say_inline(prompt)
     threading.Thread(target=reader, daemon=True).start()
     return await answer
+
+
+_stdin_pending = bytearray()  # read from fd 0 after the last line read_line returned
+
+
+def _read_fd0_line() -> str | None:
+    """The next line of fd 0 (None at end of input), through our own small buffer."""
+    while b"\n" not in _stdin_pending:
+        try:
+            chunk = os.read(0, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if not _stdin_pending:
+                return None
+            _stdin_pending.extend(b"\n")
+            break
+        _stdin_pending.extend(chunk)
+    line, _, rest = bytes(_stdin_pending).partition(b"\n")
+    _stdin_pending[:] = rest
+    return line.decode("utf-8", "replace").rstrip("\r")
+
+
+def say_inline(text: str) -> None:
+    print(text, end="", flush=True)
 
 
 def _server_line(probe) -> str:
@@ -399,10 +438,17 @@ async def _report_login(conn, env: ServerEnv, printer: LoginPrinter, exited: Log
 
 
 def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
-    names = args.hosts or list_config_hosts(args.ssh_config)
-    if not names:
+    if args.hosts:
+        return [parse_target(name) for name in args.hosts]  # typed: a bad one is a usage error
+    targets: list[HostTarget] = []
+    for name in list_config_hosts(args.ssh_config):
+        try:
+            targets.append(parse_host_arg(name))
+        except HostArgError as exc:  # one odd Host line must not stop the whole fleet
+            print(f"codex-wizard: skipped ssh_config Host {name!r}: {exc}", file=sys.stderr)
+    if not targets:
         raise UserError("no hosts: name some, or add Host entries to ~/.ssh/config.")
-    return [parse_target(name) for name in names]
+    return targets
 
 
 def _status_row(result: HostStatus, now: datetime) -> str:

@@ -1,0 +1,1 @@
+"""Benchmarks of codex-wizard against the manual OpenSSH route (see docs/benchmarks.md)."""
