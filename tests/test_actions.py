@@ -21,6 +21,7 @@ from codex_wizard.core.actions import (
     verify_login,
     with_user_prefix,
 )
+from codex_wizard.core.login import PID_ECHO
 from codex_wizard.core.probe import ProbeResult, ServerEnv, ToolInfo
 
 NPM_EACCES = [
@@ -87,7 +88,8 @@ def inner(command: str) -> str:
     """The script inside `exec sh -c '…'`."""
     words = shlex.split(command)
     assert words[:3] == ["exec", "sh", "-c"]
-    return words[3]
+    assert words[3].startswith(PID_ECHO)  # the process group to kill if we must stop it
+    return words[3].removeprefix(PID_ECHO)
 
 
 async def test_install_streams_lines_and_succeeds():

@@ -4,12 +4,16 @@ Each runs one command on the one connection, under POSIX sh whatever the user's 
 with the PATH and CODEX_HOME of a ServerEnv; stderr is merged into stdout (asyncssh.STDOUT),
 so npm's and codex's messages (they write to stderr) arrive as one stream of lines.
 `install_codex` streams npm's output line by line and recognises a permission error (a global
-prefix owned by root), for which `user_prefix=True` installs into ~/.local instead, no sudo.
+prefix owned by root), for which `user_prefix=True` installs into ~/.local instead, no sudo, and
+a registry it cannot reach. Each command prints its pid first (the process group sshd made for
+it): a command stopped on a timeout or a cancel is killed on the server, not just abandoned with
+its channel (without a PTY nothing else would stop it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shlex
 from collections.abc import Callable
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import asyncssh
 
-from .login import clean_line
+from .login import PID_ECHO, clean_line, kill_group_script, pid_line
 from .probe import ProbeResult, ServerEnv
 
 INSTALL_ARGS = "npm install -g @openai/codex"
@@ -32,6 +36,17 @@ _PERMISSION = re.compile(
     r"\b(EACCES|EPERM)\b|permission denied|missing write access|operation not permitted",
     re.IGNORECASE,
 )
+_NETWORK = re.compile(
+    r"\b(EAI_AGAIN|ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
+    r"CERT_\w+|SELF_SIGNED_CERT\w*|UNABLE_TO_\w+)\b"
+    r"|network request to|request to https?://\S+ failed",
+)
+# npm's closing boilerplate: true, but never the reason.
+_BOILERPLATE = re.compile(
+    r"^npm (?:error|ERR!)\s*(?:A complete log of this run can be found in.*|"
+    r"Log files were not written.*|You can rerun the command.*)?$"
+)
+_REGISTRY_HOST = re.compile(r"https?://([^/\s]+)")
 
 LineCallback = Callable[[str], None]
 
@@ -54,10 +69,17 @@ class ActionResult:
         return "\n".join(self.output).strip()
 
     def last_line(self) -> str:
+        """The last line that says something (npm's pointer to its log file does not)."""
         for line in reversed(self.output):
-            if line.strip():
+            if line.strip() and not _BOILERPLATE.match(line.strip()):
                 return line.strip()
         return ""
+
+    def summary(self) -> str:
+        """How it ended, in one line for the user ("" when it went fine)."""
+        if self.ok:
+            return ""
+        return self.error or self.last_line() or f"exit code {self.exit_code}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,41 @@ class InstallResult(ActionResult):
     def permission_error(self) -> bool:
         """npm could not write to its global folder: offer the user-prefix install."""
         return not self.ok and any(_PERMISSION.search(line) for line in self.output)
+
+    @property
+    def network_error(self) -> bool:
+        """npm could not reach its registry (no network, DNS, a proxy or TLS problem)."""
+        return not self.ok and any(_NETWORK.search(line) for line in self.output)
+
+    def summary(self) -> str:
+        """The failure in words a user can act on; "" when the install worked."""
+        if self.ok:
+            return ""
+        if self.error:
+            return self.error
+        if self.permission_error and not self.user_prefix:
+            line = _telling_line(self.output, _PERMISSION, "permission denied")
+            return (
+                f"npm may not write to its global folder ({line}). "
+                f"Install into {USER_PREFIX} instead (no sudo needed)."
+            )
+        if self.network_error:
+            line = _telling_line(self.output, _NETWORK, "request to")
+            host = _REGISTRY_HOST.search(line)
+            where = host.group(1) if host else "the registry"
+            return (
+                f"npm can't reach the npm registry ({where}) from the server: {line}. Check "
+                "its network, DNS or proxy (npm config set proxy ...), or install codex from "
+                "a machine that can."
+            )
+        return super().summary()
+
+
+def _telling_line(lines: list[str], pattern: re.Pattern[str], best: str) -> str:
+    """The line that says most about a failure: one containing `best`, else the first match."""
+    matching = [line.strip() for line in lines if pattern.search(line)]
+    chosen = next((line for line in matching if best in line.lower()), matching[0])
+    return re.sub(r"^npm (?:error|ERR!)\s*", "", chosen)
 
 
 @dataclass(frozen=True)
@@ -86,8 +143,11 @@ class VerifyResult(ActionResult):
 
 
 def sh_command(env: ServerEnv, args: str) -> str:
-    """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME."""
-    return "exec sh -c " + shlex.quote(env.command(args))
+    """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME.
+
+    The shell first prints its pid, the process group to kill if we have to stop it.
+    """
+    return "exec sh -c " + shlex.quote(PID_ECHO + env.command(args))
 
 
 async def run_streaming(
@@ -100,6 +160,7 @@ async def run_streaming(
     """Run command, calling on_line for each output line; (exit code, lines, error)."""
     lines: list[str] = []
     process: asyncssh.SSHClientProcess | None = None
+    pgid: int | None = None
     try:
         async with asyncio.timeout(timeout):
             process = await conn.ssh.create_process(
@@ -107,6 +168,10 @@ async def run_streaming(
             )
             async for raw in process.stdout:
                 line = clean_line(raw)
+                pid = pid_line(line) if pgid is None else None
+                if pid is not None:
+                    pgid = pid
+                    continue
                 lines.append(line)
                 if on_line is not None:
                     on_line(line)
@@ -117,8 +182,18 @@ async def run_streaming(
         return None, lines, f"lost the connection: {exc}"
     finally:
         if process is not None and process.exit_status is None:
+            await _stop_remote(conn, pgid)
             process.close()
     return process.exit_status if process else None, lines, None
+
+
+async def _stop_remote(conn, pgid: int | None) -> None:
+    """Kill the command's process group on the server (a timeout, a cancel). Never raises."""
+    ssh = conn.ssh
+    if pgid is None or ssh.is_closed():
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.shield(conn.run(kill_group_script(pgid), timeout=5))
 
 
 async def install_codex(

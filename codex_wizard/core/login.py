@@ -201,9 +201,29 @@ class DeviceCodeReader:
         return DeviceCodeReady(self.url, self.code) if self.url and self.code else None
 
 
+PID_ECHO = 'echo "@@cwpid $$"; '
+"""Put first in a `sh -c` script run by `exec`: the shell prints its pid, which sshd made the
+leader of the session's process group (PTY or not), so killing the group stops the command."""
+
+
+def pid_line(line: str) -> int | None:
+    """The pid PID_ECHO printed, if `line` is that line."""
+    found = _PID.match(line)
+    return int(found.group(1)) if found else None
+
+
+def kill_group_script(pgid: int) -> str:
+    """A shell command: TERM the process group, wait up to a second, then KILL what is left."""
+    return (
+        f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
+        f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
+    )
+
+
 def login_command(env: ServerEnv, args: str = "login") -> str:
     """The remote command: print our pid (the process group we will kill), then exec codex."""
-    inner = 'echo "@@cwpid $$"; ' + env.command(f"exec codex {args}")
+    inner = PID_ECHO + env.command(f"exec codex {args}")
     return "exec sh -c " + shlex.quote(inner)
 
 
@@ -367,10 +387,4 @@ class LoginSession:
     async def _kill_remote(self) -> None:
         if self._exited or self._pid is None or self.server.ssh.is_closed():
             return
-        pgid = self._pid
-        script = (
-            f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
-            f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
-            f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
-        )
-        await self.server.run(script, timeout=5)
+        await self.server.run(kill_group_script(self._pid), timeout=5)

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncssh
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
-from .authfile import read_remote_auth
+from .authfile import not_a_regular_file, read_remote_auth
 from .connection import ServerConnection
 from .probe import ServerEnv
 
@@ -75,15 +75,29 @@ async def _write_private(sftp: asyncssh.SFTPClient, path: str, data: bytes) -> N
 
 
 async def _backup_existing(sftp: asyncssh.SFTPClient, path: str) -> str | None:
+    """Copy the current file to a new auth.json.bak-<UTC stamp> (atomically, 0600)."""
     try:
-        async with sftp.open(path, "rb") as handle:
-            old = await handle.read()
+        attrs = await sftp.stat(path)
     except asyncssh.SFTPNoSuchFile:
         return None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    backup = f"{path}.bak-{stamp}"
-    await _write_private(sftp, backup, old if isinstance(old, bytes) else b"")
+    not_a_file = not_a_regular_file(attrs)
+    if not_a_file:  # a FIFO would block the read forever; a device never ends
+        raise PushError(f"{path} is {not_a_file}, not a regular file; nothing was copied.")
+    async with sftp.open(path, "rb") as handle:
+        old = await handle.read()
+    backup = await _unused_backup_name(sftp, path)
+    await _replace_atomically(sftp, backup, old if isinstance(old, bytes) else b"")
     return backup
+
+
+async def _unused_backup_name(sftp: asyncssh.SFTPClient, path: str) -> str:
+    """auth.json.bak-<stamp>, with -2, -3 ... when a push in the same second made one."""
+    base = f"{path}.bak-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    name, count = base, 1
+    while await sftp.exists(name):
+        count += 1
+        name = f"{base}-{count}"
+    return name
 
 
 async def _replace_atomically(sftp: asyncssh.SFTPClient, path: str, data: bytes) -> None:
@@ -103,11 +117,15 @@ async def push_auth(conn: ServerConnection, env: ServerEnv, data: bytes) -> Push
     path = env.auth_path()
     directory = path.rsplit("/", 1)[0]
     sftp = await conn.sftp()
+    backup: str | None = None
     try:
         await _ensure_private_dir(sftp, directory)
         backup = await _backup_existing(sftp, path)
         await _replace_atomically(sftp, path, data)
     except asyncssh.SFTPError as exc:
+        if backup is not None:  # the old file is still in place: the copy is not needed
+            with contextlib.suppress(asyncssh.SFTPError, OSError):
+                await sftp.remove(backup)
         raise PushError(f"could not write {path} on {conn.label}: {exc.reason}") from None
     status = await conn.run(env.command("codex login status 2>&1"), timeout=60)
     said = str(status.stdout or "").strip().splitlines()
