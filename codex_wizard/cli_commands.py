@@ -145,7 +145,7 @@ class LoginPrinter:
             case DeviceAuthDisabled(message=message):
                 self.failure = message
             case CallbackSeen():
-                say("The browser came back through the tunnel; codex is finishing the login…")
+                say("The browser reached codex through the tunnel…")
             case StateMismatch():
                 say(
                     "codex answered 'State mismatch': that page came from an older login URL. "

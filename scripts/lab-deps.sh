@@ -28,7 +28,7 @@ apt_needs() {
     command -v ip >/dev/null || echo iproute2
     command -v pgrep >/dev/null || echo procps
     command -v python3 >/dev/null || echo python3
-    if ! codex_installed && ! command -v npm >/dev/null; then echo nodejs npm; fi
+    command -v npm >/dev/null || echo nodejs npm  # codex's install and the npm fault tests
 }
 
 install_apt() {

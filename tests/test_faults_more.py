@@ -363,7 +363,7 @@ def start_exchange(lab: SshLab, run: Running) -> None:
     url = run.wait_for(URL_LINE.pattern)
     run.wait_for("Waiting for the browser")
     threading_callback(f"/auth/callback?code=c0de&state={state_of(url)}")
-    run.wait_for("codex is finishing the login")
+    run.wait_for("The browser reached codex through the tunnel")
 
 
 @SIGNALS
