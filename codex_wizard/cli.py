@@ -188,6 +188,11 @@ def _terminate_like_ctrl_c() -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command is None or (
+        args.command == "login" and not (args.no_tui or args.relay or args.device_auth)
+    ):
+        # The wizard imports asyncssh itself, once its first screen is drawn (issue 6).
+        return _run_wizard(args)
     import_asyncssh_quickly()
     if args.command == "status":
         from .cli_commands import status_command
@@ -201,11 +206,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cli_commands import push_auth_command
 
         return asyncio.run(push_auth_command(args))
-    if args.command == "login" and (args.no_tui or args.relay or args.device_auth):
-        from .cli_commands import login_command
+    from .cli_commands import login_command
 
-        return asyncio.run(login_command(args))
-    return _run_wizard(args)
+    return asyncio.run(login_command(args))
 
 
 def _run_wizard(args: argparse.Namespace) -> int:

@@ -14,11 +14,13 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import asyncssh
+from typing import TYPE_CHECKING
 
 from .files import atomic_write
 from .hosts import HostTarget
+
+if TYPE_CHECKING:
+    import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
 
 DEFAULT_CONNECT_TIMEOUT = 15.0
 
@@ -96,6 +98,8 @@ class _HostKeyVerdict:
 def _client_factory(
     verdict: _HostKeyVerdict, known_hosts: Path, label: str, accept_new: bool
 ) -> Callable[[], asyncssh.SSHClient]:
+    import asyncssh
+
     class _Client(asyncssh.SSHClient):
         def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
             _coalesce_writes(conn)
@@ -129,6 +133,8 @@ def _public_key_text(key: asyncssh.SSHKey) -> str:
 
 def _host_has_other_keys(known_hosts: Path, host: str, addr: str, port: int) -> bool:
     """True when known_hosts lists keys for this host (so a non-matching key is a change)."""
+    import asyncssh
+
     try:
         data = known_hosts.read_bytes()
     except OSError:
@@ -202,6 +208,8 @@ class _Resolved:
 
 def _resolve_options(target: HostTarget, settings: ConnectSettings) -> _Resolved:
     """Read the ssh_config for target (the only time per connection: it is slow to parse)."""
+    import asyncssh
+
     config = [str(settings.ssh_config)] if settings.ssh_config else ()
     kwargs: dict[str, object] = {}
     if target.port:
@@ -257,6 +265,8 @@ async def connect(target: HostTarget, settings: ConnectSettings) -> ServerConnec
 async def _connect_once(
     target: HostTarget, settings: ConnectSettings, accept_new: bool
 ) -> ServerConnection:
+    import asyncssh
+
     label = target.label()
     verdict = _HostKeyVerdict()
     try:

@@ -5,6 +5,11 @@ what outlives a screen: the SSH connection (and a watch on it: a lost connection
 Reconnect), the LoginSession and the task that turns its events into LoginChanged messages.
 Whatever way the app ends, close_all() stops `codex login` on the server and closes the
 connection.
+
+Start-up (issue 6): before the host screen's first frame only Textual, this module, the state and
+the host screen load. The later steps' screens load when first shown, and the real backend
+(asyncssh and the core behind it) once the host list is drawn, in a thread (load_backend), or on
+first use when a step needs it sooner.
 """
 
 from __future__ import annotations
@@ -12,39 +17,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker
 
 from ..core.auth import parse_auth_json
 from ..core.connection import ConnectSettings, HostKeyInfo
 from ..core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
-from ..core.login import LoginError, LoginEvent, LoginExited
-from ..core.probe import ProbeResult
-from ..core.push import PushError, PushResult, local_auth_path
-from ..core.relay import PastedAddressError, PastedCallback
 from ..core.remembered import MemoryHosts, RememberedHosts
-from ..core.status import HostStatus
-from .backend import Backend
+from ..startup import import_asyncssh_quickly
 from .screens.base import LoginChanged
-from .screens.connect import ConnectScreen
-from .screens.device import DeviceScreen
-from .screens.dialogs import ConnectionLostScreen, ErrorScreen, HostKeyDialog
-from .screens.expiry import ExpiryScreen
 from .screens.hosts import HostScreen
-from .screens.install import InstallScreen, env_after_probe
-from .screens.login import LoginScreen
-from .screens.push import PushScreen
-from .screens.relay import RelayScreen
-from .screens.tunnel import TunnelScreen
-from .screens.ways import WaysInScreen
 from .state import (
     LocalAuth,
     LoginMode,
@@ -56,22 +48,46 @@ from .state import (
     resume_step,
 )
 
-STEP_SCREENS: dict[Step, Callable[[], Screen]] = {
-    Step.HOST: HostScreen,
-    Step.CONNECT: ConnectScreen,
-    Step.INSTALL: InstallScreen,
-    Step.TUNNEL: TunnelScreen,
-    Step.LOGIN: LoginScreen,
-    Step.EXPIRY: ExpiryScreen,
+# These import asyncssh: imported where they are used, once it has loaded.
+if TYPE_CHECKING:
+    from ..core.login import LoginEvent
+    from ..core.probe import ProbeResult
+    from ..core.push import PushResult
+    from ..core.relay import PastedCallback
+    from ..core.status import HostStatus
+    from .backend import Backend
+
+# The screens of the steps ("module.Class" under tui/screens/), each imported when first shown.
+STEP_SCREENS: dict[Step, str] = {
+    Step.HOST: "hosts.HostScreen",
+    Step.CONNECT: "connect.ConnectScreen",
+    Step.INSTALL: "install.InstallScreen",
+    Step.TUNNEL: "tunnel.TunnelScreen",
+    Step.LOGIN: "login.LoginScreen",
+    Step.EXPIRY: "expiry.ExpiryScreen",
 }
-LOGIN_SCREENS: dict[LoginMode, Callable[[], Screen]] = {
-    LoginMode.TUNNEL: LoginScreen,
-    LoginMode.RELAY: RelayScreen,
-    LoginMode.DEVICE: DeviceScreen,
-    LoginMode.PUSH: PushScreen,
+LOGIN_SCREENS: dict[LoginMode, str] = {
+    LoginMode.TUNNEL: "login.LoginScreen",
+    LoginMode.RELAY: "relay.RelayScreen",
+    LoginMode.DEVICE: "device.DeviceScreen",
+    LoginMode.PUSH: "push.PushScreen",
 }
 STATUS_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 10.0
+
+
+def screen_class(name: str) -> Callable[[], Screen]:
+    """The screen class named "module.Class" under tui/screens/ (imported on first use)."""
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(f"{__package__}.screens.{module}"), cls)
+
+
+def import_backend() -> type[Backend]:
+    """The real backend's class: importing it imports asyncssh (quickly) and the core."""
+    import_asyncssh_quickly()
+    from .backend import Backend
+
+    return Backend
 
 
 class WizardApp(App[int]):
@@ -117,16 +133,15 @@ class WizardApp(App[int]):
         self.remembered = remembered
         self.demo = demo
         self._now = now
-        self.backend = backend or Backend()
+        self._backend = backend  # None: the real one, loaded later (see the backend property)
         self.codex_home = codex_home
         self.check_statuses = check_statuses
         self.status_timeout = status_timeout
         self.warn_days = warn_days
         self.friendly_errors = friendly_errors
         if local_auth is None:
-            demo_auth = getattr(demo, "laptop_auth_path", None)
-            local_auth = demo_auth if demo_auth is not None else local_auth_path()
-        self.local_auth_path: Path = local_auth
+            local_auth = getattr(demo, "laptop_auth_path", None)
+        self._local_auth = local_auth  # None: core.push's default, looked up on first use
         self.state = WizardState()
         self._pump: Worker | None = None
         self._close_task: asyncio.Task | None = None
@@ -139,19 +154,53 @@ class WizardApp(App[int]):
     def now(self) -> datetime:
         return self._now() if self._now else datetime.now(UTC)
 
+    @property
+    def backend(self) -> Backend:
+        """The core calls (tui/backend.py); the real one is imported here on first use, unless
+        load_backend() has already done it in a thread."""
+        if self._backend is None:
+            self._backend = import_backend()()
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: Backend) -> None:
+        self._backend = backend
+
+    async def load_backend(self, after_drawing: Widget | None = None) -> None:
+        """Import the real backend (asyncssh and the core: ~0.1 s) in a thread, once
+        after_drawing has been drawn, so that neither its first frame nor the event loop
+        waits for it. Nothing to do when the backend is loaded or was given."""
+        if self._backend is None:
+            if after_drawing is not None:
+                await after_drawing.wait_for_refresh()
+            await asyncio.to_thread(import_backend)
+
+    @property
+    def local_auth_path(self) -> Path:
+        """This computer's auth.json, for push-auth."""
+        if self._local_auth is None:
+            from ..core.push import local_auth_path
+
+            self._local_auth = local_auth_path()
+        return self._local_auth
+
+    @local_auth_path.setter
+    def local_auth_path(self, path: Path) -> None:
+        self._local_auth = path
+
     def on_mount(self) -> None:
         if self.initial_target is not None:
             self.state.target = self.initial_target
-            self.push_screen(ConnectScreen())
+            self.goto(Step.CONNECT)
         else:
             self.push_screen(HostScreen())
 
     def goto(self, step: Step) -> None:
         """Show a step (a fresh screen that renders from self.state), closing any modals."""
         if step is Step.LOGIN:
-            self.show(LOGIN_SCREENS[self.state.mode]())
+            self.show(screen_class(LOGIN_SCREENS[self.state.mode])())
         else:
-            self.show(STEP_SCREENS[step]())
+            self.show(screen_class(STEP_SCREENS[step])())
 
     def show(self, screen: Screen) -> None:
         """Make screen the step on show, closing any modals and problem screens above."""
@@ -164,6 +213,8 @@ class WizardApp(App[int]):
 
     def show_ways(self) -> None:
         """The choice of ways in: tunnel, relay the redirect, device code, push auth.json."""
+        from .screens.ways import WaysInScreen
+
         self.show(WaysInScreen())
 
     @property
@@ -201,6 +252,8 @@ class WizardApp(App[int]):
         return await answer
 
     def show_error(self, title: str, what: str, todo: str) -> None:
+        from .screens.dialogs import ErrorScreen
+
         self.push_screen(ErrorScreen(title, what, todo))
 
     async def guarded(self, coro: Awaitable[Any], doing: str) -> Any:
@@ -270,6 +323,8 @@ class WizardApp(App[int]):
         return replace(self.settings, confirm_host_key=confirm)
 
     async def confirm_host_key(self, key: HostKeyInfo) -> bool:
+        from .screens.dialogs import HostKeyDialog
+
         return bool(await self.ask(HostKeyDialog(key)))
 
     async def check_status(self, target: HostTarget) -> HostStatus:
@@ -347,6 +402,8 @@ class WizardApp(App[int]):
 
     def connection_lost(self, reason: str) -> None:
         """Say what happened and offer Reconnect (once per lost connection)."""
+        from .screens.dialogs import ConnectionLostScreen
+
         state = self.state
         if state.lost is not None or state.conn is None or self._close_task is not None:
             return
@@ -374,6 +431,8 @@ class WizardApp(App[int]):
         self.goto(Step.CONNECT)
 
     def set_probe(self, probe: ProbeResult) -> None:
+        from .screens.install import env_after_probe
+
         self.state.probe = probe
         self.state.env = env_after_probe(probe, self.codex_home, self.state.user_prefix)
 
@@ -410,6 +469,8 @@ class WizardApp(App[int]):
     async def start_login(self, mode: LoginMode | None = None) -> None:
         """A fresh `codex login` on the server (stopping any earlier one), in the way `mode`
         (default: the way chosen last): tunnel, relay (no forwarding) or device code."""
+        from ..core.login import LoginError, LoginExited
+
         await self.stop_login()
         state = self.state
         mode = mode or state.mode
@@ -443,6 +504,8 @@ class WizardApp(App[int]):
 
     def apply_login_event(self, event: LoginEvent) -> None:
         """Fold a LoginSession event into the state and tell the screen on show."""
+        from ..core.login import LoginExited
+
         self.state.login.apply(event)
         self.screen.post_message(LoginChanged(event))
         if isinstance(event, LoginExited) and self.state.login.phase is LoginPhase.DISCONNECTED:
@@ -453,6 +516,8 @@ class WizardApp(App[int]):
     def paste_address(self, text: str) -> str | None:
         """Relay mode: check a pasted address and replay it on the server. Returns what is
         wrong with it (core.relay's message), or None when the replay has started."""
+        from ..core.relay import PastedAddressError
+
         login = self.state.login
         if not login.can_paste:
             return "This login is not waiting for an address now."
@@ -489,6 +554,8 @@ class WizardApp(App[int]):
 
     async def read_local_auth(self) -> LocalAuth:
         """This computer's auth.json for push-auth: refused (with why) unless it is a login."""
+        from ..core.push import PushError
+
         path = self.local_auth_path
         try:
             data = await asyncio.to_thread(self.backend.load_local_auth, path)
@@ -498,6 +565,8 @@ class WizardApp(App[int]):
 
     async def push_auth(self, local: LocalAuth) -> PushResult:
         """Copy it to the server (backed up, atomic, 0600); raises PushError."""
+        from ..core.push import PushError
+
         if local.data is None:
             raise PushError(local.error or f"{local.path} can't be used.")
         state = self.state
@@ -576,6 +645,7 @@ async def _run(app: WizardApp) -> int:
 
 
 async def _run_demo(args: argparse.Namespace) -> int:
+    import_asyncssh_quickly()  # the demo server runs on asyncssh
     from ..demo import DemoServer
 
     async with DemoServer() as demo:

@@ -7,32 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.auth import AuthRecord
 from ..core.hosts import HostTarget
-from ..core.login import (
-    CallbackSeen,
-    DeviceAuthDisabled,
-    DeviceCodeReady,
-    ForwardRefused,
-    LoginCancelled,
-    LoginError,
-    LoginEvent,
-    LoginExited,
-    LoginSucceeded,
-    OutputLine,
-    PortsBusy,
-    StateMismatch,
-    TokenExchangeFailed,
-    UrlReady,
-    url_state,
-)
-from ..core.ports import PortOwner
-from ..core.probe import ProbeResult, ServerEnv
-from ..core.push import PushResult
-from ..core.relay import PastedCallback, RelayResult, validate_pasted_callback
-from ..core.tunnel import ForwardingCheck, ForwardingState
+
+# The core modules below import asyncssh, which the host screen's first frame must not wait for
+# (issue 6): the state names them as types only, and imports them where they run, by then loaded.
+if TYPE_CHECKING:
+    from ..core.login import LoginEvent
+    from ..core.ports import PortOwner
+    from ..core.probe import ProbeResult, ServerEnv
+    from ..core.push import PushResult
+    from ..core.relay import PastedCallback, RelayResult
+    from ..core.tunnel import ForwardingCheck
 
 
 class Step(IntEnum):
@@ -128,6 +116,9 @@ class LoginProgress:
 
     def validate_paste(self, text: str) -> PastedCallback:
         """The pasted address checked against this login (raises PastedAddressError)."""
+        from ..core.login import url_state
+        from ..core.relay import validate_pasted_callback
+
         assert self.url is not None and self.port is not None
         return validate_pasted_callback(text, state=url_state(self.url) or "", port=self.port)
 
@@ -186,6 +177,22 @@ class LoginProgress:
 
     def apply(self, event: LoginEvent) -> None:
         """Fold one event from LoginSession.events() into the progress."""
+        from ..core.login import (
+            CallbackSeen,
+            DeviceAuthDisabled,
+            DeviceCodeReady,
+            ForwardRefused,
+            LoginCancelled,
+            LoginError,
+            LoginExited,
+            LoginSucceeded,
+            OutputLine,
+            PortsBusy,
+            StateMismatch,
+            TokenExchangeFailed,
+            UrlReady,
+        )
+
         match event:
             case UrlReady(url=url, port=port):
                 self.url, self.port = url, port
@@ -291,7 +298,33 @@ def resume_step(lost: LostConnection, login: LoginProgress) -> Step:
 
 
 def forwarding_refused(check: ForwardingCheck | None) -> bool:
-    return check is not None and check.state is ForwardingState.REFUSED
+    if check is None:
+        return False
+    from ..core.tunnel import ForwardingState
+
+    return check.state is ForwardingState.REFUSED
+
+
+class _FreshEnvUntilSet:
+    """WizardState.env: `ServerEnv(auto_path=True)` until something else is set, made on first
+    read (core.probe imports asyncssh; the host screen's first frame doesn't need it). Setting
+    None (the dataclass default) means that fresh default again."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, state: Any, owner: type | None = None) -> Any:
+        if state is None:
+            return None  # the dataclass default: a fresh env
+        env = state.__dict__.get(self.slot)
+        if env is None:
+            from ..core.probe import ServerEnv
+
+            env = state.__dict__[self.slot] = ServerEnv(auto_path=True)
+        return env
+
+    def __set__(self, state: Any, env: ServerEnv | None) -> None:
+        state.__dict__[self.slot] = env
 
 
 @dataclass
@@ -301,7 +334,7 @@ class WizardState:
     target: HostTarget | None = None
     conn: Any = None  # ServerConnection (or a test double)
     probe: ProbeResult | None = None
-    env: ServerEnv = field(default_factory=lambda: ServerEnv(auto_path=True))
+    env: ServerEnv = _FreshEnvUntilSet()  # type: ignore[assignment]
     forwarding: ForwardingCheck | None = None
     local_owners: dict[int, PortOwner | None] | None = None
     session: Any = None  # LoginSession
@@ -317,7 +350,7 @@ class WizardState:
         """Back to no host: drop everything learned about the server."""
         self.conn = None
         self.probe = None
-        self.env = ServerEnv(auto_path=True)
+        self.env = None  # type: ignore[assignment]  # a fresh ServerEnv(auto_path=True)
         self.forwarding = None
         self.local_owners = None
         self.session = None

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..core.auth import AuthKind, AuthRecord, TokenState, describe_expiry, humanize_duration
-from ..core.doctor import Check, Verdict
-from ..core.ports import PortOwner
-from ..core.status import HostStatus
 
-MARKS = {Verdict.PASS: "✓", Verdict.WARN: "!", Verdict.FAIL: "✗", Verdict.SKIP: "–"}
-VERDICT_CLASS = {
-    Verdict.PASS: "ok",
-    Verdict.WARN: "warn",
-    Verdict.FAIL: "bad",
-    Verdict.SKIP: "dim",
-}
+# Types only: core.status imports asyncssh and core.ports psutil, which the host screen's first
+# frame doesn't need (issue 6). The doctor checks' marks live with them, in widgets/checklist.
+if TYPE_CHECKING:
+    from ..core.ports import PortOwner
+    from ..core.status import HostStatus
+
 DAY = 86400.0
 
 
@@ -83,11 +80,6 @@ def owner_text(port: int, owner: PortOwner | None) -> str:
 
 def looks_like_codex(owner: PortOwner | None) -> bool:
     return owner is not None and (owner.process or "").startswith(("codex", "node"))
-
-
-def check_line(check: Check) -> tuple[str, str, str]:
-    """(mark, text, class) for a checklist row."""
-    return MARKS[check.verdict], check.found, VERDICT_CLASS[check.verdict]
 
 
 def login_summary(record: AuthRecord, now: datetime, warn_days: float = 3.0) -> tuple[str, str]:

@@ -1,13 +1,14 @@
 """Step 1: choose a host: ssh_config aliases, remembered hosts, or user@host:port typed in.
 
 Each host's token state is filled in as its check answers (core.status.check_host, several at
-once); the list is usable from the first moment.
+once); the list is usable from the first moment. The checks start once the list has been drawn:
+they need asyncssh, which the wizard imports then, in a thread (app.load_backend).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,10 +18,12 @@ from textual.widgets import DataTable, Input, Static
 
 from ...core.auth import TokenState
 from ...core.hosts import HostArgError, HostTarget, parse_host_arg
-from ...core.status import HostStatus
 from ..state import Step
 from ..text import token_summary
 from .base import StepScreen, styled
+
+if TYPE_CHECKING:
+    from ...core.status import HostStatus
 
 STATUS_CONCURRENCY = 8
 
@@ -88,6 +91,9 @@ class HostScreen(StepScreen):
         return styled(text, style)
 
     async def _check_all(self, targets: list[HostTarget]) -> None:
+        await self.wizard.load_backend(after_drawing=self)
+        from ...core.status import HostStatus
+
         gate = asyncio.Semaphore(STATUS_CONCURRENCY)
 
         async def one(target: HostTarget) -> None:

@@ -9,14 +9,25 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...core.doctor import Check, Verdict
-from ..text import MARKS
 
+MARKS = {Verdict.PASS: "✓", Verdict.WARN: "!", Verdict.FAIL: "✗", Verdict.SKIP: "–"}
+VERDICT_CLASS = {
+    Verdict.PASS: "ok",
+    Verdict.WARN: "warn",
+    Verdict.FAIL: "bad",
+    Verdict.SKIP: "dim",
+}
 STYLES = {
     Verdict.PASS: "bold green",
     Verdict.WARN: "bold yellow",
     Verdict.FAIL: "bold red",
     Verdict.SKIP: "dim",
 }
+
+
+def check_line(check: Check) -> tuple[str, str, str]:
+    """(mark, text, class) for a checklist row."""
+    return MARKS[check.verdict], check.found, VERDICT_CLASS[check.verdict]
 
 
 class Checklist(Static):
