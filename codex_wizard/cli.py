@@ -181,7 +181,9 @@ def _terminate_like_ctrl_c() -> None:
     """SIGTERM (kill, a closing terminal's session manager) cleans up like Ctrl-C does."""
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        # Re-raised as SIGINT, so asyncio.run cancels the main task and its clean-up runs in
+        # order (tunnels closed before their connections), exactly as for Ctrl-C.
+        signal.raise_signal(signal.SIGINT)
 
     if hasattr(signal, "SIGTERM") and sys.platform != "win32":
         signal.signal(signal.SIGTERM, interrupt)

@@ -272,6 +272,10 @@ async def _connect_once(
     try:
         # In a thread: parsing a long ssh_config must not stall other connections' handshakes.
         resolved = await asyncio.to_thread(_resolve_options, target, settings)
+    except ValueError as exc:  # asyncssh's ConfigParseError, or a file that isn't UTF-8
+        where = settings.ssh_config or "~/.ssh/config"
+        raise ConnectError(f"Can't use the ssh_config {where} for {label}: {exc}") from None
+    try:
         known_hosts = resolved.known_hosts
         reuse = {"options": resolved.options, "config": None} if resolved.reuse else {}
         conn = await asyncio.wait_for(
