@@ -221,8 +221,7 @@ class InstallScreen(StepScreen):
                 )
             )
         else:
-            last = result.error or result.last_line() or f"exit code {result.exit_code}"
-            note.update(styled(f"✗ The install failed: {last}", "bad"))
+            note.update(styled(f"✗ The install failed: {result.summary()}", "bad"))
         self.render_probe()
 
     def go_next(self) -> None:
