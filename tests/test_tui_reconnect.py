@@ -64,7 +64,7 @@ async def test_a_drop_mid_login_offers_reconnect_which_starts_a_fresh_login():
         await walk_to_login(pilot, app, calls)
         first = calls.sessions[-1]
         conns[0].ssh.drop()  # the network goes away
-        first.push(LoginExited(None, "the SSH connection was closed"))
+        first.push(LoginExited(None, "the SSH connection was closed", connection_lost=True))
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         what = text_of(app, "#problem-what")
         assert "lost during the sign-in" in what and "no longer works" in what
@@ -95,7 +95,9 @@ async def test_a_connection_lost_exit_alone_is_enough_to_offer_reconnect():
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await walk_to_login(pilot, app, calls)
-        calls.sessions[-1].push(LoginExited(None, "connection lost: Connection reset by peer"))
+        calls.sessions[-1].push(
+            LoginExited(None, "connection lost: Connection reset by peer", connection_lost=True)
+        )
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         assert "Connection reset by peer" in text_of(app, "#problem-what")
 

@@ -277,7 +277,9 @@ def test_connection_lost_screen(snap_compare):
         app.goto(Step.LOGIN)
         await wait_for(pilot, lambda: screen_name(app) == "LoginScreen")
         calls.sessions[-1].push(UrlReady(URL, 1455))
-        calls.sessions[-1].push(LoginExited(None, "connection lost: Connection reset by peer"))
+        calls.sessions[-1].push(
+            LoginExited(None, "connection lost: Connection reset by peer", connection_lost=True)
+        )
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         await pilot.pause()
 

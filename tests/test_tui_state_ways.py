@@ -23,7 +23,6 @@ from codex_wizard.tui.state import (
     Step,
     WizardState,
     forwarding_refused,
-    is_connection_lost,
     resume_step,
 )
 from codex_wizard.tui.text import login_summary
@@ -100,8 +99,8 @@ def test_relay_after_codex_already_succeeded_keeps_success():
     ],
 )
 def test_connection_lost_exit(reason, lost):
-    assert is_connection_lost(reason) is lost
-    login = progress(LoginMode.TUNNEL, UrlReady(URL, 1455), LoginExited(None, reason))
+    exited = LoginExited(None, reason, connection_lost=lost)
+    login = progress(LoginMode.TUNNEL, UrlReady(URL, 1455), exited)
     assert (login.phase is LoginPhase.DISCONNECTED) is lost
     if lost:
         assert not login.offer_fresh and "Reconnect" in login.message
@@ -112,7 +111,7 @@ def test_success_then_a_lost_connection_is_still_a_success():
         LoginMode.TUNNEL,
         UrlReady(URL, 1455),
         LoginSucceeded(),
-        LoginExited(None, "the SSH connection was closed"),
+        LoginExited(None, "the SSH connection was closed", connection_lost=True),
     )
     assert login.phase is LoginPhase.SUCCEEDED
 

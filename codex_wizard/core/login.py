@@ -107,6 +107,7 @@ class OutputLine:
 class LoginExited:
     exit_code: int | None
     reason: str = ""
+    connection_lost: bool = False  # the SSH connection went away (codex got a hang-up)
 
 
 LoginEvent = (
@@ -321,13 +322,13 @@ class LoginSession:
 
     async def _read_output(self) -> None:
         assert self._process is not None
-        reason = ""
+        reason, lost = "", False
         try:
             async for raw in self._process.stdout:
                 if raw:  # asyncssh yields one '' at the end of the stream
                     await self._handle_line(clean_line(raw))
         except (asyncssh.Error, OSError) as exc:
-            reason = f"connection lost: {exc}"
+            reason, lost = f"connection lost: {exc}", True
         # The exit status may arrive just after the end of output.
         with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
             await asyncio.wait_for(self._process.wait_closed(), 5)
@@ -335,10 +336,11 @@ class LoginSession:
         signal = self._process.exit_signal
         if signal:
             exit_code, reason = None, reason or f"codex was stopped (SIG{signal[0]})"
-        if self.server.ssh.is_closed() and not reason:
-            reason = "the SSH connection was closed"
+        if self.server.ssh.is_closed():
+            lost = True
+            reason = reason or "the SSH connection was closed"
         self._exited = True
-        self._events.put_nowait(LoginExited(exit_code, reason))
+        self._events.put_nowait(LoginExited(exit_code, reason, connection_lost=lost))
 
     async def _handle_line(self, line: str) -> None:
         pid = _PID.match(line)

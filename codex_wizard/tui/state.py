@@ -74,12 +74,6 @@ ENDED_BADLY = frozenset(
     {LoginPhase.EXCHANGE_FAILED, LoginPhase.CANCELLED, LoginPhase.FAILED, LoginPhase.EXITED}
 )
 MAX_OUTPUT = 200
-CONNECTION_LOST_REASONS = ("connection lost", "the SSH connection was closed")
-"""How core.login words a LoginExited whose connection went away (see LoginSession)."""
-
-
-def is_connection_lost(reason: str) -> bool:
-    return reason.startswith(CONNECTION_LOST_REASONS)
 
 
 @dataclass
@@ -245,14 +239,14 @@ class LoginProgress:
                 if text.strip():
                     self.output.append(text)
                     del self.output[:-MAX_OUTPUT]
-            case LoginExited(exit_code=code, reason=reason):
-                self._exited(code, reason)
+            case LoginExited(exit_code=code, reason=reason, connection_lost=lost):
+                self._exited(code, reason, lost)
 
-    def _exited(self, code: int | None, reason: str) -> None:
+    def _exited(self, code: int | None, reason: str, connection_lost: bool) -> None:
         self.exited, self.exit_code = True, code
         if self.phase is LoginPhase.SUCCEEDED or self.phase in ENDED_BADLY:
             return
-        if is_connection_lost(reason):
+        if connection_lost:
             self.phase = LoginPhase.DISCONNECTED
             self.message = (
                 f"The SSH connection was lost ({reason}). Reconnect to start a fresh login."
