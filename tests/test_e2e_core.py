@@ -266,7 +266,7 @@ async def test_fake_login_completes_through_tunnel(lab: SshLab) -> None:
         await next_event(events, CallbackSeen)
         await next_event(events, LoginSucceeded)
         exited = await next_event(events, LoginExited)
-        assert exited.exit_code == 0
+        assert exited.exit_code == 0 and not exited.connection_lost
         assert login.tunnel is not None and login.tunnel.stats.connections >= 2
         record = await read_remote_auth(conn, ".codex/auth.json")
     assert record.kind is AuthKind.CHATGPT
@@ -296,7 +296,7 @@ async def test_dropped_connection_leaves_no_codex(lab: SshLab) -> None:
     await next_event(events, UrlReady)
     conn.ssh.abort()  # the laptop vanishes: no kill request reaches the server
     exited = await next_event(events, LoginExited)
-    assert exited.exit_code is None
+    assert exited.exit_code is None and exited.connection_lost
     await login.close()
     no_codex_left(lab)
 
