@@ -189,13 +189,17 @@ class LoginScreen(SignInScreen):
         *WAY_BINDINGS,
     ]
 
+    URL_LABEL = "Open this URL in your browser and sign in:"
+    SIMULATE_LABEL = "Simulate browser sign-in (s)"
+    OPEN_NOTE = "Sign in there."
+
     def compose_way(self) -> ComposeResult:
-        yield Static("Open this URL in your browser and sign in:", id="url-label")
+        yield Static(self.URL_LABEL, id="url-label")
         yield Static("", id="url")
         with Horizontal(classes="actions"):
             yield Button("Copy (c)", id="copy", variant="primary")
             yield Button("Open in browser (o)", id="open")
-            yield Button("Simulate browser sign-in (s)", id="simulate", classes="demo-only")
+            yield Button(self.SIMULATE_LABEL, id="simulate", classes="demo-only")
             yield from self.way_buttons()
         yield Static("", id="copy-note")
 
@@ -214,7 +218,10 @@ class LoginScreen(SignInScreen):
         url.set_class(not has_url, "-empty")
         self.query_one("#copy", Button).disabled = not has_url
         self.query_one("#open", Button).disabled = not has_url
-        self.query_one("#simulate", Button).disabled = login.phase not in WAITING
+        self.query_one("#simulate", Button).disabled = not self.can_simulate(login)
+
+    def can_simulate(self, login: LoginProgress) -> bool:
+        return login.phase in WAITING
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         login = self.wizard.state.login
@@ -234,7 +241,7 @@ class LoginScreen(SignInScreen):
     def action_open(self) -> None:
         url = self.wizard.state.login.url
         if url:
-            self.open_url(url, "Sign in there.")
+            self.open_url(url, self.OPEN_NOTE)
 
     def action_simulate(self) -> None:
         self._simulate(wrong_state=False)

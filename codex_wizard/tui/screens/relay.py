@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
 from ...core.login import CALLBACK_PATH, DEFAULT_LOGIN_PORT
 from ..state import LoginPhase, LoginProgress
 from .base import styled
-from .login import WAITING, WAY_BINDINGS, SignInScreen
+from .login import WAY_BINDINGS, LoginScreen
 
 
 def paste_help(port: int | None) -> str:
@@ -28,7 +26,9 @@ def paste_help(port: int | None) -> str:
     )
 
 
-class RelayScreen(SignInScreen):
+class RelayScreen(LoginScreen):
+    """The relay: the same URL part, then the address the browser ended on, pasted."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy", "Copy URL"),
         Binding("o", "open", "Open in browser"),
@@ -38,19 +38,16 @@ class RelayScreen(SignInScreen):
         *WAY_BINDINGS,
     ]
 
+    URL_LABEL = "1. Open this URL in your browser and sign in:"
+    SIMULATE_LABEL = "Simulate sign-in (s)"
+    OPEN_NOTE = "Sign in there, then paste where it ends."
+
     def __init__(self) -> None:
         super().__init__()
         self.problem = ""  # what was wrong with the last pasted text
 
     def compose_way(self) -> ComposeResult:
-        yield Static("1. Open this URL in your browser and sign in:", id="url-label")
-        yield Static("", id="url")
-        with Horizontal(classes="actions"):
-            yield Button("Copy (c)", id="copy", variant="primary")
-            yield Button("Open in browser (o)", id="open")
-            yield Button("Simulate sign-in (s)", id="simulate", classes="demo-only")
-            yield from self.way_buttons()
-        yield Static("", id="copy-note")
+        yield from super().compose_way()
         yield Static(paste_help(None), id="paste-help")
         yield Input(
             placeholder=f"http://127.0.0.1:{DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…&state=…",
@@ -58,18 +55,14 @@ class RelayScreen(SignInScreen):
         )
         yield Static("", id="paste-note")
 
-    def on_mount(self) -> None:
-        # Textual then runs SignInScreen.on_mount too (handlers run for each class).
-        self.query_one("#simulate", Button).display = self.wizard.demo is not None
+    def compose_live(self) -> ComposeResult:
+        yield from ()  # no tunnel to show
+
+    def can_simulate(self, login: LoginProgress) -> bool:
+        return login.can_paste
 
     def render_way(self, login: LoginProgress) -> None:
-        url = self.query_one("#url", Static)
-        has_url = login.url is not None
-        url.update(Text(login.url or "(the URL appears here when codex prints it)"))
-        url.set_class(not has_url, "-empty")
-        self.query_one("#copy", Button).disabled = not has_url
-        self.query_one("#open", Button).disabled = not has_url
-        self.query_one("#simulate", Button).disabled = not login.can_paste
+        super().render_way(login)
         self.query_one("#paste-help", Static).update(paste_help(login.port))
         paste = self.query_one("#paste", Input)
         paste.disabled = not login.can_paste
@@ -84,26 +77,9 @@ class RelayScreen(SignInScreen):
             note.update("")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        login = self.wizard.state.login
-        if action in ("copy", "open"):
-            return True if login.url else None
         if action == "focus_paste":
-            return True if login.can_paste else None
-        if action in ("simulate", "simulate_stale"):
-            return self.wizard.demo is not None and login.phase in WAITING
+            return True if self.wizard.state.login.can_paste else None
         return super().check_action(action, parameters)
-
-    # ------------------------------------------------------------------ actions
-
-    def action_copy(self) -> None:
-        url = self.wizard.state.login.url
-        if url:
-            self.copy(url, "the login URL", "Paste it into your browser.")
-
-    def action_open(self) -> None:
-        url = self.wizard.state.login.url
-        if url:
-            self.open_url(url, "Sign in there, then paste where it ends.")
 
     def action_back(self) -> None:
         """Escape in the address field leaves the field, not the screen."""
@@ -117,12 +93,6 @@ class RelayScreen(SignInScreen):
         paste = self.query_one("#paste", Input)
         if not paste.disabled:
             paste.focus()
-
-    def action_simulate(self) -> None:
-        self._simulate(wrong_state=False)
-
-    def action_simulate_stale(self) -> None:
-        self._simulate(wrong_state=True)
 
     def _simulate(self, *, wrong_state: bool) -> None:
         """Demo: type in the address the browser would end on (Enter relays it)."""
@@ -154,15 +124,3 @@ class RelayScreen(SignInScreen):
         if not self.problem:
             self.note("")
         self.render_login()
-
-    @on(Button.Pressed, "#copy")
-    def _copy_pressed(self) -> None:
-        self.action_copy()
-
-    @on(Button.Pressed, "#open")
-    def _open_pressed(self) -> None:
-        self.action_open()
-
-    @on(Button.Pressed, "#simulate")
-    def _simulate_pressed(self) -> None:
-        self.action_simulate()
