@@ -19,7 +19,7 @@ from codex_wizard.core.tunnel import Tunnel
 async def serve(config: Path, host: str, remote_port: int, local_port: int) -> None:
     conn = await connect(parse_host_arg(host), ConnectSettings(ssh_config=config))
     async with conn:
-        tunnel = Tunnel(conn.ssh, remote_port, local_port=local_port)
+        tunnel = Tunnel(conn, remote_port, local_port=local_port)
         await tunnel.start()
         print(f"ready {tunnel.local_port}", flush=True)
         try:

@@ -12,18 +12,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .core.hosts import HostArgError, parse_host_arg
+from .errors import EXIT_ATTENTION, EXIT_INTERRUPTED, UserError
 from .startup import import_asyncssh_quickly
-
-EXIT_OK, EXIT_ATTENTION, EXIT_UNCHECKED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 2, 130
-
-
-class UserError(Exception):
-    """A problem to show as one clear message (no traceback), with an exit code."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
@@ -147,13 +137,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return build_wizard_parser().parse_args(argv)
 
 
-def parse_target(text: str):
-    try:
-        return parse_host_arg(text)
-    except HostArgError as exc:
-        raise UserError(str(exc), EXIT_USAGE) from None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codex-wizard` command; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -208,7 +191,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cli_commands import push_auth_command
 
         return asyncio.run(push_auth_command(args))
-    from .cli_commands import login_command
+    from .cli_login import login_command
 
     return asyncio.run(login_command(args))
 

@@ -33,9 +33,9 @@ from textual.widgets import Button  # noqa: E402
 
 from codex_wizard.core import push  # noqa: E402
 from codex_wizard.core.ports import port_is_free  # noqa: E402
+from codex_wizard.core.progress import LoginPhase  # noqa: E402
 from codex_wizard.demo import DemoScenario, DemoServer, login_sim, server, tokens  # noqa: E402  # noqa: E402
 from codex_wizard.tui.app import WizardApp  # noqa: E402
-from codex_wizard.tui.state import LoginPhase  # noqa: E402
 
 SIZE = (110, 36)
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)

@@ -17,12 +17,13 @@ from codex_wizard.core.actions import (
     install_codex,
     install_env,
     logout,
-    sh_command,
     verify_login,
     with_user_prefix,
 )
-from codex_wizard.core.login import PID_ECHO
+from codex_wizard.core.connection import ServerConnection
+from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.probe import ProbeResult, ServerEnv, ToolInfo
+from codex_wizard.core.remote import PID_ECHO, group_command
 
 NPM_EACCES = [
     "npm error code EACCES",
@@ -78,10 +79,13 @@ class FakeSSH:
         return self.process
 
 
-class FakeConn:
-    def __init__(self, **kwargs):
-        self.ssh = FakeSSH(**kwargs)
-        self.label = "ada@build"
+    def is_closed(self) -> bool:
+        return False
+
+
+def FakeConn(**kwargs) -> ServerConnection:
+    """The real ServerConnection over a fake asyncssh connection."""
+    return ServerConnection(HostTarget("build", user="ada"), FakeSSH(**kwargs))
 
 
 def inner(command: str) -> str:
@@ -177,8 +181,8 @@ async def test_logout():
     assert inner(conn.ssh.commands[0]) == "codex logout"
 
 
-def test_sh_command_quotes_for_any_login_shell():
-    command = sh_command(ServerEnv(codex_home="/it's/here"), "codex logout")
+def test_group_command_quotes_for_any_login_shell():
+    command = group_command(ServerEnv(codex_home="/it's/here"), "codex logout")
     assert inner(command) == "CODEX_HOME='/it'\"'\"'s/here'; export CODEX_HOME; codex logout"
 
 

@@ -14,27 +14,25 @@ from pathlib import Path
 import pytest
 
 from codex_wizard.core import actions, relay
-from codex_wizard.core.actions import sh_command
 from codex_wizard.core.auth import AuthKind, TokenState
 from codex_wizard.core.authfile import read_remote_auth
 from codex_wizard.core.connection import ServerConnection, connect
 from codex_wizard.core.doctor import Verdict, run_doctor
-from codex_wizard.core.login import (
+from codex_wizard.core.events import (
     DeviceCodeReady,
     ForwardRefused,
     LoginCancelled,
     LoginEvent,
     LoginExited,
-    LoginSession,
     LoginSucceeded,
     StateMismatch,
     TokenExchangeFailed,
     UrlReady,
-    login_command,
-    url_state,
 )
+from codex_wizard.core.login import LoginSession, login_command, url_state
 from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.relay import PastedCallback
+from codex_wizard.core.remote import group_command
 from codex_wizard.core.status import check_host
 from codex_wizard.core.tunnel import ForwardingState, check_forwarding
 from codex_wizard.demo import DemoScenario, DemoServer
@@ -161,7 +159,7 @@ async def test_probe_shows_who_holds_a_busy_port() -> None:
 )
 async def test_check_forwarding(refused: bool, state: ForwardingState) -> None:
     async with demo_conn(forwarding_refused=refused) as (_, conn):
-        assert (await check_forwarding(conn.ssh, 1455)).state is state
+        assert (await check_forwarding(conn, 1455)).state is state
 
 
 # --------------------------------------------------------------------------- login
@@ -240,7 +238,7 @@ async def test_closing_the_session_stops_the_remote_login() -> None:
             assert (await probe_server(conn)).port_owners[1455] is not None
         probe = await probe_server(conn)
         assert probe.port_owners == {1455: None, 1457: None}
-        assert (await check_forwarding(conn.ssh, 1455)).detail == "allowed by the server"
+        assert (await check_forwarding(conn, 1455)).detail == "allowed by the server"
 
 
 async def test_hangup_alone_ends_the_login() -> None:
@@ -409,7 +407,7 @@ async def test_unknown_commands_are_refused() -> None:
         (login_command(ServerEnv()), None, False, None),
         (login_command(ServerEnv(auto_path=True)), None, True, None),
         (login_command(ServerEnv("/a b:/c", "/it's")), "/a b:/c", False, "/it's"),
-        (sh_command(ServerEnv(LOGIN_PATH), "codex logout"), LOGIN_PATH, False, None),
+        (group_command(ServerEnv(LOGIN_PATH), "codex logout"), LOGIN_PATH, False, None),
     ],
 )
 def test_parse_command_reads_what_the_core_writes(

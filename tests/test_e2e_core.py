@@ -24,20 +24,19 @@ from codex_wizard.core.connection import (
     HostKeyUnknown,
     connect,
 )
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import (
+from codex_wizard.core.events import (
     CallbackSeen,
     LoginCancelled,
     LoginEvent,
     LoginExited,
-    LoginSession,
     LoginSucceeded,
     PortsBusy,
     StateMismatch,
     TokenExchangeFailed,
     UrlReady,
-    url_state,
 )
+from codex_wizard.core.hosts import HostTarget
+from codex_wizard.core.login import LoginSession, url_state
 from codex_wizard.core.ports import port_is_free
 from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.status import check_fleet, fleet_exit_code
@@ -230,13 +229,13 @@ async def test_probe_sees_server_port_owner(lab: SshLab) -> None:
 
 async def test_forwarding_allowed(lab: SshLab) -> None:
     async with await connect(LAB, settings_for(lab)) as conn:
-        check = await check_forwarding(conn.ssh, 1455)
+        check = await check_forwarding(conn, 1455)
     assert check.state is ForwardingState.ALLOWED
 
 
 async def test_forwarding_refused(lab_noforward: SshLab) -> None:
     async with await connect(LAB, settings_for(lab_noforward)) as conn:
-        check = await check_forwarding(conn.ssh, 1455)
+        check = await check_forwarding(conn, 1455)
     assert check.state is ForwardingState.REFUSED
     assert "AllowTcpForwarding" in check.detail
 

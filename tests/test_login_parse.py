@@ -8,20 +8,22 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.login import (
+from codex_wizard.core.events import (
     LoginCancelled,
     LoginError,
     LoginSucceeded,
     PortsBusy,
     TokenExchangeFailed,
     UrlReady,
-    clean_line,
+)
+from codex_wizard.core.login import (
     login_command,
     parse_login_line,
     redirect_port,
     url_state,
 )
 from codex_wizard.core.probe import ServerEnv
+from codex_wizard.core.remote import clean_line
 
 URL_1455 = (
     "https://auth.openai.com/oauth/authorize?response_type=code&client_id=app_EMoamEEZ73f0CkXaXp7hrann"

@@ -166,8 +166,8 @@ async def test_no_token_on_any_wizard_screen() -> None:
     the demo server's real (made-up) tokens, before and after the new login."""
     from textual.widgets import Button
 
+    from codex_wizard.core.progress import LoginPhase
     from codex_wizard.tui.app import WizardApp
-    from codex_wizard.tui.state import LoginPhase
     from tests.tui_fakes import SIZE, screen_name, text_of, wait_for
 
     async with demo_mod.DemoServer(scenario=demo_mod.DemoScenario(pace=0.02)) as demo:

@@ -124,7 +124,7 @@ def test_demo_wizard_to_the_token_screen_and_back_to_the_shell(terminal: Tmux) -
     login = term.wait_text("Waiting for you to sign in in the browser")
     assert "https://auth.openai.com/oauth/authorize?response_type=code" in login
     term.keys("s")
-    term.wait_text("codex: Successfully logged in.")
+    term.wait_text("The server holds the new ChatGPT login.")
     term.keys("n")
     token = term.wait_text("Logged in. The access token expires in 9 days 23 hours.")
     for expected in (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable
 
+from codex_wizard.core.progress import LoginPhase
 from codex_wizard.tui.app import WizardApp
-from codex_wizard.tui.state import LoginPhase
 from tests.tui_fakes import SIZE, screen_name, text_of, wait_for
 
 demo_mod = pytest.importorskip("codex_wizard.demo")

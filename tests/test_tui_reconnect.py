@@ -10,8 +10,9 @@ import pytest
 from textual.widgets import Button, Input
 
 from codex_wizard.core.connection import ConnectError
-from codex_wizard.core.login import LoginExited, LoginSucceeded, UrlReady
-from codex_wizard.tui.state import LoginMode, LoginPhase, Step
+from codex_wizard.core.events import LoginExited, LoginSucceeded, UrlReady
+from codex_wizard.core.progress import LoginMode, LoginPhase
+from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     HOST_KEY,
     SIZE,
@@ -120,7 +121,7 @@ async def test_a_drop_on_the_install_step_reconnects_there_and_probes_again():
         conns[0].ssh.drop()
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         assert "during the sign-in" not in text_of(app, "#problem-what")
-        app.state.probe = None  # as if the probe never finished
+        app.state.flow.probe = None  # as if the probe never finished
         await pilot.press("r")
         await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
         assert probes == [conns[0], conns[1]]
@@ -140,7 +141,7 @@ async def test_reconnect_reprobes_before_the_fresh_login_when_there_is_no_probe(
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await walk_to_login(pilot, app, calls)
-        app.state.probe = None
+        app.state.flow.probe = None
         conns[0].ssh.drop()
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         await pilot.press("r")

@@ -10,8 +10,7 @@ from textual.widgets import Button, DataTable, Input, Log
 from codex_wizard.core.actions import InstallResult, VerifyResult
 from codex_wizard.core.auth import TokenState, parse_auth_json
 from codex_wizard.core.connection import ConnectError, HostKeyChanged, HostKeyUnknown
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import (
+from codex_wizard.core.events import (
     CallbackSeen,
     ForwardRefused,
     LoginCancelled,
@@ -24,11 +23,13 @@ from codex_wizard.core.login import (
     TokenExchangeFailed,
     UrlReady,
 )
+from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.progress import LoginPhase
 from codex_wizard.core.remembered import RememberedHosts
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
-from codex_wizard.tui.state import LoginPhase, Step
+from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     ADA,
     HOST_KEY,
@@ -218,7 +219,7 @@ async def test_install_checklist_and_streamed_install_then_recheck():
     )
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        app.state.target, app.state.conn = ADA, FakeConn()
+        app.start_flow(ADA).conn = FakeConn()
         app.goto(Step.INSTALL)
         await wait_for(
             pilot, lambda: app.state.probe is not None and screen_name(app) == "InstallScreen"
@@ -255,7 +256,7 @@ async def test_permission_error_offers_the_user_prefix_install():
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await at_step(pilot, app, Step.INSTALL)
-        app.set_probe(probe(codex=False))
+        app.state.flow.set_probe(probe(codex=False))
         app.screen.render_probe()
         user_button = app.screen.query_one("#install-user", Button)
         assert not user_button.display
@@ -275,7 +276,7 @@ async def test_install_without_npm_is_disabled_with_the_fix():
     backend, _ = fake_backend(probes=[probe(codex=False, npm=False, node=None)])
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        app.state.target, app.state.conn = ADA, FakeConn()
+        app.start_flow(ADA).conn = FakeConn()
         app.goto(Step.INSTALL)
         await wait_for(pilot, lambda: app.state.probe is not None)
         await pilot.pause()
@@ -292,7 +293,7 @@ async def test_probe_failure_lands_on_the_error_screen_not_a_traceback():
     backend.probe = broken
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        app.state.target, app.state.conn = ADA, FakeConn()
+        app.start_flow(ADA).conn = FakeConn()
         app.goto(Step.INSTALL)
         await wait_for(pilot, lambda: screen_name(app) == "ErrorScreen")
         assert "the server hung up" in text_of(app, "#problem-what")
@@ -307,7 +308,7 @@ async def test_tunnel_shows_owners_and_frees_a_pending_local_login_on_yes():
     backend, calls = fake_backend(local_owners={1455: holder})
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        app.set_probe(probe(port_owners={1455: server_holder, 1457: None}))
+        app.start_flow(ADA).set_probe(probe(port_owners={1455: server_holder, 1457: None}))
         await at_step(pilot, app, Step.TUNNEL)
         await wait_for(pilot, lambda: app.state.forwarding is not None)
         await pilot.pause()

@@ -8,8 +8,7 @@ from __future__ import annotations
 from codex_wizard.core.actions import InstallResult
 from codex_wizard.core.auth import TokenState, parse_auth_json
 from codex_wizard.core.connection import ConnectError, HostKeyChanged
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import (
+from codex_wizard.core.events import (
     CallbackSeen,
     DeviceCodeReady,
     LoginExited,
@@ -17,10 +16,12 @@ from codex_wizard.core.login import (
     StateMismatch,
     UrlReady,
 )
+from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
-from codex_wizard.tui.state import LoginMode, LoginPhase, Step
+from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     ADA,
     HOST_KEY,
@@ -108,7 +109,7 @@ def test_install_screen_permission_error(snap_compare):
     app = make_app(backend)
 
     async def run_before(pilot):
-        app.set_probe(probe(codex=False))
+        app.start_flow(ADA).set_probe(probe(codex=False))
         await at_step(pilot, app, Step.INSTALL)
         await wait_for(pilot, lambda: app.state.probe is not None)
         await pilot.press("i")
@@ -146,7 +147,7 @@ def _login_app(*events, demo: bool = False):
             session.push(event)
         await wait_for(pilot, lambda: app.state.login.phase is not LoginPhase.STARTING)
         if events and isinstance(events[-1], LoginExited):
-            await wait_for(pilot, lambda: app.state.login.exited)
+            await wait_for(pilot, lambda: app.state.login.ended)
         session.tunnel.saw("GET", "/auth/callback", 302 if LoginSucceeded() in events else None)
         await pilot.pause(0.6)  # one tick of the live tunnel line
 

@@ -8,33 +8,13 @@ import pytest
 
 from codex_wizard.core.auth import AuthKind, AuthRecord, TokenState, parse_auth_json
 from codex_wizard.core.doctor import Verdict
-from codex_wizard.core.login import (
-    CallbackSeen,
-    ForwardRefused,
-    LoginCancelled,
-    LoginError,
-    LoginExited,
-    LoginSucceeded,
-    OutputLine,
-    PortsBusy,
-    StateMismatch,
-    TokenExchangeFailed,
-    UrlReady,
-)
 from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.status import HostStatus
 from codex_wizard.tui.screens.install import check_os, install_checks
-from codex_wizard.tui.state import LoginPhase, LoginProgress, Step, WizardState
+from codex_wizard.tui.state import Step, WizardState
 from codex_wizard.tui.text import ago, auth_kind_text, owner_text, token_summary, urgency
-from tests.tui_fakes import NOW, URL, probe, record
-
-
-def progress(*events) -> LoginProgress:
-    login = LoginProgress()
-    login.starting()
-    for event in events:
-        login.apply(event)
-    return login
+from tests.tui_fakes import NOW, probe, record
 
 
 def test_steps_are_numbered_in_order():
@@ -42,65 +22,13 @@ def test_steps_are_numbered_in_order():
     assert Step.LOGIN.title == "Sign in"
 
 
-def test_url_ready_then_success():
-    login = progress(UrlReady(URL, 1457), CallbackSeen("/auth/callback"), LoginSucceeded())
-    assert login.phase is LoginPhase.SUCCEEDED
-    assert (login.url, login.port) == (URL, 1457)
-    assert login.active
-    login.apply(LoginExited(0))
-    assert login.phase is LoginPhase.SUCCEEDED
-    assert not login.active
-    assert not login.offer_fresh
-
-
-def test_state_mismatch_keeps_waiting_but_offers_a_fresh_login():
-    login = progress(UrlReady(URL, 1455), StateMismatch())
-    assert login.phase is LoginPhase.MISMATCH
-    assert login.offer_fresh
-    assert login.active
-    assert "State mismatch" in login.message
-
-
-@pytest.mark.parametrize(
-    ("event", "phase", "words"),
-    [
-        (TokenExchangeFailed("dns"), LoginPhase.EXCHANGE_FAILED, "dns"),
-        (LoginCancelled(), LoginPhase.CANCELLED, "cancelled"),
-        (PortsBusy("1457 busy"), LoginPhase.FAILED, "1457 busy"),
-        (LoginError("Error logging in: x"), LoginPhase.FAILED, "Error logging in"),
-        (ForwardRefused("refused"), LoginPhase.FAILED, "refused"),
-    ],
-)
-def test_failures_keep_their_phase_after_exit(event, phase, words):
-    login = progress(UrlReady(URL, 1455), event, LoginExited(1))
-    assert login.phase is phase
-    assert words in login.message
-    assert login.offer_fresh
-    assert login.exited and login.exit_code == 1
-
-
-def test_exit_without_outcome_uses_the_reason_or_codex_error_line():
-    assert progress(LoginExited(None, "codex was stopped (SIGTERM)")).message == (
-        "codex was stopped (SIGTERM)"
-    )
-    login = progress(OutputLine("Error: something odd"), LoginExited(2))
-    assert login.phase is LoginPhase.EXITED
-    assert login.message == "Error: something odd"
-    assert "exit code 3" in progress(LoginExited(3)).message
-
-
-def test_output_is_bounded():
-    login = progress(*(OutputLine(f"line {n}") for n in range(500)))
-    assert len(login.output) == 200
-    assert login.output[-1] == "line 499"
-
-
 def test_forget_server_resets_everything():
-    state = WizardState(conn=object(), probe=probe(), user_prefix=True)
-    state.login.starting()
+    state = WizardState(target=None, record=record(), mode=LoginMode.RELAY)
+    state.flow = object()  # type: ignore[assignment]
     state.forget_server()
-    assert state.conn is None and state.probe is None and not state.user_prefix
-    assert state.login.phase is LoginPhase.IDLE
+    assert state.flow is None and state.conn is None and state.probe is None
+    assert state.record is None and state.mode is LoginMode.TUNNEL
+    assert state.login.phase is LoginPhase.IDLE and not state.user_prefix
 
 
 @pytest.mark.parametrize(

@@ -7,20 +7,20 @@ import pytest
 from textual import events
 from textual.widgets import Button, Input
 
-from codex_wizard.core.login import (
-    DEVICE_AUTH_HELP,
+from codex_wizard.core.events import (
     DeviceAuthDisabled,
     DeviceCodeReady,
     LoginError,
     LoginExited,
     LoginSucceeded,
     UrlReady,
-    url_state,
 )
+from codex_wizard.core.login import DEVICE_AUTH_HELP, url_state
+from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.push import PushError
 from codex_wizard.core.relay import RelayResult
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
-from codex_wizard.tui.state import LoginMode, LoginPhase, Step
+from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     SIZE,
     URL,

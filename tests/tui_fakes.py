@@ -15,16 +15,16 @@ from typing import Any
 from codex_wizard.core.actions import ActionResult, InstallResult, VerifyResult
 from codex_wizard.core.auth import AuthRecord, parse_auth_json
 from codex_wizard.core.connection import ConnectSettings, HostKeyInfo
+from codex_wizard.core.events import LoginExited
 from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import LoginExited
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.probe import ProbeResult, ToolInfo
 from codex_wizard.core.push import PushError, PushResult
 from codex_wizard.core.relay import RelayResult
+from codex_wizard.core.services import Services
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState, TunnelRequest, TunnelStats
 from codex_wizard.tui.app import WizardApp
-from codex_wizard.tui.backend import Backend
 from codex_wizard.tui.state import Step
 from tests.lab.fake_tokens import make_auth_json
 
@@ -116,6 +116,12 @@ class FakeConn:
     @property
     def label(self) -> str:
         return self.target.label()
+
+    def is_closed(self) -> bool:
+        return self.ssh.is_closed()
+
+    async def wait_closed(self) -> None:
+        await self.ssh.wait_closed()
 
     async def close(self) -> None:
         self.close_calls += 1
@@ -211,7 +217,7 @@ def fake_backend(
     local_auth: bytes | None = None,
     local_auth_error: str | None = None,
     push_result: PushResult | PushError | None = None,
-) -> tuple[Backend, Calls]:
+) -> tuple[Services, Calls]:
     calls = Calls()
     conn = conn or FakeConn()
     errors = (
@@ -313,7 +319,7 @@ def fake_backend(
         calls.opened.append(url)
         return browser
 
-    backend = Backend(
+    backend = Services(
         connect=connect,
         probe=probe_server,
         check_host=check_host,
@@ -340,17 +346,17 @@ ADA = HostTarget("build.example.com", user="ada")
 
 async def at_step(pilot, app, step: Step) -> None:
     """Jump the app to a step with a fake connection, as if the earlier steps had run."""
-    app.state.target = ADA
-    app.state.conn = FakeConn(ADA)
-    if app.state.probe is None:
-        app.set_probe(probe())
+    flow = app.state.flow or app.start_flow(ADA)
+    flow.conn = flow.conn or FakeConn(ADA)
+    if flow.probe is None:
+        flow.set_probe(probe())
     app.goto(step)
     await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == step)
     await wait_for(pilot, lambda: not screen_name(app).startswith("(mounting"))
     await pilot.pause()
 
 
-def make_app(backend: Backend, **kwargs: Any) -> WizardApp:
+def make_app(backend: Services, **kwargs: Any) -> WizardApp:
     kwargs.setdefault("now", lambda: NOW)
     kwargs.setdefault("local_auth", Path("/home/ada/.codex/auth.json"))
     kwargs.setdefault("check_statuses", False)

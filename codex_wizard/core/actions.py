@@ -13,16 +13,14 @@ its channel (without a PTY nothing else would stop it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import asyncssh
 
-from .login import PID_ECHO, clean_line, kill_group_script, pid_line
 from .probe import ProbeResult, ServerEnv
+from .remote import ConnectionLost, GroupProcess, group_command
 
 INSTALL_ARGS = "npm install -g @openai/codex"
 USER_PREFIX = "~/.local"
@@ -142,14 +140,6 @@ class VerifyResult(ActionResult):
         return None
 
 
-def sh_command(env: ServerEnv, args: str) -> str:
-    """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME.
-
-    The shell first prints its pid, the process group to kill if we have to stop it.
-    """
-    return "exec sh -c " + shlex.quote(PID_ECHO + env.command(args))
-
-
 async def run_streaming(
     conn,  # ServerConnection
     command: str,
@@ -157,43 +147,25 @@ async def run_streaming(
     on_line: LineCallback | None = None,
     timeout: float = SHORT_TIMEOUT,
 ) -> tuple[int | None, list[str], str | None]:
-    """Run command, calling on_line for each output line; (exit code, lines, error)."""
+    """Run a group_command, calling on_line for each output line; (exit code, lines, error)."""
     lines: list[str] = []
-    process: asyncssh.SSHClientProcess | None = None
-    pgid: int | None = None
+    process = GroupProcess(conn, command, pty=False)
     try:
         async with asyncio.timeout(timeout):
-            process = await conn.ssh.create_process(
-                command, encoding="utf-8", errors="replace", stderr=asyncssh.STDOUT
-            )
-            async for raw in process.stdout:
-                line = clean_line(raw)
-                pid = pid_line(line) if pgid is None else None
-                if pid is not None:
-                    pgid = pid
-                    continue
+            await process.start()
+            async for line in process.lines():
                 lines.append(line)
                 if on_line is not None:
                     on_line(line)
-            await process.wait_closed()
+            await process.wait_exit(timeout)
     except TimeoutError:
         return None, lines, f"stopped after {timeout:g} s without finishing"
-    except (asyncssh.Error, OSError) as exc:
+    except (ConnectionLost, asyncssh.Error, OSError) as exc:
         return None, lines, f"lost the connection: {exc}"
     finally:
-        if process is not None and process.exit_status is None:
-            await _stop_remote(conn, pgid)
-            process.close()
-    return process.exit_status if process else None, lines, None
-
-
-async def _stop_remote(conn, pgid: int | None) -> None:
-    """Kill the command's process group on the server (a timeout, a cancel). Never raises."""
-    ssh = conn.ssh
-    if pgid is None or ssh.is_closed():
-        return
-    with contextlib.suppress(Exception):
-        await asyncio.shield(conn.run(kill_group_script(pgid), timeout=5))
+        if process.running:
+            await process.stop()
+    return process.exit_status, lines, None
 
 
 async def install_codex(
@@ -207,20 +179,20 @@ async def install_codex(
     """`npm install -g @openai/codex` (or into ~/.local), streaming npm's output."""
     args = USER_PREFIX_ARGS if user_prefix else INSTALL_ARGS
     code, lines, error = await run_streaming(
-        conn, sh_command(env, args), on_line=on_line, timeout=timeout
+        conn, group_command(env, args), on_line=on_line, timeout=timeout
     )
     return InstallResult(args, code, lines, error, user_prefix=user_prefix)
 
 
 async def verify_login(conn, env: ServerEnv, *, timeout: float = SHORT_TIMEOUT) -> VerifyResult:
     """`codex login status` on the server."""
-    code, lines, error = await run_streaming(conn, sh_command(env, VERIFY_ARGS), timeout=timeout)
+    code, lines, error = await run_streaming(conn, group_command(env, VERIFY_ARGS), timeout=timeout)
     return VerifyResult(VERIFY_ARGS, code, lines, error)
 
 
 async def logout(conn, env: ServerEnv, *, timeout: float = SHORT_TIMEOUT) -> ActionResult:
     """`codex logout` on the server (removes the stored credentials)."""
-    code, lines, error = await run_streaming(conn, sh_command(env, LOGOUT_ARGS), timeout=timeout)
+    code, lines, error = await run_streaming(conn, group_command(env, LOGOUT_ARGS), timeout=timeout)
     return ActionResult(LOGOUT_ARGS, code, lines, error)
 
 

@@ -329,9 +329,38 @@ class ServerConnection:
     def label(self) -> str:
         return self.target.label()
 
-    async def run(self, command: str, *, timeout: float = 30.0) -> asyncssh.SSHCompletedProcess:
-        """Run a shell command on the server and collect its output (never raises on exit code)."""
-        return await asyncio.wait_for(self.ssh.run(command, check=False), timeout)
+    async def run(
+        self, command: str, *, input: str | None = None, timeout: float = 30.0
+    ) -> asyncssh.SSHCompletedProcess:
+        """Run a command on the server and collect its output (never raises on exit code)."""
+        return await asyncio.wait_for(self.ssh.run(command, input=input, check=False), timeout)
+
+    async def start_process(self, command: str, *, pty: bool) -> asyncssh.SSHClientProcess:
+        """Start a command whose output is read line by line: under a PTY (stdout only, as a
+        terminal shows it) or without (stderr merged into stdout)."""
+        import asyncssh
+
+        text = {"encoding": "utf-8", "errors": "replace"}
+        if pty:
+            return await self.ssh.create_process(
+                command, term_type="dumb", term_size=(4000, 50), **text
+            )
+        return await self.ssh.create_process(command, stderr=asyncssh.STDOUT, **text)
+
+    async def open_channel(
+        self, host: str, port: int
+    ) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
+        """A direct-tcpip channel to host:port as the server sees it (what `ssh -L` uses)."""
+        return await self.ssh.open_connection(host, port)
+
+    def host_key(self) -> asyncssh.SSHKey | None:
+        return self.ssh.get_server_host_key()
+
+    def is_closed(self) -> bool:
+        return self.ssh.is_closed()
+
+    async def wait_closed(self) -> None:
+        await self.ssh.wait_closed()
 
     async def sftp(self) -> asyncssh.SFTPClient:
         """The SFTP session, opened on first use and reused."""

@@ -293,10 +293,10 @@ async def run_doctor(
         checks.insert(6, check_local_ports(await local))
         return DoctorReport(target.label(), checks)
     async with conn:
-        key = conn.ssh.get_server_host_key()
+        key = conn.host_key()
         fingerprint = key.get_fingerprint("sha256") if key else "unknown"
         probe_task = asyncio.create_task(probe_server(conn))
-        forwarding = asyncio.create_task(check_forwarding(conn.ssh, CODEX_PORTS[0]))
+        forwarding = asyncio.create_task(check_forwarding(conn, CODEX_PORTS[0]))
         try:
             probe = await probe_task
         except ProbeError as exc:

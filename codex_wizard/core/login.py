@@ -11,23 +11,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shlex
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
-import asyncssh
-
 from .connection import ServerConnection
+from .events import (
+    CallbackSeen,
+    DeviceAuthDisabled,
+    DeviceCodeReady,
+    ForwardRefused,
+    LoginCancelled,
+    LoginError,
+    LoginExited,
+    LoginSucceeded,
+    OutputLine,
+    PortsBusy,
+    SessionEvent,
+    StateMismatch,
+    TokenExchangeFailed,
+    UrlReady,
+    says_state_mismatch,
+)
 from .probe import ServerEnv
+from .remote import ConnectionLost, GroupProcess, group_command
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455
 CALLBACK_PATH = "/auth/callback"
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 _URL = re.compile(r"https://auth\.openai\.com/oauth/authorize\?\S+")
-_PID = re.compile(r"^@@cwpid (\d+)$")
 _DEVICE_URL = re.compile(r"https://\S+/codex/device\S*")
 _DEVICE_CODE = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,})+\b")
 DEVICE_AUTH_HELP = (
@@ -35,101 +47,6 @@ DEVICE_AUTH_HELP = (
     "ChatGPT's security settings (a workspace admin may have to allow it), or use the browser "
     "login with the tunnel."
 )
-
-
-@dataclass(frozen=True)
-class UrlReady:
-    url: str
-    port: int  # from the URL's redirect_uri: 1455, or 1457 after codex's fallback
-
-
-@dataclass(frozen=True)
-class CallbackSeen:
-    path: str
-
-
-@dataclass(frozen=True)
-class StateMismatch:
-    """The browser brought a `state` this login did not issue (an old URL)."""
-
-
-@dataclass(frozen=True)
-class TokenExchangeFailed:
-    message: str
-
-
-@dataclass(frozen=True)
-class LoginCancelled:
-    """Another `codex login` (or the user) sent GET /cancel to this one."""
-
-
-@dataclass(frozen=True)
-class PortsBusy:
-    message: str
-
-
-@dataclass(frozen=True)
-class LoginSucceeded:
-    """codex said `Successfully logged in`."""
-
-
-@dataclass(frozen=True)
-class LoginError:
-    message: str
-
-
-@dataclass(frozen=True)
-class ForwardRefused:
-    detail: str
-
-
-@dataclass(frozen=True)
-class DeviceCodeReady:
-    """`codex login --device-auth`: open verification_url and enter code there."""
-
-    verification_url: str
-    code: str
-
-
-@dataclass(frozen=True)
-class DeviceAuthDisabled:
-    """Device-code login is off for this ChatGPT account or workspace."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class OutputLine:
-    text: str
-
-
-@dataclass(frozen=True)
-class LoginExited:
-    exit_code: int | None
-    reason: str = ""
-    connection_lost: bool = False  # the SSH connection went away (codex got a hang-up)
-
-
-LoginEvent = (
-    UrlReady
-    | CallbackSeen
-    | StateMismatch
-    | TokenExchangeFailed
-    | LoginCancelled
-    | PortsBusy
-    | LoginSucceeded
-    | LoginError
-    | ForwardRefused
-    | DeviceCodeReady
-    | DeviceAuthDisabled
-    | OutputLine
-    | LoginExited
-)
-
-
-def clean_line(raw: str) -> str:
-    """A line of PTY output without colours, carriage returns or trailing space."""
-    return _ANSI.sub("", raw).replace("\r", "").rstrip()
 
 
 def redirect_port(url: str) -> int | None:
@@ -149,7 +66,7 @@ def url_state(url: str) -> str | None:
     return None
 
 
-def parse_login_line(line: str) -> LoginEvent | None:
+def parse_login_line(line: str) -> SessionEvent | None:
     """What one line of `codex login` output means, if anything."""
     url = _URL.search(line)
     if url:
@@ -202,30 +119,9 @@ class DeviceCodeReader:
         return DeviceCodeReady(self.url, self.code) if self.url and self.code else None
 
 
-PID_ECHO = 'echo "@@cwpid $$"; '
-"""Put first in a `sh -c` script run by `exec`: the shell prints its pid, which sshd made the
-leader of the session's process group (PTY or not), so killing the group stops the command."""
-
-
-def pid_line(line: str) -> int | None:
-    """The pid PID_ECHO printed, if `line` is that line."""
-    found = _PID.match(line)
-    return int(found.group(1)) if found else None
-
-
-def kill_group_script(pgid: int) -> str:
-    """A shell command: TERM the process group, wait up to a second, then KILL what is left."""
-    return (
-        f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
-        f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
-        f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
-    )
-
-
 def login_command(env: ServerEnv, args: str = "login") -> str:
     """The remote command: print our pid (the process group we will kill), then exec codex."""
-    inner = PID_ECHO + env.command(f"exec codex {args}")
-    return "exec sh -c " + shlex.quote(inner)
+    return group_command(env, f"exec codex {args}")
 
 
 class LoginSession:
@@ -251,12 +147,11 @@ class LoginSession:
         self.tunnel: Tunnel | None = None
         self.output: list[str] = []
         self.succeeded = False
-        self._events: asyncio.Queue[LoginEvent] = asyncio.Queue()
-        self._process: asyncssh.SSHClientProcess | None = None
-        self._pid: int | None = None
+        self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
+        self._process: GroupProcess | None = None
+        self._url: UrlReady | None = None
         self._tunnels: dict[int, Tunnel | PortBusyError] = {}
         self._reader: asyncio.Task[None] | None = None
-        self._exited = False
         self._closed = False
 
     async def __aenter__(self) -> LoginSession:
@@ -271,24 +166,20 @@ class LoginSession:
         prebind = (
             asyncio.create_task(self._tunnel_for(DEFAULT_LOGIN_PORT)) if self.forward else None
         )
+        args = "login --device-auth" if self.device_auth else "login"
+        process = GroupProcess(self.server, login_command(self.env, args), pty=True)
         try:
-            process = await self.server.ssh.create_process(
-                login_command(self.env, "login --device-auth" if self.device_auth else "login"),
-                term_type="dumb",
-                term_size=(4000, 50),
-                encoding="utf-8",
-                errors="replace",
-            )
+            await process.start()
         finally:
             if prebind:
                 await prebind
         if self._closed:  # close() ran while codex was starting: stop it now
-            process.close()
+            await process.stop()
             return
         self._process = process
         self._reader = asyncio.create_task(self._read_output())
 
-    async def events(self) -> AsyncIterator[LoginEvent]:
+    async def events(self) -> AsyncIterator[SessionEvent]:
         """Events in order, ending with LoginExited."""
         while True:
             event = await self._events.get()
@@ -299,7 +190,7 @@ class LoginSession:
     async def _tunnel_for(self, remote_port: int) -> Tunnel | PortBusyError:
         if remote_port not in self._tunnels:
             tunnel = Tunnel(
-                self.server.ssh,
+                self.server,
                 remote_port,
                 local_port=self.local_port_for(remote_port),
                 on_event=self._on_tunnel_event,
@@ -317,36 +208,31 @@ class LoginSession:
         elif isinstance(event, TunnelRequest) and event.path == CALLBACK_PATH:
             if event.status is None:
                 self._events.put_nowait(CallbackSeen(event.path))
-            elif event.status == 400 and "State mismatch" in event.body:
+            elif says_state_mismatch(event.status, event.body):
                 self._events.put_nowait(StateMismatch())
 
     async def _read_output(self) -> None:
-        assert self._process is not None
+        process = self._process
+        assert process is not None
         reason, lost = "", False
         try:
-            async for raw in self._process.stdout:
-                if raw:  # asyncssh yields one '' at the end of the stream
-                    await self._handle_line(clean_line(raw))
-        except (asyncssh.Error, OSError) as exc:
+            async for line in process.lines():
+                self._handle_line(line)
+                if self._url is not None:
+                    await self._url_ready(self._url)
+                    self._url = None
+        except ConnectionLost as exc:
             reason, lost = f"connection lost: {exc}", True
-        # The exit status may arrive just after the end of output.
-        with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
-            await asyncio.wait_for(self._process.wait_closed(), 5)
-        exit_code = self._process.exit_status
-        signal = self._process.exit_signal
-        if signal:
-            exit_code, reason = None, reason or f"codex was stopped (SIG{signal[0]})"
-        if self.server.ssh.is_closed():
+        await process.wait_exit(5)
+        exit_code = process.exit_status
+        if process.exit_signal:
+            exit_code, reason = None, reason or f"codex was stopped (SIG{process.exit_signal})"
+        if self.server.is_closed():
             lost = True
             reason = reason or "the SSH connection was closed"
-        self._exited = True
         self._events.put_nowait(LoginExited(exit_code, reason, connection_lost=lost))
 
-    async def _handle_line(self, line: str) -> None:
-        pid = _PID.match(line)
-        if pid and self._pid is None:
-            self._pid = int(pid.group(1))
-            return
+    def _handle_line(self, line: str) -> None:
         self.output.append(line)
         self._events.put_nowait(OutputLine(line))
         device = self._device.feed(line) if self._device else None
@@ -354,11 +240,8 @@ class LoginSession:
             self._events.put_nowait(device)
         event = parse_login_line(line)
         if isinstance(event, UrlReady) and not self.device_auth:
-            await self._url_ready(event)
-            return
-        if isinstance(event, LoginSucceeded):
-            self.succeeded = True
-        if event is not None:
+            self._url = event  # reported once its tunnel is up (_url_ready)
+        elif event is not None:
             self._events.put_nowait(event)
 
     async def _url_ready(self, event: UrlReady) -> None:
@@ -374,10 +257,8 @@ class LoginSession:
     async def close(self) -> None:
         """Stop codex on the server (process group kill + hang-up) and the tunnels. Idempotent."""
         self._closed = True
-        with contextlib.suppress(Exception):
-            await self._kill_remote()
         if self._process is not None:
-            self._process.close()
+            await self._process.stop()
         if self._reader is not None:
             with contextlib.suppress(asyncio.TimeoutError, TimeoutError, Exception):
                 await asyncio.wait_for(self._reader, 3)
@@ -385,8 +266,3 @@ class LoginSession:
             if isinstance(tunnel, Tunnel):
                 await tunnel.close()
         self._tunnels.clear()
-
-    async def _kill_remote(self) -> None:
-        if self._exited or self._pid is None or self.server.ssh.is_closed():
-            return
-        await self.server.run(kill_group_script(self._pid), timeout=5)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +54,29 @@ def load_local_auth(path: Path) -> bytes:
             "nothing was copied."
         )
     return data
+
+
+@dataclass(frozen=True)
+class LocalAuth:
+    """This computer's auth.json, for pushing (data never shown, only the record)."""
+
+    path: str
+    data: bytes | None = field(default=None, repr=False)  # the tokens: never in a repr or log
+    record: AuthRecord | None = None
+    error: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.data is not None and not self.error
+
+
+def read_local_login(path: Path, load: Callable[[Path], bytes] = load_local_auth) -> LocalAuth:
+    """The file at path, or why it can't be pushed (never raises)."""
+    try:
+        data = load(path)
+    except PushError as exc:
+        return LocalAuth(str(path), error=str(exc))
+    return LocalAuth(str(path), data, parse_auth_json(data))
 
 
 async def _ensure_private_dir(sftp: asyncssh.SFTPClient, directory: str) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import asyncssh
 
 from .connection import ServerConnection
+from .events import says_state_mismatch
 from .login import CALLBACK_PATH
 from .probe import ServerEnv
 
@@ -79,6 +80,10 @@ class RelayResult:
     body: str
     client: str
     followed: str | None = None  # the path of the redirect we followed (codex's /success)
+
+    @property
+    def state_mismatch(self) -> bool:
+        return says_state_mismatch(self.status, self.body)
 
 
 @dataclass(frozen=True)
@@ -165,8 +170,8 @@ def success_redirect(location: str, port: int) -> str | None:
 
 async def _fetch(conn: ServerConnection, client: str, url: str, env: ServerEnv) -> _Fetched:
     try:
-        result = await conn.ssh.run(
-            relay_command(client, env), input=relay_stdin(client, url), check=False, timeout=120
+        result = await conn.run(
+            relay_command(client, env), input=relay_stdin(client, url), timeout=120
         )
     except (asyncssh.Error, OSError, TimeoutError) as exc:
         return _Fetched(None, "", f"{client} failed on the server: {exc}")

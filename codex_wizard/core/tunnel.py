@@ -15,10 +15,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import asyncssh
 
 from .ports import PortOwner, local_port_owners
+
+if TYPE_CHECKING:
+    from .connection import ServerConnection
 
 LOOPBACK = "127.0.0.1"
 _CHUNK = 65536
@@ -35,13 +39,17 @@ class ForwardingCheck:
     state: ForwardingState
     detail: str
 
+    @property
+    def refused(self) -> bool:
+        return self.state is ForwardingState.REFUSED
+
 
 async def check_forwarding(
-    ssh: asyncssh.SSHClientConnection, port: int, timeout: float = 10.0
+    server: ServerConnection, port: int, timeout: float = 10.0
 ) -> ForwardingCheck:
     """Ask the server to open a channel to its 127.0.0.1:port; the refusal code tells us."""
     try:
-        _, writer = await asyncio.wait_for(ssh.open_connection(LOOPBACK, port), timeout)
+        _, writer = await asyncio.wait_for(server.open_channel(LOOPBACK, port), timeout)
     except asyncssh.ChannelOpenError as exc:
         if exc.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED:
             return ForwardingCheck(ForwardingState.REFUSED, _refused_detail(exc.reason))
@@ -126,13 +134,13 @@ class Tunnel:
 
     def __init__(
         self,
-        ssh: asyncssh.SSHClientConnection,
+        server: ServerConnection,
         port: int,
         *,
         local_port: int | None = None,
         on_event: Callable[[TunnelEvent], None] | None = None,
     ) -> None:
-        self.ssh = ssh
+        self.server = server
         self.remote_port = port
         self.local_port = port if local_port is None else local_port
         self.stats = TunnelStats()
@@ -180,7 +188,7 @@ class Tunnel:
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            remote_reader, remote_writer = await self.ssh.open_connection(
+            remote_reader, remote_writer = await self.server.open_channel(
                 LOOPBACK, self.remote_port
             )
         except asyncssh.ChannelOpenError as exc:

@@ -1,13 +1,11 @@
-"""The wizard: six steps in order, the state carried between them, and clean-up on every exit.
-
-Screens are thin: they show app.state and call the core through app.backend. The app owns
-what outlives a screen: the SSH connection (and a watch on it: a lost connection offers
-Reconnect), the LoginSession and the task that turns its events into LoginChanged messages.
+"""The wizard's plumbing: bindings, the steps' screens and the routing between them, the lost
+connection and quitting. The login itself is core.flow.LoginFlow, made when a host is chosen:
+screens call it in workers and re-render on LoginChanged, the one message it sends up.
 Whatever way the app ends, close_all() stops `codex login` on the server and closes the
 connection.
 
-Start-up (issue 6): before the host screen's first frame only Textual, this module, the state and
-the host screen load. The later steps' screens load when first shown, and the real backend
+Start-up: before the host screen's first frame only Textual, this module, the state and the
+host screen load. The later steps' screens load when first shown, and the core's services
 (asyncssh and the core behind it) once the host list is drawn, in a thread (load_backend), or on
 first use when a step needs it sooner.
 """
@@ -28,34 +26,22 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.worker import Worker
 
-from ..core.auth import parse_auth_json
-from ..core.connection import ConnectSettings, HostKeyInfo
-from ..core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
+from ..core.connection import ConnectSettings
+from ..core.hostlist import HostList
+from ..core.hosts import HostTarget
+from ..core.progress import LoginMode, LoginPhase
 from ..core.remembered import MemoryHosts, RememberedHosts
+from ..errors import parse_target
 from ..startup import import_asyncssh_quickly
-from .screens.base import LoginChanged
+from .messages import LoginChanged
+from .prompter import WizardPrompter
 from .screens.hosts import HostScreen
-from .state import (
-    LocalAuth,
-    LoginMode,
-    LoginPhase,
-    LoginProgress,
-    LostConnection,
-    Step,
-    WizardState,
-    resume_step,
-)
+from .state import LostConnection, Step, WizardState, resume_step
 
-# These import asyncssh: imported where they are used, once it has loaded.
 if TYPE_CHECKING:
-    from ..core.login import LoginEvent
-    from ..core.probe import ProbeResult
-    from ..core.push import PushResult
-    from ..core.relay import PastedCallback
-    from ..core.status import HostStatus
-    from .backend import Backend
+    from ..core.flow import LoginFlow
+    from ..core.services import Services
 
 # The screens of the steps ("module.Class" under tui/screens/), each imported when first shown.
 STEP_SCREENS: dict[Step, str] = {
@@ -73,7 +59,6 @@ LOGIN_SCREENS: dict[LoginMode, str] = {
     LoginMode.PUSH: "push.PushScreen",
 }
 STATUS_TIMEOUT = 20.0
-CLOSE_TIMEOUT = 10.0
 
 
 def screen_class(name: str) -> Callable[[], Screen]:
@@ -82,12 +67,12 @@ def screen_class(name: str) -> Callable[[], Screen]:
     return getattr(importlib.import_module(f"{__package__}.screens.{module}"), cls)
 
 
-def import_backend() -> type[Backend]:
-    """The real backend's class: importing it imports asyncssh (quickly) and the core."""
+def import_services() -> type[Services]:
+    """The core's services: importing them imports asyncssh (quickly) and the core."""
     import_asyncssh_quickly()
-    from .backend import Backend
+    from ..core.services import Services
 
-    return Backend
+    return Services
 
 
 class WizardApp(App[int]):
@@ -115,7 +100,7 @@ class WizardApp(App[int]):
         remembered: RememberedHosts | None = None,
         demo: Any = None,
         now: Callable[[], datetime] | None = None,
-        backend: Backend | None = None,
+        backend: Services | None = None,
         codex_home: str | None = None,
         check_statuses: bool = True,
         status_timeout: float = STATUS_TIMEOUT,
@@ -124,13 +109,16 @@ class WizardApp(App[int]):
     ) -> None:
         super().__init__()
         self.settings = settings or ConnectSettings(ssh_config=ssh_config)
-        self.hosts = list(hosts) if hosts is not None else None
-        self.initial_target = initial_target
-        self.ssh_config = ssh_config or self.settings.ssh_config
-        self.local_port_for: Callable[[int], int] = local_port_for or (lambda port: port)
         if remembered is None:
             remembered = MemoryHosts() if demo is not None else RememberedHosts(state_path)
-        self.remembered = remembered
+        self.host_list = HostList(
+            ssh_config or self.settings.ssh_config,
+            remembered,
+            hosts,
+            "demo" if demo is not None else "given",
+        )
+        self.initial_target = initial_target
+        self.local_port_for: Callable[[int], int] = local_port_for or (lambda port: port)
         self.demo = demo
         self._now = now
         self._backend = backend  # None: the real one, loaded later (see the backend property)
@@ -143,8 +131,9 @@ class WizardApp(App[int]):
             local_auth = getattr(demo, "laptop_auth_path", None)
         self._local_auth = local_auth  # None: core.push's default, looked up on first use
         self.state = WizardState()
-        self._pump: Worker | None = None
+        self.prompter = WizardPrompter(self.ask)
         self._close_task: asyncio.Task | None = None
+        self._lost_progress: object = None
         self._handling_error = False
         if demo is not None:
             self.sub_title = "DEMO"
@@ -155,25 +144,21 @@ class WizardApp(App[int]):
         return self._now() if self._now else datetime.now(UTC)
 
     @property
-    def backend(self) -> Backend:
-        """The core calls (tui/backend.py); the real one is imported here on first use, unless
+    def backend(self) -> Services:
+        """The core's services; the real ones are imported here on first use, unless
         load_backend() has already done it in a thread."""
         if self._backend is None:
-            self._backend = import_backend()()
+            self._backend = import_services()()
         return self._backend
 
-    @backend.setter
-    def backend(self, backend: Backend) -> None:
-        self._backend = backend
-
     async def load_backend(self, after_drawing: Widget | None = None) -> None:
-        """Import the real backend (asyncssh and the core: ~0.1 s) in a thread, once
+        """Import the core's services (asyncssh and the core: ~0.1 s) in a thread, once
         after_drawing has been drawn, so that neither its first frame nor the event loop
-        waits for it. Nothing to do when the backend is loaded or was given."""
+        waits for it. Nothing to do when they are loaded or were given."""
         if self._backend is None:
             if after_drawing is not None:
                 await after_drawing.wait_for_refresh()
-            await asyncio.to_thread(import_backend)
+            await asyncio.to_thread(import_services)
 
     @property
     def local_auth_path(self) -> Path:
@@ -184,14 +169,9 @@ class WizardApp(App[int]):
             self._local_auth = local_auth_path()
         return self._local_auth
 
-    @local_auth_path.setter
-    def local_auth_path(self, path: Path) -> None:
-        self._local_auth = path
-
     def on_mount(self) -> None:
         if self.initial_target is not None:
-            self.state.target = self.initial_target
-            self.goto(Step.CONNECT)
+            self.choose_host(self.initial_target)
         else:
             self.push_screen(HostScreen())
 
@@ -213,9 +193,7 @@ class WizardApp(App[int]):
 
     def show_ways(self) -> None:
         """The choice of ways in: tunnel, relay the redirect, device code, push auth.json."""
-        from .screens.ways import WaysInScreen
-
-        self.show(WaysInScreen())
+        self.show(screen_class("ways.WaysInScreen")())
 
     @property
     def step(self) -> Step | None:
@@ -252,9 +230,7 @@ class WizardApp(App[int]):
         return await answer
 
     def show_error(self, title: str, what: str, todo: str) -> None:
-        from .screens.dialogs import ErrorScreen
-
-        self.push_screen(ErrorScreen(title, what, todo))
+        self.push_screen(screen_class("dialogs.ErrorScreen")(title, what, todo))
 
     async def guarded(self, coro: Awaitable[Any], doing: str) -> Any:
         """Await coro; an unexpected failure lands on the error screen instead of a traceback."""
@@ -293,75 +269,53 @@ class WizardApp(App[int]):
         finally:
             self._handling_error = False
 
-    # ------------------------------------------------------------------ hosts
+    # ------------------------------------------------------------------ hosts and the flow
 
-    def host_entries(self) -> list[tuple[HostTarget, str]]:
-        """(target, where it comes from) for the host list."""
-        if self.hosts is not None:
-            source = "demo" if self.demo is not None else "given"
-            return [(target, source) for target in self.hosts]
-        entries: list[tuple[HostTarget, str]] = []
-        seen: set[HostTarget] = set()
-        for name in list_config_hosts(self.ssh_config):
-            with contextlib.suppress(HostArgError):
-                target = parse_host_arg(name)
-                if target not in seen:
-                    seen.add(target)
-                    entries.append((target, "ssh_config"))
-        for target in self.remembered.targets():
-            if target not in seen:
-                seen.add(target)
-                entries.append((target, "remembered"))
-        return entries
-
-    def forget_host(self, target: HostTarget) -> bool:
-        return self.remembered.forget(target)
-
-    def connect_settings(self, interactive: bool = True) -> ConnectSettings:
-        """The settings with our host-key prompt (interactive) or none (background checks)."""
-        confirm = self.confirm_host_key if interactive else None
-        return replace(self.settings, confirm_host_key=confirm)
-
-    async def confirm_host_key(self, key: HostKeyInfo) -> bool:
-        from .screens.dialogs import HostKeyDialog
-
-        return bool(await self.ask(HostKeyDialog(key)))
-
-    async def check_status(self, target: HostTarget) -> HostStatus:
-        return await self.backend.check_host(
-            target,
-            self.connect_settings(interactive=False),
-            codex_home=self.codex_home,
-            warn_days=self.warn_days,
-            timeout=self.status_timeout,
-        )
+    def status_settings(self) -> ConnectSettings:
+        """Background checks ask nothing: an unknown host key is reported, not confirmed."""
+        return replace(self.settings, confirm_host_key=None)
 
     def choose_host(self, target: HostTarget) -> None:
-        self.state.target = target
+        """On to target's connection."""
+        self.start_flow(target)
         self.goto(Step.CONNECT)
 
-    async def connected(self, conn: Any, say: Callable[[str], None] | None = None) -> None:
+    def start_flow(self, target: HostTarget) -> LoginFlow:
+        """The login flow of target: the wizard's one from now on (it owns the connection)."""
+        from ..core.flow import LoginFlow
+
+        self.state.target = target
+        self.state.flow = LoginFlow(
+            target,
+            self.settings,
+            self.backend,
+            self.prompter,
+            codex_home=self.codex_home,
+            local_port_for=self.local_port_for,
+            on_change=self._flow_changed,
+        )
+        return self.state.flow
+
+    def _flow_changed(self, flow: LoginFlow) -> None:
+        if flow is not self.state.flow:
+            return
+        self.screen.post_message(LoginChanged())
+        progress = flow.progress
+        if progress.phase is LoginPhase.DISCONNECTED and progress is not self._lost_progress:
+            self._lost_progress = progress  # each lost login is reported once
+            self.connection_lost(progress.message)
+
+    async def connected(self, say: Callable[[str], None] | None = None) -> None:
         """The connection is up: on to the install check, or back where a reconnect left off."""
-        self.state.conn = conn
-        target = self.state.target
-        if target is not None and not self._from_ssh_config(target):
-            with contextlib.suppress(OSError):
-                self.remembered.remember(target, self.now())
-        self.watch_connection(conn)
-        resume, self.state.resume = self.state.resume, None
+        state = self.state
+        if state.target is not None:
+            self.host_list.remember(state.target, self.now())
+        self.run_worker(self._watch_connection(state.flow), group="watch", exit_on_error=False)
+        resume, state.resume = state.resume, None
         if resume is None:
             self.goto(Step.INSTALL)
         else:
             await self._resume(resume, say or (lambda line: None))
-
-    def _from_ssh_config(self, target: HostTarget) -> bool:
-        if self.hosts is not None:
-            return True
-        return (
-            target.user is None
-            and target.port is None
-            and target.name in set(list_config_hosts(self.ssh_config))
-        )
 
     async def back_to_hosts(self) -> None:
         await self.close_server()
@@ -375,72 +329,54 @@ class WizardApp(App[int]):
         if step is Step.LOGIN and state.mode is not LoginMode.PUSH:
             if state.probe is None:
                 say("Checking the server again…")
-                self.set_probe(await self.backend.probe(state.conn))
+                await state.flow.run_probe()
             say("Starting a fresh login (the old URL no longer works)…")
-            self._reset_login(state.mode)
             self.run_worker(self.start_login(state.mode), exit_on_error=False)
         self.goto(step)
 
     # ------------------------------------------------------------------ a lost connection
 
-    def watch_connection(self, conn: Any) -> None:
-        self.run_worker(self._watch_connection(conn), group="watch", exit_on_error=False)
-
-    async def _watch_connection(self, conn: Any) -> None:
-        wait_closed = getattr(getattr(conn, "ssh", None), "wait_closed", None)
-        if wait_closed is None:
+    async def _watch_connection(self, flow: LoginFlow) -> None:
+        conn = flow.conn
+        if conn is None:
             return
         with contextlib.suppress(Exception):
-            await wait_closed()
-        if self.state.conn is conn:  # not closed by us (we forget it first)
+            await conn.wait_closed()
+        if self.state.flow is flow and flow.conn is conn:  # not closed by us
             self.connection_lost("the SSH connection was closed")
 
     def connection_closed(self) -> bool:
         conn = self.state.conn
-        is_closed = getattr(getattr(conn, "ssh", None), "is_closed", None)
-        return bool(is_closed and is_closed())
+        return conn is not None and conn.is_closed()
 
     def connection_lost(self, reason: str) -> None:
         """Say what happened and offer Reconnect (once per lost connection)."""
-        from .screens.dialogs import ConnectionLostScreen
-
         state = self.state
         if state.lost is not None or state.conn is None or self._close_task is not None:
             return
         login = state.login
         during_login = login.active or login.phase is LoginPhase.DISCONNECTED
         state.lost = LostConnection(self.step or Step.INSTALL, reason, during_login)
-        self.push_screen(ConnectionLostScreen(state.lost))
+        self.push_screen(screen_class("dialogs.ConnectionLostScreen")(state.lost))
 
     async def reconnect(self) -> None:
         """A new connection to the same host; connected() then goes on where we were."""
         state = self.state
         lost = state.lost
-        if lost is None or state.target is None:
+        if lost is None or state.flow is None:
             return
-        resume = resume_step(lost, state.login)
-        await self.stop_login()
-        conn, state.conn = state.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT)
+        state.resume = resume_step(lost, state.login)
+        await state.flow.close()
         state.lost = None
-        state.resume = resume
-        if resume is Step.EXPIRY:
+        if state.resume is Step.EXPIRY:
             state.record = None  # read it again over the new connection
         self.goto(Step.CONNECT)
 
-    def set_probe(self, probe: ProbeResult) -> None:
-        from .screens.install import env_after_probe
-
-        self.state.probe = probe
-        self.state.env = env_after_probe(probe, self.codex_home, self.state.user_prefix)
-
-    # ------------------------------------------------------------------ login
+    # ------------------------------------------------------------------ the login
 
     def current_tunnel(self) -> Any:
-        session = self.state.session
-        return getattr(session, "tunnel", None) if session is not None else None
+        session = self.state.flow.session if self.state.flow is not None else None
+        return getattr(session, "tunnel", None)
 
     def choose_way(self, mode: LoginMode) -> None:
         """Sign in this way: push shows its screen; the others start a login (unless one of
@@ -449,7 +385,6 @@ class WizardApp(App[int]):
         running = state.login.active and state.login.mode is mode and state.mode is mode
         state.mode = mode
         if mode is not LoginMode.PUSH and not running:
-            self._reset_login(mode)
             self.run_worker(self.start_login(mode), exit_on_error=False)
         self.goto(Step.LOGIN)
 
@@ -459,165 +394,24 @@ class WizardApp(App[int]):
         else:
             self.choose_way(self.state.mode)
 
-    def _reset_login(self, mode: LoginMode) -> None:
-        state = self.state
-        state.mode = mode
-        state.login = LoginProgress(mode=mode)
-        state.record = None
-        state.login.starting()
-
     async def start_login(self, mode: LoginMode | None = None) -> None:
-        """A fresh `codex login` on the server (stopping any earlier one), in the way `mode`
-        (default: the way chosen last): tunnel, relay (no forwarding) or device code."""
-        from ..core.login import LoginError, LoginExited
-
-        await self.stop_login()
+        """A fresh `codex login` on the server in the way `mode` (default: the one chosen last)."""
         state = self.state
         mode = mode or state.mode
-        if mode is LoginMode.PUSH:
+        if mode is LoginMode.PUSH or state.flow is None:
             return
-        self._reset_login(mode)
-        self.screen.post_message(LoginChanged(None))
-        session = self.backend.login_session(
-            state.conn,
-            state.env,
-            local_port_for=self.local_port_for,
-            forward=mode is LoginMode.TUNNEL,
-            device_auth=mode is LoginMode.DEVICE,
-        )
-        state.session = session
-        try:
-            await session.start()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.apply_login_event(LoginError(f"could not start codex login: {exc}"))
-            self.apply_login_event(LoginExited(None, str(exc)))
-            return
-        self._pump = self.run_worker(self._pump_events(session), group="login", exit_on_error=False)
-
-    async def _pump_events(self, session: Any) -> None:
-        async for event in session.events():
-            if session is not self.state.session:
-                return
-            self.apply_login_event(event)
-
-    def apply_login_event(self, event: LoginEvent) -> None:
-        """Fold a LoginSession event into the state and tell the screen on show."""
-        from ..core.login import LoginExited
-
-        self.state.login.apply(event)
-        self.screen.post_message(LoginChanged(event))
-        if isinstance(event, LoginExited) and self.state.login.phase is LoginPhase.DISCONNECTED:
-            self.connection_lost(event.reason)
-
-    # ------------------------------------------------------------------ relay and push
-
-    def paste_address(self, text: str) -> str | None:
-        """Relay mode: check a pasted address and replay it on the server. Returns what is
-        wrong with it (core.relay's message), or None when the replay has started."""
-        from ..core.relay import PastedAddressError
-
-        login = self.state.login
-        if not login.can_paste:
-            return "This login is not waiting for an address now."
-        try:
-            callback = login.validate_paste(text)
-        except PastedAddressError as exc:
-            return str(exc)
-        login.relay_started()
-        self.screen.post_message(LoginChanged(None))
-        self.run_worker(
-            self._relay(callback, self.state.session),
-            group="relay",
-            exclusive=True,
-            exit_on_error=False,
-        )
-        return None
-
-    async def _relay(self, callback: PastedCallback, session: Any) -> None:
-        state = self.state
-        conn = state.conn
-        label = conn.label if conn is not None else "the server"
-        try:
-            probe = state.probe or await self.backend.probe(conn)
-            result = await self.backend.relay(conn, callback, probe.tools, state.env)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if session is state.session:
-                state.login.relay_failed(f"The relay could not run on {label}: {exc}")
-        else:
-            if session is state.session:
-                state.login.relay_done(result, label)
-        self.screen.post_message(LoginChanged(None))
-
-    async def read_local_auth(self) -> LocalAuth:
-        """This computer's auth.json for push-auth: refused (with why) unless it is a login."""
-        from ..core.push import PushError
-
-        path = self.local_auth_path
-        try:
-            data = await asyncio.to_thread(self.backend.load_local_auth, path)
-        except PushError as exc:
-            return LocalAuth(str(path), error=str(exc))
-        return LocalAuth(str(path), data, parse_auth_json(data))
-
-    async def push_auth(self, local: LocalAuth) -> PushResult:
-        """Copy it to the server (backed up, atomic, 0600); raises PushError."""
-        from ..core.push import PushError
-
-        if local.data is None:
-            raise PushError(local.error or f"{local.path} can't be used.")
-        state = self.state
-        result = await self.backend.push_auth(state.conn, state.env, local.data)
-        state.pushed = result
-        state.record = result.record
-        return result
-
-    async def stop_login(self) -> None:
-        session, self.state.session = self.state.session, None
-        pump, self._pump = self._pump, None
-        if pump is not None:
-            pump.cancel()
-        if session is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.close(), CLOSE_TIMEOUT)
-
-    def copy_url(self, url: str) -> str:
-        """Copy with pyperclip; always also through the terminal (OSC 52). Returns how."""
-        how = self.backend.copy_text(url)
-        self.copy_to_clipboard(url)
-        return how or "osc52"
-
-    async def simulate_browser(self, *, wrong_state: bool = False) -> None:
-        """Demo only: play the browser coming back to the tunnel after signing in."""
-        url, tunnel = self.state.login.url, self.current_tunnel()
-        if self.demo is None or url is None or tunnel is None:
-            return
-        status = await self.demo.simulate_browser(
-            url, local_port=tunnel.local_port, wrong_state=wrong_state
-        )
-        self.notify(f"Simulated browser: the login server answered HTTP {status}.", timeout=4)
-
-    def simulated_landing(self, *, wrong_state: bool = False) -> str | None:
-        """Demo only: the address the browser ends on after signing in (for the relay)."""
-        url = self.state.login.url
-        address = getattr(self.demo, "callback_address", None)
-        if address is None or url is None:
-            return None
-        return address(url, wrong_state=wrong_state)
+        state.mode = mode
+        state.record = None
+        await state.flow.start_login(mode)
 
     # ------------------------------------------------------------------ closing
 
     async def close_server(self) -> None:
         """Stop the login and close the connection; the wizard forgets the server."""
-        await self.stop_login()
-        conn = self.state.conn
+        flow = self.state.flow
         self.state.forget_server()
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT)
+        if flow is not None:
+            await flow.close()
 
     async def close_all(self) -> None:
         """Idempotent: no `codex login` left on the server, no connection left open."""
@@ -664,8 +458,6 @@ def run_wizard(args: argparse.Namespace) -> int:
     """`codex-wizard`, `codex-wizard HOST`, `codex-wizard login HOST`, `codex-wizard --demo`."""
     if getattr(args, "demo", False):
         return asyncio.run(_run_demo(args))
-    from ..cli import parse_target
-
     host = getattr(args, "host", None)
     ssh_config = getattr(args, "ssh_config", None)
     app = WizardApp(

@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
@@ -19,17 +18,9 @@ from ..state import Step
 from ..widgets.chrome import StepIndicator, TopBar
 
 if TYPE_CHECKING:
-    from ..app import WizardApp
+    from ..protocol import Wizard
 
 STYLES = {"ok": "bold green", "warn": "bold yellow", "bad": "bold red", "dim": "dim", "": ""}
-
-
-class LoginChanged(Message):
-    """The login session reported something; screens re-render from app.state.login."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
 
 
 def styled(text: str, style: str = "") -> Text:
@@ -47,8 +38,8 @@ class StepScreen(Screen):
     ]
 
     @property
-    def wizard(self) -> WizardApp:
-        return cast("WizardApp", self.app)
+    def wizard(self) -> Wizard:
+        return cast("Wizard", self.app)
 
     def compose(self) -> ComposeResult:
         target = self.wizard.state.target
@@ -95,12 +86,17 @@ class StepScreen(Screen):
             return None if buttons and buttons.first(Button).disabled else True
         return True
 
-    def set_next(self, enabled: bool, note: str = "", label: str | None = None) -> None:
+    def set_next(
+        self, enabled: bool, note: str = "", label: str | None = None, *, focus: bool = False
+    ) -> None:
+        """Next's state; with focus, Next takes the focus (Enter goes on: the step is ready)."""
         button = self.query_one("#next", Button)
         button.disabled = not enabled
         if label is not None:
             button.label = f"{label} ›"
         self.query_one("#nav-note", Static).update(Text(note, style="dim"))
+        if enabled and focus:
+            button.focus()
         self.refresh_bindings()
 
     def run_guarded(self, coro, doing: str, **kwargs) -> None:

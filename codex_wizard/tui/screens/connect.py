@@ -3,30 +3,15 @@ passphrase in modal prompts; a changed host key ends on the refusal screen."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ...core.connection import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown
+from ...core.connection import ConnectError, HostKeyChanged, HostKeyUnknown
+from ...core.flow import refused_our_keys
 from ..state import Step
 from .base import StepScreen, styled
-from .dialogs import CredentialsDialog, HostKeyChangedScreen
-
-MAX_CREDENTIAL_TRIES = 3
-
-
-def is_auth_failure(exc: ConnectError) -> bool:
-    """connection.py says 'refused our SSH keys' for asyncssh.PermissionDenied."""
-    return "refused our SSH keys" in str(exc)
-
-
-def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
-    """settings plus asyncssh's `password=` or `passphrase=` option."""
-    extra = dict(settings.extra_options)
-    extra[kind] = secret
-    return replace(settings, extra_options=extra)
+from .dialogs import HostKeyChangedScreen
 
 
 class ConnectScreen(StepScreen):
@@ -58,41 +43,29 @@ class ConnectScreen(StepScreen):
     async def _connect(self) -> None:
         app = self.wizard
         target = app.state.target
-        settings = app.connect_settings()
-        tries = 0
-        while True:
-            try:
-                conn = await app.backend.connect(target, settings)
-                break
-            except HostKeyChanged as exc:
-                self.say("✗ The host key has CHANGED: refusing to connect.", "bad")
-                app.switch_screen(HostKeyChangedScreen(exc.key))
-                return
-            except HostKeyUnknown as exc:
-                self.say("✗ Host key not trusted: not connected.", "bad")
-                self.set_next(True, "", label="Retry")
-                app.show_error(
-                    "Not connected: the host key was not trusted",
-                    str(exc),
-                    "Go back and try again to see the fingerprint once more, and accept it "
-                    "only if it matches what the server's administrator or provider shows.",
-                )
-                return
-            except ConnectError as exc:
-                if is_auth_failure(exc) and tries < MAX_CREDENTIAL_TRIES:
-                    self.say("! The server did not accept our SSH keys.", "warn")
-                    answer = await app.ask(CredentialsDialog(target.label(), retry=tries > 0))
-                    if answer is not None:
-                        tries += 1
-                        settings = with_credentials(settings, *answer)
-                        self.say("Trying again with what you typed…")
-                        continue
-                self.say(f"✗ {exc}", "bad")
-                self.set_next(True, "", label="Retry")
-                app.show_error(f"Could not connect to {target.label()}", str(exc), _todo(exc))
-                return
+        try:
+            await app.state.flow.connect()
+        except HostKeyChanged as exc:
+            self.say("✗ The host key has CHANGED: refusing to connect.", "bad")
+            app.switch_screen(HostKeyChangedScreen(exc.key))
+            return
+        except HostKeyUnknown as exc:
+            self.say("✗ Host key not trusted: not connected.", "bad")
+            self.set_next(True, "", label="Retry")
+            app.show_error(
+                "Not connected: the host key was not trusted",
+                str(exc),
+                "Go back and try again to see the fingerprint once more, and accept it "
+                "only if it matches what the server's administrator or provider shows.",
+            )
+            return
+        except ConnectError as exc:
+            self.say(f"✗ {exc}", "bad")
+            self.set_next(True, "", label="Retry")
+            app.show_error(f"Could not connect to {target.label()}", str(exc), _todo(exc))
+            return
         self.say("✓ Connected.", "ok")
-        await app.connected(conn, self.say)
+        await app.connected(self.say)
 
     def go_next(self) -> None:
         """Next is Retry once a connection attempt failed."""
@@ -101,7 +74,7 @@ class ConnectScreen(StepScreen):
 
 
 def _todo(exc: ConnectError) -> str:
-    if is_auth_failure(exc):
+    if refused_our_keys(exc):
         return (
             "Check that `ssh HOST` works in a terminal. Add your key to ssh-agent (ssh-add), "
             "name it with IdentityFile in ~/.ssh/config, or install it on the server with "

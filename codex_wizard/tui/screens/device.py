@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ..state import LoginProgress
+from ...core.progress import LoginProgress
 from .login import WAY_BINDINGS, SignInScreen
 
 

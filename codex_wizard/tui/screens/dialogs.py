@@ -17,7 +17,7 @@ from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
 if TYPE_CHECKING:
-    from ..app import WizardApp
+    from ..protocol import Wizard
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -154,8 +154,8 @@ class _ProblemScreen(Screen):
         self.can_go_back = can_go_back
 
     @property
-    def wizard(self) -> WizardApp:
-        return cast("WizardApp", self.app)
+    def wizard(self) -> Wizard:
+        return cast("Wizard", self.app)
 
     def compose(self) -> ComposeResult:
         target = self.wizard.state.target

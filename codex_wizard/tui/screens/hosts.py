@@ -65,7 +65,7 @@ class HostScreen(StepScreen):
     def load_hosts(self) -> None:
         table = self.query_one("#hosts", DataTable)
         table.clear()
-        self.entries = self.wizard.host_entries()
+        self.entries = self.wizard.host_list.entries()
         for target, source in self.entries:
             label = target.label()
             table.add_row(label, source, self._status_cell(label), key=label)
@@ -99,12 +99,22 @@ class HostScreen(StepScreen):
         async def one(target: HostTarget) -> None:
             async with gate:
                 try:
-                    result = await self.wizard.check_status(target)
+                    result = await self.check_status(target)
                 except Exception as exc:  # a check must never take the list down
                     result = HostStatus(target.label(), TokenState.ERROR, error=str(exc))
             self.show_status(target.label(), result)
 
         await asyncio.gather(*(one(target) for target in targets))
+
+    async def check_status(self, target: HostTarget) -> HostStatus:
+        app = self.wizard
+        return await app.backend.check_host(
+            target,
+            app.status_settings(),
+            codex_home=app.codex_home,
+            warn_days=app.warn_days,
+            timeout=app.status_timeout,
+        )
 
     def show_status(self, label: str, status: HostStatus) -> None:
         """Put one host's answer in its row (called as each check finishes)."""
@@ -168,7 +178,7 @@ class HostScreen(StepScreen):
             return False
         if action == "forget":
             target = self.selected_target()
-            return target is not None and target in self.wizard.remembered.targets()
+            return target is not None and target in self.wizard.host_list.remembered.targets()
         return super().check_action(action, parameters)
 
     def action_refresh_status(self) -> None:
@@ -182,7 +192,7 @@ class HostScreen(StepScreen):
         target = self.selected_target()
         if target is None:
             return
-        if self.wizard.forget_host(target):
+        if self.wizard.host_list.forget(target):
             self.notify(f"Forgot {target.label()}.")
             self.load_hosts()
         else:

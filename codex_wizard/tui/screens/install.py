@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Log, Static
 
-from ...core.actions import USER_PREFIX, install_env, with_user_prefix
+from ...core.actions import USER_PREFIX, install_env
 from ...core.doctor import (
     Check,
     Verdict,
@@ -20,7 +20,7 @@ from ...core.doctor import (
     check_npm,
     check_path,
 )
-from ...core.probe import ProbeResult, ServerEnv
+from ...core.probe import ProbeResult
 from ..state import Step
 from ..widgets.checklist import Checklist
 from .base import StepScreen, styled
@@ -91,12 +91,10 @@ class InstallScreen(StepScreen):
         self.run_guarded(self._probe(), "checking the server", group="probe", exclusive=True)
 
     async def _probe(self) -> None:
-        app = self.wizard
         try:
-            probe = await app.backend.probe(app.state.conn)
+            await self.wizard.state.flow.run_probe()
         finally:
             self.busy = False
-        app.set_probe(probe)
         self.render_probe()
 
     def render_probe(self) -> None:
@@ -113,7 +111,7 @@ class InstallScreen(StepScreen):
             summary.update(styled("codex is ready on the server.", "ok"))
         else:
             summary.update(styled("codex can't run on the server yet: see the fixes below.", "bad"))
-        self.set_next(ready, "" if ready else "install codex first")
+        self.set_next(ready, "" if ready else "install codex first", focus=ready)
         self._update_buttons()
 
     # ------------------------------------------------------------------ installing
@@ -205,9 +203,8 @@ class InstallScreen(StepScreen):
             log.write_line("[codex-wizard] done.")
             note.update(styled("✓ Installed. Checking again…", "ok"))
             self.offer_user_prefix = False
-            if user_prefix and state.probe is not None:
-                state.user_prefix = True
-                state.env = with_user_prefix(state.probe, state.env)
+            if user_prefix:
+                state.flow.installed_to_user_prefix()
             self.recheck()
             return
         if result.permission_error and not user_prefix:
@@ -226,8 +223,3 @@ class InstallScreen(StepScreen):
 
     def go_next(self) -> None:
         self.wizard.goto(Step.TUNNEL)
-
-
-def env_after_probe(probe: ProbeResult, codex_home: str | None, user_prefix: bool) -> ServerEnv:
-    env = ServerEnv.from_probe(probe, codex_home)
-    return with_user_prefix(probe, env) if user_prefix else env

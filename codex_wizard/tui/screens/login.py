@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -14,9 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ..state import ENDED_BADLY, LoginMode, LoginPhase, LoginProgress, Step
+from ...core.progress import ENDED_BADLY, LoginMode, LoginPhase, LoginProgress
+from ..messages import LoginChanged
+from ..state import Step
 from ..widgets.tunnel_status import TunnelStatus
-from .base import LoginChanged, StepScreen, styled
+from .base import StepScreen, styled
 
 PHASE_TEXT: dict[LoginPhase, tuple[str, str]] = {
     LoginPhase.IDLE: ("No login running.", "dim"),
@@ -25,10 +28,11 @@ PHASE_TEXT: dict[LoginPhase, tuple[str, str]] = {
     LoginPhase.RELAYING: ("◌ Replaying the address on the server…", "warn"),
     LoginPhase.CALLBACK: ("◌ The browser came back: codex is finishing the sign-in…", "warn"),
     LoginPhase.MISMATCH: ("! State mismatch: that was an old URL. Still waiting…", "warn"),
+    LoginPhase.VERIFYING: ("◌ codex says it is logged in: checking its credentials…", "warn"),
     LoginPhase.EXCHANGE_FAILED: ("✗ The token exchange failed.", "bad"),
     LoginPhase.CANCELLED: ("✗ The login was cancelled.", "bad"),
     LoginPhase.FAILED: ("✗ The login could not go on.", "bad"),
-    LoginPhase.SUCCEEDED: ("✓ Logged in: codex saved its credentials on the server.", "ok"),
+    LoginPhase.SUCCEEDED: ("✓ Logged in: the server holds the new ChatGPT login.", "ok"),
     LoginPhase.EXITED: ("✗ codex login ended without logging in.", "bad"),
     LoginPhase.DISCONNECTED: ("✗ The SSH connection was lost.", "bad"),
 }
@@ -56,6 +60,13 @@ WAY_BINDINGS: list[BindingType] = [
     Binding("w", "ways", "Other ways in"),
 ]
 """Every sign-in screen's, listed after its own keys (the footer shows them in this order)."""
+
+
+def url_text(url: str | None) -> Text:
+    """The URL as a hyperlink (OSC 8: a click opens it where the terminal supports that)."""
+    if url is None:
+        return Text("(the URL appears here when codex prints it)")
+    return Text(url, style=Style(link=url))
 
 
 def phase_text(login: LoginProgress) -> tuple[str, str]:
@@ -138,7 +149,8 @@ class SignInScreen(StepScreen):
 
     def copy(self, text: str, what: str, then: str) -> None:
         """Copy with a visible confirmation (clipboard, or the terminal's OSC 52)."""
-        how = self.wizard.copy_url(text)
+        how = self.wizard.backend.copy_text(text)  # pyperclip, where this computer has one
+        self.app.copy_to_clipboard(text)  # and the terminal's clipboard (OSC 52), always
         if how == "clipboard":
             self.note(f"✓ Copied to the clipboard: {what}. {then}")
         else:
@@ -214,7 +226,7 @@ class LoginScreen(SignInScreen):
     def render_way(self, login: LoginProgress) -> None:
         url = self.query_one("#url", Static)
         has_url = login.url is not None
-        url.update(Text(login.url or "(the URL appears here when codex prints it)"))
+        url.update(url_text(login.url))
         url.set_class(not has_url, "-empty")
         self.query_one("#copy", Button).disabled = not has_url
         self.query_one("#open", Button).disabled = not has_url
@@ -251,9 +263,17 @@ class LoginScreen(SignInScreen):
 
     def _simulate(self, *, wrong_state: bool) -> None:
         if self.check_action("simulate", ()):
-            self.run_guarded(
-                self.wizard.simulate_browser(wrong_state=wrong_state), "simulating the browser"
-            )
+            self.run_guarded(self._simulated(wrong_state), "simulating the browser")
+
+    async def _simulated(self, wrong_state: bool) -> None:
+        """Demo only: play the browser coming back to the tunnel after signing in."""
+        url, tunnel = self.wizard.state.login.url, self.wizard.current_tunnel()
+        if url is None or tunnel is None:
+            return
+        status = await self.wizard.demo.simulate_browser(
+            url, local_port=tunnel.local_port, wrong_state=wrong_state
+        )
+        self.notify(f"Simulated browser: the login server answered HTTP {status}.", timeout=4)
 
     @on(Button.Pressed, "#copy")
     def _copy_pressed(self) -> None:

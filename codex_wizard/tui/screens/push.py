@@ -4,7 +4,8 @@ folder; core.push), after a yes, then shows the backup and what `codex login sta
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,13 +13,24 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ...core.push import PushError, PushResult
-from ..state import LocalAuth, Step
+from ...core.push import LocalAuth, PushError, PushResult, read_local_login
+from ..state import Step
 from ..text import login_summary
 from ..widgets.fields import FieldList
 from .base import StepScreen, styled
 from .dialogs import ConfirmDialog
 from .expiry import display_path
+
+if TYPE_CHECKING:
+    from ..protocol import Wizard
+
+
+async def load_local(wizard: Wizard) -> LocalAuth:
+    """This computer's auth.json (read in a thread), or why it can't be pushed."""
+    return await asyncio.to_thread(
+        read_local_login, wizard.local_auth_path, wizard.backend.load_local_auth
+    )
+
 
 PUSH_EXPLAINED = (
     "For when Codex is already logged in on this computer. The file is written atomically with "
@@ -64,7 +76,7 @@ class PushScreen(StepScreen):
 
     async def _load(self) -> None:
         try:
-            self.local = await self.wizard.read_local_auth()
+            self.local = await load_local(self.wizard)
         finally:
             self.busy = False
         self.render_push()
@@ -153,7 +165,9 @@ class PushScreen(StepScreen):
         self.busy = True
         self.render_push()
         try:
-            await app.push_auth(local)
+            if local.data is None:
+                raise PushError(local.error or f"{local.path} can't be used.")
+            app.state.record = (await app.state.flow.push(local.data)).record
         except PushError as exc:
             note.update(styled(f"✗ {exc}", "bad"))
         else:

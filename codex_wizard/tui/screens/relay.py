@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Button, Input, Static
 
 from ...core.login import CALLBACK_PATH, DEFAULT_LOGIN_PORT
-from ..state import LoginPhase, LoginProgress
+from ...core.progress import LoginPhase, LoginProgress
 from .base import styled
 from .login import WAY_BINDINGS, LoginScreen
 
@@ -96,8 +96,11 @@ class RelayScreen(LoginScreen):
 
     def _simulate(self, *, wrong_state: bool) -> None:
         """Demo: type in the address the browser would end on (Enter relays it)."""
-        address = self.wizard.simulated_landing(wrong_state=wrong_state)
-        if address and self.check_action("simulate", ()):
+        url = self.wizard.state.login.url
+        if url is None or not self.check_action("simulate", ()):
+            return
+        address = self.wizard.demo.callback_address(url, wrong_state=wrong_state)
+        if address:
             paste = self.query_one("#paste", Input)
             paste.value = address
             paste.focus()
@@ -120,7 +123,11 @@ class RelayScreen(LoginScreen):
 
     @on(Input.Submitted, "#paste")
     def _submitted(self, event: Input.Submitted) -> None:
-        self.problem = self.wizard.paste_address(event.value) or ""
+        self.run_guarded(self._relay(event.value), "relaying", group="relay", exclusive=True)
+
+    async def _relay(self, text: str) -> None:
+        """Check the address against this login and replay it on the server (core.flow)."""
+        self.problem = await self.wizard.state.flow.paste(text) or ""
         if not self.problem:
             self.note("")
         self.render_login()

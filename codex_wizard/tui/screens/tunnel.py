@@ -18,12 +18,13 @@ from textual.widgets import Button, Static
 from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
 from ...core.login import DEFAULT_LOGIN_PORT
 from ...core.ports import CODEX_PORTS
-from ..state import LoginMode, Step, forwarding_refused
+from ...core.progress import LoginMode
+from ..messages import LoginChanged
+from ..state import Step, forwarding_refused
 from ..text import looks_like_codex, owner_text
 from ..widgets.fields import FieldList
 from ..widgets.tunnel_status import TunnelStatus
-from .base import LoginChanged, StepScreen, styled
-from .dialogs import ConfirmDialog
+from .base import StepScreen, styled
 
 VERDICT_STYLE = {Verdict.PASS: "ok", Verdict.WARN: "warn", Verdict.FAIL: "bad", Verdict.SKIP: "dim"}
 
@@ -80,17 +81,12 @@ class TunnelScreen(StepScreen):
         self.run_guarded(self._check(), "checking the ports", group="ports", exclusive=True)
 
     async def _check(self) -> None:
-        app = self.wizard
-        state = app.state
+        state = self.wizard.state
         try:
-            forwarding = asyncio.create_task(
-                app.backend.check_forwarding(state.conn.ssh, CODEX_PORTS[0])
-            )
+            forwarding = asyncio.create_task(state.flow.check_forwarding())
             ports = [self.local_port, CODEX_PORTS[1]] if self.local_port else []
-            state.local_owners = (
-                await asyncio.to_thread(app.backend.local_port_owners, ports) if ports else {}
-            )
-            state.forwarding = await forwarding
+            state.local_owners = await state.flow.local_owners(ports) if ports else {}
+            await forwarding
         finally:
             self.checking = False
         self.render_checks()
@@ -174,7 +170,7 @@ class TunnelScreen(StepScreen):
             )
         else:
             note.update("")
-            self.set_next(True, "", label=self.NEXT_LABEL)
+            self.set_next(True, "", label=self.NEXT_LABEL, focus=True)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -208,23 +204,12 @@ class TunnelScreen(StepScreen):
         self.action_recheck()
 
     async def _free_port(self, owner) -> None:
-        app = self.wizard
+        flow = self.wizard.state.flow
         port = self.local_port
-        yes = await app.ask(
-            ConfirmDialog(
-                f"Stop what holds port {port}?",
-                f"{owner.describe()} holds 127.0.0.1:{port} on this computer. If it is a Codex "
-                "login that was never finished, it stops when asked (GET /cancel). "
-                "Anything else ignores the request.",
-                yes="Stop it",
-                no="Leave it",
-            )
-        )
-        if not yes:
+        if not await flow.prompter.stop_pending_login(port, owner):
             return
         note = self.query_one("#tunnel-note", Static)
-        stopped = await app.backend.cancel_pending_login(port)
-        if stopped and await app.backend.wait_port_free(port):
+        if await flow.stop_pending_login(port):
             note.update(styled(f"✓ Stopped it; port {port} is free.", "ok"))
             self.notify(f"Port {port} is free.")
         else:

@@ -14,9 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from ..state import LocalAuth, LoginMode, Step, forwarding_refused
+from ...core.progress import LoginMode
+from ...core.push import LocalAuth
+from ..state import Step, forwarding_refused
 from ..text import login_summary
 from .base import StepScreen, styled
+from .push import load_local
 
 WAYS: dict[LoginMode, tuple[str, str]] = {
     LoginMode.TUNNEL: (
@@ -77,7 +80,7 @@ class WaysInScreen(StepScreen):
         self.run_guarded(self._load_local(), "reading this computer's auth.json", group="local")
 
     async def _load_local(self) -> None:
-        self.local = await self.wizard.read_local_auth()
+        self.local = await load_local(self.wizard)
         self.render_ways()
 
     def recommended(self) -> LoginMode:

@@ -1,0 +1,121 @@
+"""`codex-wizard login HOST --no-tui | --relay | --device-auth`: the login flow, as lines.
+
+Thin: core.flow does the work and decides the outcome; this prints what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import webbrowser
+
+from .cli_terminal import TerminalPrompter, connect_settings, say, show_copyable
+from .core.auth import AuthRecord, describe_expiry
+from .core.connection import ConnectError
+from .core.flow import FlowError, LoginFlow
+from .core.probe import ProbeResult
+from .core.progress import LoginMode, LoginPhase, LoginProgress
+from .core.services import Services
+from .errors import EXIT_OK, UserError, parse_target
+
+PHASE_LINES = {
+    LoginPhase.CALLBACK: "The browser reached codex…",
+    LoginPhase.MISMATCH: "codex answered 'State mismatch': that page came from an older login "
+    "URL. Use the URL above (from this login). Still waiting…",
+    LoginPhase.VERIFYING: "codex says it is logged in; reading its credentials back…",
+}
+
+
+def expiry_line(record: AuthRecord) -> str:
+    if record.access is None or record.access.expires_at is None:
+        return f"Logged in ({record.kind}); expiry unknown: {record.problem or ''}".rstrip(": ")
+    when = record.access.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Access token expires {when} ({describe_expiry(record.access.expires_at)})."
+
+
+def server_line(probe: ProbeResult) -> str:
+    where = " (login-shell PATH)" if probe.codex.via_login_shell else ""
+    return (
+        f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
+        f"codex {probe.codex.version}{where}"
+    )
+
+
+class ProgressPrinter:
+    """Prints what changed in the flow since the last call: the URL or device code once, the
+    probe's server line once, phase changes, relay notes and codex's warnings."""
+
+    def __init__(self, *, open_browser: bool, tunnel: bool) -> None:
+        self.open_browser = open_browser
+        self.tunnel = tunnel
+        self.shown = LoginProgress()
+        self.probe_shown = False
+
+    def __call__(self, flow: LoginFlow) -> None:
+        if flow.probe is not None and not self.probe_shown:
+            self.probe_shown = True
+            say(server_line(flow.probe))
+        before, now = self.shown, flow.progress
+        self.shown = now
+        if now.url and now.url != before.url:
+            self._show_url(now, flow.label)
+        if now.device_code and now.device_code != before.device_code:
+            self._show_device_code(now)
+        if now.phase is not before.phase and now.phase in PHASE_LINES:
+            say(PHASE_LINES[now.phase])
+        if now.relay_note and now.relay_note != before.relay_note:
+            say(now.relay_note)
+        for line in (
+            now.output[len(before.output) :] if len(now.output) > len(before.output) else ()
+        ):
+            if line.startswith("WARNING"):
+                say(f"codex: {line}")
+
+    def _show_url(self, progress: LoginProgress, label: str) -> None:
+        port = progress.port
+        if self.tunnel:
+            say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
+        say("Open this URL in your browser and sign in:")
+        show_copyable(progress.url or "")
+        if self.open_browser:
+            webbrowser.open(progress.url or "")
+        say("Waiting for the browser… (Ctrl-C to give up)")
+
+    def _show_device_code(self, progress: LoginProgress) -> None:
+        url = progress.device_url or ""
+        say(f"Open {url} in your browser, sign in, and enter this one-time code:")
+        show_copyable(progress.device_code or "")
+        if self.open_browser:
+            webbrowser.open(url)
+        say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def login_mode(args: argparse.Namespace) -> LoginMode:
+    if args.relay:
+        return LoginMode.RELAY
+    if args.device_auth:
+        return LoginMode.DEVICE
+    return LoginMode.TUNNEL
+
+
+async def login_command(args: argparse.Namespace, services: Services | None = None) -> int:
+    target = parse_target(args.host)
+    mode = login_mode(args)
+    flow = LoginFlow(
+        target,
+        connect_settings(args, interactive=False),
+        services or Services(),
+        TerminalPrompter(),
+        codex_home=args.codex_home,
+        on_change=ProgressPrinter(open_browser=args.open, tunnel=mode is LoginMode.TUNNEL),
+    )
+    say(f"Connecting to {target.label()}…")
+    try:
+        await flow.connect()
+        progress = await flow.run(mode, timeout=args.timeout)
+    except (ConnectError, FlowError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        await flow.close()
+    assert progress.record is not None
+    say(f"Logged in on {flow.label}. {expiry_line(progress.record)}")
+    return EXIT_OK

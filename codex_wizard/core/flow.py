@@ -1,0 +1,406 @@
+"""The login, once: connect → probe → ports → tunnel (or relay / device code / push) → the
+`codex login` session → the verified outcome. Both faces drive this one object.
+
+The flow keeps what it learns (the connection, the probe, the server's environment, the
+forwarding check) and the login's immutable progress; `on_change` is called whenever any of it
+changes, and the faces render from there. Questions go to a Prompter (host key, credentials,
+"stop the pending login on port N?", the pasted redirect address). Success is decided in one
+place, here: codex's "Successfully logged in" counts once the server's auth.json has been read
+back as a ChatGPT login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from .auth import AuthKind
+from .connection import ConnectError, ConnectSettings, HostKeyInfo
+from .events import (
+    LoginError,
+    LoginEvent,
+    LoginExited,
+    LoginUnverified,
+    LoginVerified,
+    RelayAnswered,
+    RelayFailed,
+    RelayStarted,
+)
+from .ports import CODEX_PORTS, PortOwner, port_is_free
+from .probe import ProbeError, ProbeResult, ServerEnv
+from .progress import LoginMode, LoginPhase, LoginProgress
+from .relay import PastedAddressError, validate_pasted_callback
+
+if TYPE_CHECKING:
+    from .connection import ServerConnection
+    from .hosts import HostTarget
+    from .login import LoginSession
+    from .push import PushResult
+    from .services import Services
+    from .tunnel import ForwardingCheck
+
+CLOSE_TIMEOUT = 10.0
+MAX_CREDENTIAL_TRIES = 3
+
+
+class Prompter(Protocol):
+    """What the flow asks the user. The CLI answers on the terminal, the wizard in dialogs."""
+
+    async def confirm_host_key(self, key: HostKeyInfo) -> bool: ...
+
+    async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
+        """After the server refused our keys: ("password" | "passphrase", secret), or None."""
+        ...
+
+    async def stop_pending_login(self, port: int, owner: PortOwner) -> bool: ...
+
+    async def pasted_address(self, progress: LoginProgress, problem: str | None) -> str | None:
+        """Relay: the address the browser ended on (None: no more input). `problem` is what
+        was wrong with the one pasted before, if anything."""
+        ...
+
+
+class FailureKind(StrEnum):
+    INSTALL = "install"  # codex or node can't run on the server
+    FORWARDING = "forwarding"  # the server refuses the tunnel
+    PORT_BUSY = "port_busy"  # this computer's port is held by someone else
+    TIMEOUT = "timeout"
+    LOGIN = "login"  # codex login ended without a verified login
+
+
+class FlowError(Exception):
+    """The flow stopped; the message is meant for the user, `kind` is for the faces."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def refused_our_keys(exc: ConnectError) -> bool:
+    """connection.py says 'refused our SSH keys' for asyncssh.PermissionDenied."""
+    return "refused our SSH keys" in str(exc)
+
+
+def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
+    """settings plus asyncssh's `password=` or `passphrase=` option."""
+    return replace(settings, extra_options={**settings.extra_options, kind: secret})
+
+
+def install_problem(probe: ProbeResult) -> str | None:
+    """Why codex can't run on the server, in words with the fix, or None."""
+    from .doctor import Verdict, check_codex, check_node
+
+    for check in (check_node(probe.node), check_codex(probe.codex)):
+        if check.verdict is Verdict.FAIL:
+            return f"{check.found}. {check.fix}".strip()
+    return None
+
+
+class LoginFlow:
+    """One host's login, from the connection to the verified outcome."""
+
+    def __init__(
+        self,
+        target: HostTarget,
+        settings: ConnectSettings,
+        services: Services,
+        prompter: Prompter,
+        *,
+        codex_home: str | None = None,
+        local_port_for: Callable[[int], int] = lambda port: port,
+        on_change: Callable[[LoginFlow], None] = lambda flow: None,
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self.services = services
+        self.prompter = prompter
+        self.codex_home = codex_home
+        self.local_port_for = local_port_for
+        self.on_change = on_change
+        self.conn: ServerConnection | None = None
+        self.probe: ProbeResult | None = None
+        self.env = ServerEnv(codex_home=codex_home, auto_path=True)
+        self.user_prefix = False  # codex was installed into ~/.local by us
+        self.forwarding: ForwardingCheck | None = None
+        self.progress = LoginProgress()
+        self.session: LoginSession | None = None
+        self.pushed: PushResult | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._change = asyncio.Event()
+
+    @property
+    def label(self) -> str:
+        return self.conn.label if self.conn is not None else self.target.label()
+
+    def _changed(self) -> None:
+        self.on_change(self)
+        self._change.set()
+
+    async def _until(self, done: Callable[[], bool]) -> None:
+        """Wait until done() holds, checked after every change."""
+        while not done():
+            self._change.clear()
+            await self._change.wait()
+
+    def _apply(self, event: LoginEvent) -> None:
+        self.progress = self.progress.apply(event)
+        self._changed()
+
+    # ------------------------------------------------------------------ connect and probe
+
+    async def connect(self) -> ServerConnection:
+        """The one connection; an unknown key is confirmed, refused keys ask for credentials."""
+        settings = replace(self.settings, confirm_host_key=self.prompter.confirm_host_key)
+        for tries in range(MAX_CREDENTIAL_TRIES + 1):
+            try:
+                self.conn = await self.services.connect(self.target, settings)
+                break
+            except ConnectError as exc:
+                answer = None
+                if refused_our_keys(exc) and tries < MAX_CREDENTIAL_TRIES:
+                    answer = await self.prompter.credentials(self.label, retry=tries > 0)
+                if answer is None:
+                    raise
+                settings = with_credentials(settings, *answer)
+        self._changed()
+        return self.conn
+
+    async def run_probe(self) -> ProbeResult:
+        """What the server has (raises ProbeError); the environment for codex follows from it."""
+        self.set_probe(await self.services.probe(self.conn))
+        return self.probe
+
+    def set_probe(self, probe: ProbeResult) -> None:
+        self.probe = probe
+        self.env = self._env_for(probe)
+        self._changed()
+
+    def _env_for(self, probe: ProbeResult) -> ServerEnv:
+        from .actions import with_user_prefix
+
+        env = ServerEnv.from_probe(probe, self.codex_home)
+        return with_user_prefix(probe, env) if self.user_prefix else env
+
+    def installed_to_user_prefix(self) -> None:
+        """codex now lives in ~/.local/bin: run it from there."""
+        self.user_prefix = True
+        if self.probe is not None:
+            self.env = self._env_for(self.probe)
+
+    # ------------------------------------------------------------------ ports
+
+    async def check_forwarding(self) -> ForwardingCheck:
+        self.forwarding = await self.services.check_forwarding(self.conn, CODEX_PORTS[0])
+        self._changed()
+        return self.forwarding
+
+    async def local_owners(self, ports: list[int]) -> dict[int, PortOwner | None]:
+        return await asyncio.to_thread(self.services.local_port_owners, ports)
+
+    async def stop_pending_login(self, port: int) -> bool:
+        """GET /cancel to what holds the port here; True once the port is free."""
+        return await self.services.cancel_pending_login(port) and bool(
+            await self.services.wait_port_free(port)
+        )
+
+    async def free_local_port(self, port: int) -> None:
+        """Make sure the browser's port is free here, stopping a pending login on a yes."""
+        if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
+            return
+        owner = (await self.local_owners([port])).get(port)
+        if owner is None:
+            return
+        if not await self.prompter.stop_pending_login(port, owner):
+            raise FlowError(
+                FailureKind.PORT_BUSY,
+                f"port {port} is busy here: stop {owner.describe()} and try again.",
+            )
+        if not await self.stop_pending_login(port):
+            raise FlowError(
+                FailureKind.PORT_BUSY,
+                f"{owner.describe()} did not let go of port {port}; stop it by hand.",
+            )
+
+    # ------------------------------------------------------------------ the login session
+
+    async def start_login(self, mode: LoginMode) -> None:
+        """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code."""
+        await self.stop_login()
+        self.progress = LoginProgress.starting(mode)
+        self._changed()
+        session = self.services.login_session(
+            self.conn,
+            self.env,
+            local_port_for=self.local_port_for,
+            forward=mode is LoginMode.TUNNEL,
+            device_auth=mode is LoginMode.DEVICE,
+        )
+        self.session = session
+        try:
+            await session.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._apply(LoginError(f"could not start codex login: {exc}"))
+            self._apply(LoginExited(None, str(exc)))
+            return
+        self._follower = asyncio.create_task(self._follow(session))
+
+    async def _follow(self, session: LoginSession) -> None:
+        async for event in session.events():
+            if session is not self.session:
+                return
+            self._apply(event)
+            if isinstance(event, LoginExited) and self.progress.phase is LoginPhase.VERIFYING:
+                await self._verify()
+
+    async def _verify(self) -> None:
+        """codex said it logged in and exited 0: the server must now hold a ChatGPT login."""
+        path = self.env.auth_path()
+        try:
+            record = await self.services.read_auth(self.conn, path)
+        except Exception as exc:  # a dropped connection: the claim can't be checked
+            self._apply(LoginUnverified(f"could not read {path} on {self.label}: {exc}"))
+            return
+        if record.kind is AuthKind.CHATGPT:
+            self._apply(LoginVerified(record))
+        else:
+            self._apply(
+                LoginUnverified(
+                    f"codex said it logged in, but {path} on {self.label} holds no ChatGPT "
+                    f"login ({record.problem or record.kind.value}). Run the login again."
+                )
+            )
+
+    async def wait_ended(self) -> LoginProgress:
+        """Until codex has exited and its claim, if any, was checked."""
+        await self._until(lambda: self.progress.ended)
+        return self.progress
+
+    async def paste(self, text: str) -> str | None:
+        """Relay: check a pasted address and replay it on the server. What is wrong with it,
+        or None once it was replayed (the answer is in progress.relay_note)."""
+        progress = self.progress
+        if not progress.can_paste or progress.url is None or progress.port is None:
+            return "This login is not waiting for an address now."
+        from .login import url_state
+
+        try:
+            callback = validate_pasted_callback(
+                text, state=url_state(progress.url) or "", port=progress.port
+            )
+        except PastedAddressError as exc:
+            return str(exc)
+        session = self.session
+        self._apply(RelayStarted())
+        try:
+            probe = self.probe or await self.run_probe()
+            result = await self.services.relay(self.conn, callback, probe.tools, self.env)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if session is self.session:
+                self._apply(RelayFailed(f"The relay could not run on {self.label}: {exc}"))
+            return None
+        if session is self.session:
+            self._apply(RelayAnswered(result, self.label))
+        return None
+
+    async def push(self, data: bytes) -> PushResult:
+        """Copy an auth.json to the server (backed up, atomic, 0600); raises PushError."""
+        await self.stop_login()
+        self.pushed = await self.services.push_auth(self.conn, self.env, data)
+        self._changed()
+        return self.pushed
+
+    # ------------------------------------------------------------------ the CLI's whole run
+
+    async def run(self, mode: LoginMode, *, timeout: float) -> LoginProgress:
+        """Everything after connect(), without stopping between steps: raises FlowError
+        unless the login ends verified. The probe waits until codex has printed its URL
+        (it would compete with codex's start), but an install problem it finds ends the run."""
+        forwarding = asyncio.create_task(self.check_forwarding())
+        if mode is LoginMode.TUNNEL:
+            await self.free_local_port(self.local_port_for(CODEX_PORTS[0]))
+        await self.start_login(mode)
+        probe = asyncio.create_task(self._probe_after_url())
+        relay = asyncio.create_task(self._relay_pasted()) if mode is LoginMode.RELAY else None
+        try:
+            async with asyncio.timeout(timeout):
+                if mode is LoginMode.TUNNEL and (await forwarding).refused:
+                    await probe  # an install problem says more
+                    raise FlowError(
+                        FailureKind.FORWARDING,
+                        f"{self.label}: {self.forwarding.detail}. Log in without a tunnel: add "
+                        "--relay (paste the address the browser ends on) or --device-auth.",
+                    )
+                ended = asyncio.create_task(self.wait_ended())
+                await asyncio.wait({ended, probe}, return_when=asyncio.FIRST_COMPLETED)
+                if not ended.done():
+                    probe.result()  # raises an install problem found while codex waits
+                progress = await ended
+                if progress.succeeded or self.conn.is_closed():
+                    with contextlib.suppress(FlowError):
+                        await probe  # its findings are shown; the login's outcome stands
+                else:
+                    await probe  # "codex not installed" says more than codex's own exit
+        except TimeoutError:
+            raise FlowError(
+                FailureKind.TIMEOUT, f"no login within {timeout:g} s; stopped codex login."
+            ) from None
+        finally:
+            for task in (forwarding, probe, relay):
+                if task is not None:
+                    task.cancel()
+            await self.stop_login()
+        if not progress.succeeded:
+            raise FlowError(FailureKind.LOGIN, f"login failed: {progress.message}")
+        return progress
+
+    async def _probe_after_url(self, delay: float = 1.0) -> None:
+        """The probe, once the URL (or device code) is out or after `delay` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._until(lambda: self.progress.phase is not LoginPhase.STARTING)
+        try:
+            probe = await self.run_probe()
+        except ProbeError:
+            return  # the login's own outcome stands
+        problem = install_problem(probe)
+        if problem:
+            raise FlowError(FailureKind.INSTALL, f"{self.label}: {problem}")
+
+    async def _relay_pasted(self) -> None:
+        """Relay: read pasted addresses until one reaches codex on the server."""
+        problem: str | None = None
+        while not self.progress.relay_ok:
+            await self._until(lambda: self.progress.can_paste or self.progress.ended)
+            if self.progress.ended:
+                return
+            text = await self.prompter.pasted_address(self.progress, problem)
+            if text is None:
+                return
+            problem = await self.paste(text)
+
+    # ------------------------------------------------------------------ stopping
+
+    async def stop_login(self) -> None:
+        session, self.session = self.session, None
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.close(), CLOSE_TIMEOUT)
+
+    async def close(self) -> None:
+        """No `codex login` left on the server, no connection left open. Idempotent."""
+        await self.stop_login()
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT)

@@ -1,0 +1,54 @@
+"""The core calls a login flow makes, gathered in one replaceable object (the tests' seam).
+
+Every field defaults to the real core function; tests swap single fields for fakes. Importing
+this module imports asyncssh (through the core modules it names).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import actions
+from .authfile import read_remote_auth
+from .browser import open_in_browser
+from .clipboard import copy_text
+from .connection import connect
+from .login import LoginSession
+from .ports import cancel_pending_login, local_port_owners, wait_port_free
+from .probe import probe_server
+from .push import load_local_auth, push_auth
+from .relay import replay_on_server
+from .status import check_host
+from .tunnel import check_forwarding
+
+
+def copy_quietly(text: str) -> str:
+    """pyperclip through core.clipboard; '' when no clipboard exists here.
+
+    The OSC 52 fallback is the face's job (the wizard writes it through Textual's driver);
+    clipboard's own fallback would write to a stdout the face owns, so it gets a dummy.
+    """
+    return copy_text(text, terminal=io.StringIO())
+
+
+@dataclass
+class Services:
+    connect: Callable = connect
+    probe: Callable = probe_server
+    check_host: Callable = check_host
+    check_forwarding: Callable = check_forwarding
+    local_port_owners: Callable = local_port_owners
+    cancel_pending_login: Callable = cancel_pending_login
+    wait_port_free: Callable = wait_port_free
+    login_session: Callable = LoginSession
+    read_auth: Callable = read_remote_auth
+    install: Callable = actions.install_codex
+    verify: Callable = actions.verify_login
+    logout: Callable = actions.logout
+    relay: Callable = replay_on_server
+    load_local_auth: Callable = load_local_auth
+    push_auth: Callable = push_auth
+    copy_text: Callable[[str], str] = copy_quietly
+    open_browser: Callable[[str], bool] = open_in_browser
