@@ -78,7 +78,6 @@ class FakeSSH:
         self.process = FakeProcess(self.lines, self.exit_status, self.delay)
         return self.process
 
-
     def is_closed(self) -> bool:
         return False
 
