@@ -65,7 +65,6 @@ def test_nvm_below_debians_bashrc_guard(tmp_path: Path) -> None:
     _write(tmp_path / ".bashrc", DEBIAN_GUARD + f'echo "Welcome!"\nexport PATH="{bindir}:$PATH"\n')
     probe = _probe(tmp_path, _shell("bash"))
     assert probe.codex.where is Where.INTERACTIVE and probe.codex.version == "0.171.0"
-    assert probe.node.where is Where.INTERACTIVE
     assert probe.found_in(probe.codex) == "interactive shell bash"
     assert ServerEnv.from_probe(probe).login_path == probe.interactive_path
     assert str(bindir) in (probe.interactive_path or "")
