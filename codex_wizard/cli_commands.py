@@ -111,7 +111,7 @@ async def _free_local_port(port: int) -> None:
 
 
 def _install_problem(probe) -> str | None:
-    for check in (check_node(probe.node), check_codex(probe.codex)):
+    for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
         if check.verdict is Verdict.FAIL:
             return f"{check.found}. {check.fix}".strip()
     return None
@@ -263,7 +263,7 @@ async def _follow_checked(
             with contextlib.suppress(UserError):
                 await server.result()  # the Server line; the login's own outcome stands
         else:
-            await server.result()  # "codex not installed" says more than codex's own exit
+            await server.result()  # "codex not found on any PATH" says more than codex's own exit
         return exited
     finally:
         follower.cancel()

@@ -139,7 +139,7 @@ def test_login_stale_url_then_success(lab: SshLab) -> None:
 def test_login_without_codex_says_how_to_install(lab: SshLab) -> None:
     result = run_cli(lab, "login", "lab", "--no-tui")
     assert result.returncode == 1
-    assert "codex not installed" in result.stderr
+    assert "codex not found on any PATH" in result.stderr
     assert "npm install -g @openai/codex" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     no_codex_left(lab)
