@@ -110,7 +110,7 @@ def parse_read_output(stdout: bytes, mark: str, path: str) -> ServerAuth:
 
 
 def _marked_lines(stdout: bytes, mark: str) -> list[str]:
-    pattern = re.compile(rb"\n" + re.escape(mark.encode()) + rb":([^\n]*)\n")
+    pattern = re.compile(rb"^" + re.escape(mark.encode()) + rb":([^\n]*)$", re.MULTILINE)
     return [m.group(1).decode("utf-8", "replace") for m in pattern.finditer(stdout)]
 
 
