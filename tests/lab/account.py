@@ -199,6 +199,16 @@ class LabAccount:
             raise ValueError(f"kind must be 'fake' or one of {sorted(REAL_CODEX_KINDS)}: {kind!r}")
         return self.path("bin/codex")
 
+    def install_fake_codex_in(self, rel_dir: str) -> Path:
+        """The fake codex in ~/rel_dir only (nvm-style trees); PATH is the caller's business."""
+        self.write(f"{rel_dir}/codex", FAKE_CODEX_SRC.read_text(), 0o755)
+        self.write(f"{rel_dir}/fake_tokens.py", FAKE_TOKENS_SRC.read_text())
+        return self.path(f"{rel_dir}/codex")
+
+    def set_shell(self, shell: str) -> None:
+        """The user's login shell (what sshd runs commands with, and $SHELL)."""
+        run(["usermod", "-s", shell, self.name])
+
     def remove_codex(self) -> None:
         self.remove("bin/codex")
         self.remove(".local/share/fake-codex")
