@@ -271,6 +271,7 @@ def test_doctor_json(lab: SshLab) -> None:
         "local port",
         "server port",
         "forwarding",
+        "CODEX_HOME",
         "auth file",
         "token",
     ]
