@@ -15,6 +15,7 @@ from .core.flow import FlowError, LoginFlow
 from .core.probe import ProbeResult
 from .core.progress import LoginMode, LoginPhase, LoginProgress
 from .core.services import Services
+from .core.shellenv import Where
 from .errors import EXIT_OK, UserError, parse_target
 
 PHASE_LINES = {
@@ -33,7 +34,9 @@ def expiry_line(record: AuthRecord) -> str:
 
 
 def server_line(probe: ProbeResult) -> str:
-    where = " (login-shell PATH)" if probe.codex.via_login_shell else ""
+    where = (
+        "" if probe.codex.where is Where.PATH else f" (found in the {probe.found_in(probe.codex)})"
+    )
     return (
         f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
         f"codex {probe.codex.version}{where}"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install what the end-to-end lab tests (tests/lab, tests/test_lab.py) need, idempotently.
 # Run as root on Debian/Ubuntu: OpenSSH server, socat, iproute2 (ip netns), procps (pgrep), and
-# the pinned real Codex CLI in a world-readable cache (the lab's server user runs it).
+# the shells the lab's users log in with (zsh, fish, dash, ksh), and the real Codex CLI in a
+# world-readable cache (the lab's server user runs it): the pinned version and the newest one.
 # Not root: prints that lab tests will skip and exits 0.
 set -euo pipefail
 
 CODEX_VERSION=0.169.0
-CODEX_DIR=${CODEX_WIZARD_LAB_CODEX_DIR:-/var/cache/codex-wizard-lab/codex-$CODEX_VERSION}
+# The newest release the suite also runs against: bump here (and in tests/lab/account.py).
+CODEX_LATEST_VERSION=0.171.0
+CODEX_CACHE=${CODEX_WIZARD_LAB_CODEX_CACHE:-/var/cache/codex-wizard-lab}
 
 log() { echo "lab-deps: $*"; }
 
@@ -15,10 +18,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 
-codex_installed() {
-    local pkg="$CODEX_DIR/node_modules/@openai/codex/package.json"
-    [ -f "$pkg" ] && [ -e "$CODEX_DIR/node_modules/.bin/codex" ] \
-        && grep -q "\"version\": *\"$CODEX_VERSION\"" "$pkg"
+codex_installed() {  # version dir
+    local pkg="$2/node_modules/@openai/codex/package.json"
+    [ -f "$pkg" ] && [ -e "$2/node_modules/.bin/codex" ] \
+        && grep -q "\"version\": *\"$1\"" "$pkg"
 }
 
 apt_needs() {
@@ -29,6 +32,11 @@ apt_needs() {
     command -v pgrep >/dev/null || echo procps
     command -v python3 >/dev/null || echo python3
     command -v npm >/dev/null || echo nodejs npm  # codex's install and the npm fault tests
+    local shell
+    for shell in zsh fish dash ksh; do  # login shells of the lab's users (tests/test_env_lab.py)
+        command -v "$shell" >/dev/null || echo "$shell"
+    done
+    [ -x /usr/lib/openssh/sftp-server ] || echo openssh-sftp-server  # the external sftp-server
 }
 
 install_apt() {
@@ -45,23 +53,24 @@ install_apt() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $needs
 }
 
-install_codex() {
-    if codex_installed; then
-        log "real codex $CODEX_VERSION already in $CODEX_DIR"
+install_codex() {  # version
+    local version=$1 dir="$CODEX_CACHE/codex-$1"
+    if codex_installed "$version" "$dir"; then
+        log "real codex $version already in $dir"
     else
-        log "npm install @openai/codex@$CODEX_VERSION into $CODEX_DIR"
-        mkdir -p "$CODEX_DIR"
-        npm install --prefix "$CODEX_DIR" --no-audit --no-fund --save-exact \
-            "@openai/codex@$CODEX_VERSION"
+        log "npm install @openai/codex@$version into $dir"
+        mkdir -p "$dir"
+        npm install --prefix "$dir" --no-audit --no-fund --save-exact "@openai/codex@$version"
     fi
-    if ! ls -d "$CODEX_DIR"/node_modules/@openai/codex-*/vendor >/dev/null 2>&1; then
-        log "warning: no native @openai/codex-<platform> package in $CODEX_DIR (optional dep)"
+    if ! ls -d "$dir"/node_modules/@openai/codex-*/vendor >/dev/null 2>&1; then
+        log "warning: no native @openai/codex-<platform> package in $dir (optional dep)"
     fi
-    log "chmod -R a+rX $CODEX_DIR (the lab user must run it)"
-    chmod -R a+rX "$CODEX_DIR"
-    chmod a+rx "$(dirname "$CODEX_DIR")"
+    log "chmod -R a+rX $dir (the lab user must run it)"
+    chmod -R a+rX "$dir"
+    chmod a+rx "$CODEX_CACHE"
 }
 
 install_apt
-install_codex
+install_codex "$CODEX_VERSION"
+install_codex "$CODEX_LATEST_VERSION"
 log "done"

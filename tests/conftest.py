@@ -11,7 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lab import LabUnavailable, SshLab, lab_unavailable_reason, real_codex_problem
+from tests.lab import (
+    REAL_CODEX_KINDS,
+    LabUnavailable,
+    SshLab,
+    lab_unavailable_reason,
+    real_codex_problem,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -105,11 +111,13 @@ def real_codex_available() -> bool:
     return True
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", *REAL_CODEX_KINDS])
 def codex_kind(request: pytest.FixtureRequest) -> str:
-    """Parametrises a test over the fake and the pinned real Codex (real may skip)."""
-    if request.param == "real":
-        request.getfixturevalue("real_codex_available")
+    """Parametrises a test over the fake, the pinned real Codex and the newest (real may skip)."""
+    if request.param in REAL_CODEX_KINDS:
+        problem = real_codex_problem(REAL_CODEX_KINDS[request.param])
+        if problem:
+            skip_or_fail(problem)
     return str(request.param)
 
 
@@ -122,6 +130,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.lab)
         callspec = getattr(item, "callspec", None)
         if "real_codex_available" in names or (
-            callspec and callspec.params.get("codex_kind") == "real"
+            callspec and callspec.params.get("codex_kind") in REAL_CODEX_KINDS
         ):
             item.add_marker(pytest.mark.realcodex)

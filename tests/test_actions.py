@@ -24,6 +24,7 @@ from codex_wizard.core.connection import ServerConnection
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.probe import ProbeResult, ServerEnv, ToolInfo
 from codex_wizard.core.remote import PID_ECHO, group_command
+from codex_wizard.core.shellenv import Where
 
 NPM_EACCES = [
     "npm error code EACCES",
@@ -165,7 +166,7 @@ async def test_verify(lines, code, logged_in):
     result = await verify_login(conn, ServerEnv(auto_path=True))
     assert result.logged_in is logged_in
     assert inner(conn.ssh.commands[0]).endswith("codex login status")
-    assert "command -v codex" in inner(conn.ssh.commands[0])  # auto_path finds codex
+    assert "cw_env; " in inner(conn.ssh.commands[0])  # auto_path finds codex
 
 
 def test_verify_error_is_unknown():
@@ -194,7 +195,7 @@ def _probe(**kwargs) -> ProbeResult:
 def test_install_env_uses_the_login_path_only_when_needed():
     env = ServerEnv()
     assert install_env(_probe(), env) == env
-    npm_login = _probe(npm=ToolInfo("npm", "/home/ada/n/bin/npm", via_login_shell=True))
+    npm_login = _probe(npm=ToolInfo("npm", "/home/ada/n/bin/npm", where=Where.LOGIN))
     assert install_env(npm_login, env).login_path == "/home/ada/n/bin:/usr/bin"
 
 

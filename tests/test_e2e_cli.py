@@ -120,7 +120,7 @@ def test_login_no_tui_completes(lab: SshLab) -> None:
         code, out = run.finish()
     assert code == 0, out
     assert "Logged in on lab" in out and "in 9 days" in out
-    assert "login-shell PATH" in out
+    assert "found in the login shell" in out
     assert_no_secrets(out, lab)
     no_codex_left(lab)
 
@@ -139,7 +139,7 @@ def test_login_stale_url_then_success(lab: SshLab) -> None:
 def test_login_without_codex_says_how_to_install(lab: SshLab) -> None:
     result = run_cli(lab, "login", "lab", "--no-tui")
     assert result.returncode == 1
-    assert "codex not installed" in result.stderr
+    assert "codex not found on any PATH" in result.stderr
     assert "npm install -g @openai/codex" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     no_codex_left(lab)
@@ -271,6 +271,7 @@ def test_doctor_json(lab: SshLab) -> None:
         "local port",
         "server port",
         "forwarding",
+        "CODEX_HOME",
         "auth file",
         "token",
     ]

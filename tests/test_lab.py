@@ -1,7 +1,8 @@
-"""The lab itself, and the fake codex checked against the real Codex CLI 0.169.0.
+"""The lab itself, and the fake codex checked against the real Codex CLI (0.169.0 and the newest).
 
-Tests taking `codex_kind` run twice: with the fake and with the pinned real binary (offline, in
-the lab's namespace, which has no route anywhere). What they pin is what the fake promises.
+Tests taking `codex_kind` run three times: the fake, the pinned and the newest real binary
+(offline, in the lab's namespace, which has no route anywhere). What they pin is what the fake
+promises.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncssh
 import pytest
 
-from tests.lab import LoginRun, SshLab
+from tests.lab import REAL_CODEX_KINDS, REAL_CODEX_VERSION, LoginRun, SshLab
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import netns_pids
 
@@ -215,7 +216,8 @@ def test_lab_teardown_leaves_nothing() -> None:
 def test_version_on_stdout(lab: SshLab, codex_kind: str) -> None:
     lab.install_codex(codex_kind)
     result = lab.ssh("codex --version")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "codex-cli 0.169.0\n", "")
+    version = REAL_CODEX_KINDS.get(codex_kind, REAL_CODEX_VERSION)  # the fake says 0.169.0
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"codex-cli {version}\n", "")
 
 
 def test_login_status_logged_out(lab: SshLab, codex_kind: str) -> None:

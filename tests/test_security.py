@@ -15,9 +15,8 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from asyncssh.misc import async_context_manager
 
-from codex_wizard.core import files, push
+from codex_wizard.core import files
 from codex_wizard.core.connection import HostKeyInfo, append_known_host
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.probe import ServerEnv
@@ -440,50 +439,36 @@ def test_remembered_hosts_save_failing_midway(
 # ------------------------------------------------------------------------------ push-auth
 
 
-class FailingWrites:
-    """Make the nth SFTP file opened for writing write half of its data, then fail."""
+def cut_push_input(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The push's bytes arrive cut in half (a connection dropping mid-copy, a full disk)."""
+    real_run = asyncssh.SSHClientConnection.run
+    cut: list[str] = []
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
-        real_open = asyncssh.SFTPClient.open
-        self.opened: list[str] = []
-        self.failed: list[str] = []
+    async def run(self, command=None, *args, input=None, **kwargs):
+        if command and "@@cwpush:" in command and isinstance(input, bytes):
+            cut.append(command)
+            input = input[: len(input) // 2]
+        return await real_run(self, command, *args, input=input, **kwargs)
 
-        @async_context_manager
-        async def open_(client, path, pflags_or_mode="r", *args, **kwargs):
-            handle = await real_open(client, path, pflags_or_mode, *args, **kwargs)
-            if isinstance(pflags_or_mode, str) and "w" in pflags_or_mode:
-                name = path.decode() if isinstance(path, bytes) else str(path)
-                self.opened.append(name)
-                if len(self.opened) == nth:
-                    real_write = handle.write
-
-                    async def write(data, *wargs, **wkwargs):
-                        await real_write(data[: len(data) // 2], *wargs, **wkwargs)
-                        self.failed.append(name)
-                        raise asyncssh.SFTPFailure("disk full (simulated)")
-
-                    handle.write = write
-            return handle
-
-        monkeypatch.setattr(asyncssh.SFTPClient, "open", open_)
+    monkeypatch.setattr(asyncssh.SSHClientConnection, "run", run)
+    return cut
 
 
 def codex_dir_listing(lab: SshLab) -> list[str]:
     return sorted(p.name for p in lab.server_path(".codex").iterdir())
 
 
-@pytest.mark.parametrize("where", ["backup", "new file"])
 async def test_push_failing_midway_leaves_nothing_half_written(
-    lab: SshLab, monkeypatch: pytest.MonkeyPatch, where: str
+    lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = make_auth_json(tag="original")
     lab.write_server_file(".codex/auth.json", original, mode=0o600)
-    failing = FailingWrites(monkeypatch, nth=1 if where == "backup" else 2)
+    cut = cut_push_input(monkeypatch)
     data = make_auth_json(tag="new").encode()
     async with await connect_lab(lab) as conn:
         with pytest.raises(PushError, match="could not write"):
             await push_auth(conn, ServerEnv(), data)
-    assert failing.failed
+    assert cut
     assert lab.read_server_file(".codex/auth.json") == original
     assert codex_dir_listing(lab) == ["auth.json"]  # no temp file, no half backup
 
@@ -494,19 +479,9 @@ async def connect_lab(lab: SshLab):
     return await connect(LAB, settings_for(lab))
 
 
-async def test_two_pushes_in_one_second_keep_both_backups(
-    lab: SshLab, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The backup's name has a one-second stamp: a second push must not overwrite the first
-    backup (the user's original file)."""
-    from datetime import UTC, datetime
-
-    class FrozenClock:
-        @staticmethod
-        def now(tz=None):
-            return datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-
-    monkeypatch.setattr(push, "datetime", FrozenClock)
+async def test_two_pushes_in_one_second_keep_both_backups(lab: SshLab) -> None:
+    """The backup's name has a one-second stamp: a second push (in the same second, as two
+    quick pushes mostly are) must not overwrite the first backup (the user's original file)."""
     lab.install_codex("fake", "path")
     original = make_auth_json(tag="original")
     lab.write_server_file(".codex/auth.json", original, mode=0o644)

@@ -115,7 +115,7 @@ async def test_demo_install_when_codex_is_missing():
             await pilot.press("enter")
             await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
             await pilot.pause()
-            assert "codex not installed" in text_of(app, "#checklist")
+            assert "codex not found on any PATH" in text_of(app, "#checklist")
             await pilot.press("i")
             await wait_for(pilot, lambda: app.state.probe.codex.works, timeout=10)
             await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)

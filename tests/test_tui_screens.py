@@ -226,8 +226,8 @@ async def test_install_checklist_and_streamed_install_then_recheck():
         )
         await pilot.pause()
         checklist = text_of(app, "#checklist")
-        assert "codex not installed" in checklist
-        assert "fix: Run: npm install -g @openai/codex" in checklist
+        assert "codex not found on any PATH" in checklist
+        assert "fix: Install it: npm install -g @openai/codex" in checklist
         assert app.screen.query_one("#next", Button).disabled
         await pilot.press("n")  # disabled: stays
         assert screen_name(app) == "InstallScreen"

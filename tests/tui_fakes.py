@@ -14,6 +14,7 @@ from typing import Any
 
 from codex_wizard.core.actions import ActionResult, InstallResult, VerifyResult
 from codex_wizard.core.auth import AuthRecord, parse_auth_json
+from codex_wizard.core.authfile import ServerAuth
 from codex_wizard.core.connection import ConnectSettings, HostKeyInfo
 from codex_wizard.core.events import LoginExited
 from codex_wizard.core.hosts import HostTarget
@@ -265,6 +266,9 @@ def fake_backend(
     async def read_auth(c, path):
         return record_queue.pop(0) if len(record_queue) > 1 else record_queue[0]
 
+    async def read_login(c, codex_home):
+        return ServerAuth(await read_auth(c, ".codex/auth.json"))
+
     async def check_host(target, settings, **kwargs):
         calls.status.append(target.label())
         found = (statuses or {}).get(target.label())
@@ -329,6 +333,7 @@ def fake_backend(
         wait_port_free=wait_port_free,
         login_session=login_session,
         read_auth=read_auth,
+        read_login=read_login,
         install=install,
         verify=verify,
         logout=logout,

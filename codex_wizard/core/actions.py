@@ -197,10 +197,9 @@ async def logout(conn, env: ServerEnv, *, timeout: float = SHORT_TIMEOUT) -> Act
 
 
 def install_env(probe: ProbeResult, env: ServerEnv) -> ServerEnv:
-    """The env to run npm with: the login shell's PATH when only that finds node or npm."""
-    if probe.login_path and (probe.node.via_login_shell or probe.npm.via_login_shell):
-        return replace(env, login_path=probe.login_path, auto_path=False)
-    return env
+    """The env to run npm with: the PATH of the user's shell that found npm (or node)."""
+    path = probe.path_for(probe.npm) or probe.path_for(probe.node)
+    return replace(env, login_path=path, auto_path=False) if path else env
 
 
 def with_user_prefix(probe: ProbeResult, env: ServerEnv) -> ServerEnv:

@@ -1,60 +1,141 @@
-"""Read the server's auth.json over SFTP (on the one connection) into an AuthRecord."""
+"""Read the server's auth.json with one exec round trip (no SFTP) into an AuthRecord.
+
+A small `sh -s` script refuses what is not a regular file (a FIFO would block, a device never
+ends), bounds the read (head -c), reports the mode (GNU, BSD/macOS stat, else ls -l), and wraps
+everything in markers unique to the call, so text that the user's rc files print (sshd runs the
+login shell for exec) never corrupts what we read. `read_server_auth` also finds CODEX_HOME as
+the user's shells set it, in the same round trip.
+"""
 
 from __future__ import annotations
 
-import stat
-
-import asyncssh
+import re
+import secrets
+import shlex
+from dataclasses import dataclass
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .connection import ServerConnection
+from .shellenv import ENV_FUNCS
+
+READ_TIMEOUT = 30.0
+
+_READ = """
+f=$cw_auth
+say() { printf '\\n%s:%s\\n' "$m" "$1"; }
+case $(readlink -f "$f" 2>/dev/null) in /dev/*|/proc/*|/sys/*) say 'notfile a device'; exit 0;; esac
+if [ -f "$f" ]; then :
+elif [ -d "$f" ]; then say 'notfile a directory'; exit 0
+elif [ -p "$f" ]; then say 'notfile a named pipe (FIFO)'; exit 0
+elif [ -c "$f" ] || [ -b "$f" ]; then say 'notfile a device'; exit 0
+elif [ -S "$f" ]; then say 'notfile a socket'; exit 0
+elif [ -e "$f" ] || [ -L "$f" ]; then say 'notfile something else'; exit 0
+else say missing; exit 0
+fi
+[ -r "$f" ] || { say unreadable; exit 0; }
+mode=$(stat -L -c %a "$f" 2>/dev/null || stat -L -f %Lp "$f" 2>/dev/null || ls -lLd "$f")
+say "ok $(printf '%s' "$mode" | head -n 1 | cut -c1-10)"
+head -c LIMIT "$f"
+say end
+""".replace("LIMIT", str(MAX_AUTH_BYTES + 1))
+
+_HOME = (
+    ENV_FUNCS
+    + '\n[ -n "${cw_home-}" ] || { cw_env; cw_home=${cw_ih:-${cw_lh:-${CODEX_HOME-}}}; }\n'
+    + 'printf \'\\n%s:home=%s\\n\' "$m" "$cw_home"\n'
+    + "cw_auth=${cw_home:-.codex}/auth.json\n"
+)
 
 
 def auth_path_for(codex_home: str | None) -> str:
-    """auth.json's SFTP path: relative to the login directory unless codex_home is absolute."""
+    """auth.json's path: relative to the login directory unless codex_home is absolute."""
     home = (codex_home or ".codex").removeprefix("~/")
     return f"{home.rstrip('/')}/auth.json"
 
 
-async def read_remote_auth(conn: ServerConnection, auth_path: str) -> AuthRecord:
-    """The auth record at auth_path (relative paths are from the login directory).
+@dataclass(frozen=True)
+class ServerAuth:
+    """What read_server_auth found: the record, the CODEX_HOME used ("" = ~/.codex), its path.
 
-    Never raises for file problems: a missing file is MISSING, an unreadable one MALFORMED
-    with the reason. Connection errors do raise (the caller reports the host as unreachable).
+    `error` is set (and `record` MALFORMED) when the server could not be asked at all.
     """
-    sftp = await conn.sftp()
+
+    record: AuthRecord
+    codex_home: str = ""
+    path: str = ".codex/auth.json"
+    error: str | None = None
+
+
+async def read_remote_auth(conn: ServerConnection, auth_path: str) -> AuthRecord:
+    """The auth record at auth_path (relative paths are from the login directory). Never raises:
+    a missing file is MISSING, an unreadable one (or a lost connection) MALFORMED with the reason.
+    """
+    found = await _run_read(conn, f"cw_auth={shlex.quote(auth_path)}\n", auth_path)
+    return found.record
+
+
+async def read_server_auth(conn: ServerConnection, codex_home: str | None = None) -> ServerAuth:
+    """auth.json under `codex_home` (--codex-home), else CODEX_HOME as the user's shells set it.
+
+    One round trip; never raises (a connection problem is `error`).
+    """
+    given = f"cw_home={shlex.quote(codex_home)}\n" if codex_home else ""
+    return await _run_read(conn, given + _HOME, auth_path_for(codex_home))
+
+
+async def _run_read(conn: ServerConnection, setup: str, path: str) -> ServerAuth:
+    mark = f"@@cwauth-{secrets.token_hex(8)}"
+    script = f"m={mark}\ncd 2>/dev/null\n{setup}{_READ}"
     try:
-        attrs = await sftp.stat(auth_path)
-        not_a_file = not_a_regular_file(attrs)
-        if not_a_file:
-            # Opening a FIFO would block forever (doctor would hang); a device never ends.
-            return AuthRecord(
-                AuthKind.MALFORMED, problem=f"{auth_path} is {not_a_file}, not a regular file"
-            )
-        async with sftp.open(auth_path, "rb") as handle:
-            data = await handle.read(MAX_AUTH_BYTES + 1)
-    except asyncssh.SFTPNoSuchFile:
+        result = await conn.run("sh -s", input=script.encode(), binary=True, timeout=READ_TIMEOUT)
+    except Exception as exc:  # asyncssh.Error, OSError, TimeoutError: say it, never raise
+        problem = f"lost the connection: {exc or type(exc).__name__}"
+        return ServerAuth(AuthRecord(AuthKind.MALFORMED, problem=problem), path=path, error=problem)
+    stdout = result.stdout if isinstance(result.stdout, bytes) else b""
+    return parse_read_output(stdout, mark, path)
+
+
+def parse_read_output(stdout: bytes, mark: str, path: str) -> ServerAuth:
+    """Turn the read script's marked output into a ServerAuth (tolerant of noise around it)."""
+    stdout = b"\n" + stdout  # a marker may open the output
+    lines = _marked_lines(stdout, mark)
+    home = next((value[5:] for value in lines if value.startswith("home=")), None)
+    if home is not None:
+        path = auth_path_for(home or None)
+    status = next((value for value in lines if not value.startswith("home=")), "")
+    record = _record(stdout, mark, status, path)
+    return ServerAuth(record, home or "", path)
+
+
+def _marked_lines(stdout: bytes, mark: str) -> list[str]:
+    pattern = re.compile(rb"^" + re.escape(mark.encode()) + rb":([^\n]*)$", re.MULTILINE)
+    return [m.group(1).decode("utf-8", "replace") for m in pattern.finditer(stdout)]
+
+
+def _record(stdout: bytes, mark: str, status: str, path: str) -> AuthRecord:
+    if status == "missing":
         return parse_auth_json(None)
-    except asyncssh.SFTPError as exc:
-        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {auth_path}: {exc.reason}")
-    mode = attrs.permissions & 0o777 if attrs.permissions is not None else None
-    return parse_auth_json(data if isinstance(data, bytes) else b"", file_mode=mode)
+    if status.startswith("notfile "):
+        return AuthRecord(AuthKind.MALFORMED, problem=f"{path} is {status[8:]}, not a regular file")
+    if status == "unreadable":
+        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {path}: permission denied")
+    if not status.startswith("ok "):
+        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {path}: the server said nothing")
+    begin = stdout.find(f"\n{mark}:{status}\n".encode()) + len(mark) + len(status) + 3
+    end = stdout.rfind(f"\n{mark}:end\n".encode())
+    if end < begin:
+        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {path}: the read was cut off")
+    return parse_auth_json(stdout[begin:end], file_mode=parse_mode(status[3:]))
 
 
-_FILE_TYPES = {
-    stat.S_IFDIR: "a directory",
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
-
-
-def not_a_regular_file(attrs: asyncssh.SFTPAttrs) -> str | None:
-    """What the path is when it is not a regular file (stat follows symlinks), else None."""
-    if attrs.permissions is None:
-        return None  # the server does not say: try to read it
-    kind = stat.S_IFMT(attrs.permissions)
-    if not kind or kind == stat.S_IFREG:
-        return None
-    return _FILE_TYPES.get(kind, "something else")
+def parse_mode(text: str) -> int | None:
+    """'600' (stat -c %a), or '-rw-------' (ls -l) -> 0o600; None when neither."""
+    text = text.strip()
+    if re.fullmatch(r"[0-7]{3,4}", text):
+        return int(text, 8) & 0o777
+    if re.fullmatch(r"[-dlpscb][-rwxsStT]{9}.*", text):
+        bits = 0
+        for index, char in enumerate(text[1:10]):
+            bits |= (char not in "-ST") << (8 - index)
+        return bits
+    return None

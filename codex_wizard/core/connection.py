@@ -330,10 +330,19 @@ class ServerConnection:
         return self.target.label()
 
     async def run(
-        self, command: str, *, input: str | None = None, timeout: float = 30.0
+        self,
+        command: str,
+        *,
+        input: str | bytes | None = None,
+        timeout: float = 30.0,
+        binary: bool = False,
     ) -> asyncssh.SSHCompletedProcess:
-        """Run a command on the server and collect its output (never raises on exit code)."""
-        return await asyncio.wait_for(self.ssh.run(command, input=input, check=False), timeout)
+        """Run a command on the server and collect its output (never raises on exit code);
+        binary: bytes in and out instead of text."""
+        text = {"encoding": None} if binary else {}
+        return await asyncio.wait_for(
+            self.ssh.run(command, input=input, check=False, **text), timeout
+        )
 
     async def start_process(self, command: str, *, pty: bool) -> asyncssh.SSHClientProcess:
         """Start a command whose output is read line by line: under a PTY (stdout only, as a

@@ -22,6 +22,7 @@ from .probe import (
     probe_server,
     version_major,
 )
+from .shellenv import Where, interactive_rc, plain_rc
 from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
 
 INSTALL_CODEX = "npm install -g @openai/codex"
@@ -49,10 +50,21 @@ def _skip(name: str, why: str) -> Check:
     return Check(name, Verdict.SKIP, why)
 
 
-def check_node(node: ToolInfo) -> Check:
+def _not_found(tool: str, probe: ProbeResult | None) -> str:
+    """'codex not found on any PATH (plain PATH, login shell (bash), interactive shell bash)'."""
+    return f"{tool} not found on any PATH ({probe.searched() if probe else 'plain PATH'})"
+
+
+def _install_fix(what: str, probe: ProbeResult | None) -> str:
+    rc = interactive_rc(probe.shell) if probe else "your shell's rc file"
+    return f"{what}; if it is installed, put its directory on PATH in {rc}."
+
+
+def check_node(node: ToolInfo, probe: ProbeResult | None = None) -> Check:
     major = version_major(node.version)
     if not node.found:
-        return Check("node", Verdict.FAIL, "node not found", "Install Node.js 22+ (e.g. nvm).")
+        fix = _install_fix(f"Install Node.js {NODE_RECOMMENDED_MAJOR}+ (e.g. nvm)", probe)
+        return Check("node", Verdict.FAIL, _not_found("node", probe), fix)
     if major is None:
         return Check("node", Verdict.FAIL, f"{node.path} does not run: {node.output[:200]}")
     if major < NODE_REQUIRED_MAJOR:
@@ -72,15 +84,19 @@ def check_node(node: ToolInfo) -> Check:
     return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
 
 
-def check_npm(npm: ToolInfo) -> Check:
+def check_npm(npm: ToolInfo, probe: ProbeResult | None = None) -> Check:
     if npm.works:
         return Check("npm", Verdict.PASS, f"npm {npm.version}")
-    return Check("npm", Verdict.WARN, "npm not found", "npm comes with Node.js; install Node 22+.")
+    if npm.found:
+        return Check("npm", Verdict.WARN, f"{npm.path} fails: {npm.output[:200]}")
+    fix = f"npm comes with Node.js; install Node {NODE_RECOMMENDED_MAJOR}+."
+    return Check("npm", Verdict.WARN, _not_found("npm", probe), fix)
 
 
-def check_codex(codex: ToolInfo) -> Check:
+def check_codex(codex: ToolInfo, probe: ProbeResult | None = None) -> Check:
     if not codex.found:
-        return Check("codex", Verdict.FAIL, "codex not installed", f"Run: {INSTALL_CODEX}")
+        fix = _install_fix(f"Install it: {INSTALL_CODEX}", probe)
+        return Check("codex", Verdict.FAIL, _not_found("codex", probe), fix)
     if not codex.works:
         return Check(
             "codex",
@@ -93,16 +109,31 @@ def check_codex(codex: ToolInfo) -> Check:
 
 def check_path(probe: ProbeResult) -> Check:
     if not probe.codex.found:
-        return _skip("PATH", "codex not installed")
-    if probe.codex.via_login_shell:
-        return Check(
-            "PATH",
-            Verdict.WARN,
-            f"codex is only on a login shell's PATH ({probe.codex.path}); "
-            "codex-wizard uses that PATH",
-            "For plain `ssh host codex`, add its directory to PATH in ~/.bashrc too.",
-        )
-    return Check("PATH", Verdict.PASS, "codex is on the plain PATH")
+        return _skip("PATH", "codex not found")
+    if not probe.codex.via_login_shell:
+        return Check("PATH", Verdict.PASS, "codex is on the plain PATH")
+    where = probe.found_in(probe.codex)
+    rc = interactive_rc(probe.shell) if probe.codex.where is Where.INTERACTIVE else "~/.profile"
+    return Check(
+        "PATH",
+        Verdict.WARN,
+        f"codex is found only by a {where} ({probe.codex.path}, PATH set in {rc}); "
+        "codex-wizard uses that PATH",
+        f"For plain `ssh host codex`, also set PATH in {plain_rc(probe.shell)}.",
+    )
+
+
+def check_codex_home(codex_home: str | None, probe: ProbeResult | None, override: bool) -> Check:
+    """Which CODEX_HOME every command uses, and who set it."""
+    if override:
+        source = "--codex-home"
+    elif probe and probe.codex_home and probe.codex_home != probe.codex_home_env:
+        source = "set by the user's shells"
+    elif codex_home:
+        source = "set in the environment"
+    else:
+        return Check("CODEX_HOME", Verdict.PASS, "~/.codex (the default)")
+    return Check("CODEX_HOME", Verdict.PASS, f"{codex_home} ({source})")
 
 
 def _port_text(port: int, owner: PortOwner | None) -> str:
@@ -162,7 +193,7 @@ def check_forwarding_result(result: ForwardingCheck) -> Check:
     return Check("forwarding", Verdict.WARN, result.detail)
 
 
-def check_auth_file(record: AuthRecord) -> Check:
+def check_auth_file(record: AuthRecord, auth_path: str = "~/.codex/auth.json") -> Check:
     if record.kind is AuthKind.MISSING:
         return Check(
             "auth file",
@@ -174,7 +205,7 @@ def check_auth_file(record: AuthRecord) -> Check:
         return Check("auth file", Verdict.FAIL, record.problem or "unreadable", "Log in again.")
     warning = record.file_mode_warning()
     if warning:
-        return Check("auth file", Verdict.WARN, warning, "chmod 600 ~/.codex/auth.json")
+        return Check("auth file", Verdict.WARN, warning, f"chmod 600 {auth_path}")
     mode = f"mode {record.file_mode:04o}" if record.file_mode is not None else "mode unknown"
     return Check("auth file", Verdict.PASS, f"auth.json ({record.auth_mode}, {mode})")
 
@@ -260,6 +291,7 @@ _SERVER_CHECKS = (
     "PATH",
     "server port",
     "forwarding",
+    "CODEX_HOME",
     "auth file",
     "token",
 )
@@ -313,9 +345,9 @@ async def run_doctor(
             checks.append(_skip("PATH", "probe failed"))
         else:
             checks += [
-                check_node(probe.node),
-                check_npm(probe.npm),
-                check_codex(probe.codex),
+                check_node(probe.node, probe),
+                check_npm(probe.npm, probe),
+                check_codex(probe.codex, probe),
                 check_path(probe),
             ]
         checks.append(check_local_ports(await local))
@@ -324,6 +356,7 @@ async def run_doctor(
         else:
             checks.append(check_server_ports(probe.port_owners))
         checks.append(check_forwarding_result(await forwarding))
+        checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))
         now = datetime.now(UTC)
-        checks += [check_auth_file(record), check_token(record, now, warn_days)]
+        checks += [check_auth_file(record, env.auth_path()), check_token(record, now, warn_days)]
     return DoctorReport(conn.label, checks)

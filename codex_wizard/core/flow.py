@@ -94,7 +94,7 @@ def install_problem(probe: ProbeResult) -> str | None:
     """Why codex can't run on the server, in words with the fix, or None."""
     from .doctor import Verdict, check_codex, check_node
 
-    for check in (check_node(probe.node), check_codex(probe.codex)):
+    for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
         if check.verdict is Verdict.FAIL:
             return f"{check.found}. {check.fix}".strip()
     return None
@@ -259,22 +259,18 @@ class LoginFlow:
                 await self._verify()
 
     async def _verify(self) -> None:
-        """codex said it logged in and exited 0: the server must now hold a ChatGPT login."""
-        path = self.env.auth_path()
-        try:
-            record = await self.services.read_auth(self.conn, path)
-        except Exception as exc:  # a dropped connection: the claim can't be checked
-            self._apply(LoginUnverified(f"could not read {path} on {self.label}: {exc}"))
+        """codex said it logged in and exited 0: the server must now hold a ChatGPT login, in
+        the auth.json codex uses (CODEX_HOME as given, else as the user's shells set it)."""
+        found = await self.services.read_login(self.conn, self.env.codex_home)
+        if found.record.kind is AuthKind.CHATGPT:
+            self._apply(LoginVerified(found.record))
             return
-        if record.kind is AuthKind.CHATGPT:
-            self._apply(LoginVerified(record))
-        else:
-            self._apply(
-                LoginUnverified(
-                    f"codex said it logged in, but {path} on {self.label} holds no ChatGPT "
-                    f"login ({record.problem or record.kind.value}). Run the login again."
-                )
+        self._apply(
+            LoginUnverified(
+                f"codex said it logged in, but {found.path} on {self.label} holds no ChatGPT "
+                f"login ({found.record.problem or found.record.kind.value}). Run the login again."
             )
+        )
 
     async def wait_ended(self) -> LoginProgress:
         """Until codex has exited and its claim, if any, was checked."""
@@ -347,7 +343,7 @@ class LoginFlow:
                     with contextlib.suppress(FlowError):
                         await probe  # its findings are shown; the login's outcome stands
                 else:
-                    await probe  # "codex not installed" says more than codex's own exit
+                    await probe  # "codex not found on any PATH" says more than codex's own exit
         except TimeoutError:
             raise FlowError(
                 FailureKind.TIMEOUT, f"no login within {timeout:g} s; stopped codex login."

@@ -1,13 +1,17 @@
 """One batched probe of the server: a single exec round trip answers every install question.
 
 The script is fed on stdin to `sh -s`, so it runs the same whatever the user's login shell is
-(bash, zsh, fish, csh). Slow version checks run concurrently on the server.
+(bash, zsh, fish, csh). Slow version checks run concurrently on the server. node, npm and codex
+are looked for on the plain PATH, then as the user's login and interactive shells find them
+(core/shellenv.py); those shells run at most once per connection (later probes reuse what the
+first one found).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import weakref
 from dataclasses import dataclass, field
 
 from .authfile import auth_path_for
@@ -19,16 +23,11 @@ from .ports import (
     parse_proc_net_tcp,
     parse_ss_listeners,
 )
+from .shellenv import AUTO_ENV, ENV_FUNCS, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
 NODE_RECOMMENDED_MAJOR = 22
 _MARK = "@@cw:"
-
-# Prints the PATH a login shell would have (nvm, ~/.npm-global/bin, ~/.local/bin ...).
-LOGIN_SHELL_PATH = (
-    """"${SHELL:-/bin/sh}" -lc 'printf "\\n@@LP@@%s\\n" "$PATH"' </dev/null 2>/dev/null"""
-    " | sed -n 's/^@@LP@@//p' | tail -n 1"
-)
 
 PROBE_SCRIPT = r"""
 mark() { printf '\n@@cw:%s\n' "$1"; }
@@ -44,16 +43,25 @@ versions() {
   for tool in node npm codex; do mark "$1.$tool"; cat "$t/$tool" 2>/dev/null; done
   rm -rf "$t"
 }
+differs() { [ -n "$1" ] && [ "$1" != "$PATH" ] && [ "$1" != "$2" ]; }
 mark os; uname -sm 2>/dev/null
 mark home; printf '%s\n' "$HOME"
 mark shell; printf '%s\n' "${SHELL:-}"
 mark codex_home; printf '%s\n' "${CODEX_HOME:-}"
 mark path; printf '%s\n' "$PATH"
 versions plain
-if ! command -v codex >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
-  lp=$(%(login_path)s)
-  mark login_path; printf '%s\n' "$lp"
-  if [ -n "$lp" ] && [ "$lp" != "$PATH" ]; then PATH=$lp; export PATH; versions login; fi
+[ -n "${cw_known-}" ] || cw_env
+mark login_status; printf '%s\n' "$cw_ls"
+mark login_path; printf '%s\n' "$cw_lp"
+mark login_codex_home; printf '%s\n' "$cw_lh"
+mark interactive_status; printf '%s\n' "$cw_is"
+mark interactive_path; printf '%s\n' "$cw_ip"
+mark interactive_codex_home; printf '%s\n' "$cw_ih"
+if ! cw_finds "$PATH" codex node; then
+  if differs "$cw_lp" ""; then (PATH=$cw_lp; export PATH; versions login); fi
+  if ! cw_finds "${cw_lp:-$PATH}" codex node && differs "$cw_ip" "$cw_lp"; then
+    (PATH=$cw_ip; export PATH; versions interactive)
+  fi
 fi
 mark tools; for t in curl wget python3; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done
 if command -v ss >/dev/null 2>&1; then mark ss; ss -Hltnp 2>/dev/null
@@ -62,8 +70,8 @@ else mark proc; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 fi
 mark end
 """
-
-PROBE_SCRIPT = PROBE_SCRIPT.replace("%(login_path)s", LOGIN_SHELL_PATH)
+PROBE_SCRIPT = ENV_FUNCS + "\n" + PROBE_SCRIPT
+"""Run by `sh -s`; finds the shells' environment itself unless `cw_known` says it is known."""
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -80,14 +88,14 @@ def version_major(version: str | None) -> int | None:
 
 @dataclass(frozen=True)
 class ToolInfo:
-    """Where a tool is on the server, its version, and whether only a login shell finds it."""
+    """Where a tool is on the server, its version, and which of the user's environments has it."""
 
     name: str
     path: str | None = None
     version: str | None = None
     output: str = ""
     exit_code: int | None = None
-    via_login_shell: bool = False
+    where: Where = Where.PATH
 
     @property
     def found(self) -> bool:
@@ -97,10 +105,19 @@ class ToolInfo:
     def works(self) -> bool:
         return self.found and self.exit_code == 0 and self.version is not None
 
+    @property
+    def via_login_shell(self) -> bool:
+        """Only a login or interactive shell of the user's finds it, not the plain PATH."""
+        return self.where is not Where.PATH
+
 
 @dataclass
 class ProbeResult:
-    """Everything the install check and the doctor need to know about the server."""
+    """Everything the install check and the doctor need to know about the server.
+
+    `login_*` and `interactive_*` are what the user's login shell and interactive login shell
+    said (`*_status`: ok, timeout, noanswer, none = no such shell, skipped, "" = not run).
+    """
 
     os: str = ""
     arch: str = ""
@@ -115,15 +132,68 @@ class ProbeResult:
     tools: frozenset[str] = frozenset()
     port_owners: dict[int, PortOwner | None] = field(default_factory=dict)
     port_source: str = ""
+    login_codex_home: str = ""
+    login_status: str = ""
+    interactive_path: str | None = None
+    interactive_codex_home: str = ""
+    interactive_status: str = ""
 
     @property
     def needs_login_path(self) -> bool:
-        """codex (or node) is only reachable with the login shell's PATH."""
+        """codex (or node) is only reachable with a login or interactive shell's PATH."""
         return self.codex.via_login_shell or self.node.via_login_shell
 
     @property
     def node_major(self) -> int | None:
         return version_major(self.node.version)
+
+    def path_for(self, tool: ToolInfo) -> str | None:
+        """The PATH that found `tool`; None for the plain PATH (or when nothing found it)."""
+        if not tool.found or tool.where is Where.PATH:
+            return None
+        return self.login_path if tool.where is Where.LOGIN else self.interactive_path
+
+    @property
+    def tools_path(self) -> str | None:
+        """The PATH to run codex with: where codex was found, else where node was."""
+        return self.path_for(self.codex) or self.path_for(self.node)
+
+    @property
+    def codex_home(self) -> str:
+        """CODEX_HOME as the user's shells set it ("" = unset: ~/.codex)."""
+        return self.interactive_codex_home or self.login_codex_home or self.codex_home_env
+
+    def found_in(self, tool: ToolInfo) -> str:
+        """'plain PATH', 'login shell (bash)', 'interactive shell zsh'."""
+        return describe(tool.where, self.shell)
+
+    def searched(self) -> str:
+        """The environments looked in, for "not found on any PATH (...)"."""
+        places = [Where.PATH.value]
+        shells = ((Where.LOGIN, self.login_status), (Where.INTERACTIVE, self.interactive_status))
+        for where, status in shells:
+            name = describe(where, self.shell)
+            if status == "ok":
+                places.append(name)
+            elif status in _STATUS_WORDS:
+                places.append(f"{name}: {_STATUS_WORDS[status]}")
+        return ", ".join(places)
+
+    def known_env(self) -> str:
+        """sh assignments giving a later probe what the shells said, so they do not run again."""
+        values = {
+            "cw_known": "1",
+            "cw_ls": self.login_status,
+            "cw_lp": self.login_path or "",
+            "cw_lh": self.login_codex_home,
+            "cw_is": self.interactive_status,
+            "cw_ip": self.interactive_path or "",
+            "cw_ih": self.interactive_codex_home,
+        }
+        return "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+
+
+_STATUS_WORDS = {"timeout": "did not start in time", "noanswer": "printed no PATH"}
 
 
 def _split_sections(text: str) -> dict[str, str]:
@@ -137,7 +207,7 @@ def _split_sections(text: str) -> dict[str, str]:
     return {name: "\n".join(lines).strip("\n") for name, lines in sections.items()}
 
 
-def _parse_tool(name: str, body: str | None, via_login_shell: bool) -> ToolInfo | None:
+def _parse_tool(name: str, body: str | None, where: Where) -> ToolInfo | None:
     if not body or not body.startswith("path="):
         return None
     lines = body.splitlines()
@@ -152,14 +222,16 @@ def _parse_tool(name: str, body: str | None, via_login_shell: bool) -> ToolInfo 
         version=parse_version(output) if exit_code == 0 else None,
         output=output,
         exit_code=exit_code,
-        via_login_shell=via_login_shell,
+        where=where,
     )
 
 
+_SECTION_OF = {Where.PATH: "plain", Where.LOGIN: "login", Where.INTERACTIVE: "interactive"}
+
+
 def _tool(sections: dict[str, str], name: str) -> ToolInfo:
-    plain = _parse_tool(name, sections.get(f"plain.{name}"), via_login_shell=False)
-    login = _parse_tool(name, sections.get(f"login.{name}"), via_login_shell=True)
-    candidates = [info for info in (plain, login) if info is not None]
+    found = (_parse_tool(name, sections.get(f"{_SECTION_OF[w]}.{name}"), w) for w in Where)
+    candidates = [info for info in found if info is not None]
     working = [info for info in candidates if info.works]
     return (working or candidates or [ToolInfo(name)])[0]
 
@@ -190,17 +262,33 @@ def parse_probe_output(text: str) -> ProbeResult:
         tools=frozenset(sections.get("tools", "").split()),
         port_owners=owners,
         port_source=source,
+        login_codex_home=sections.get("login_codex_home", ""),
+        login_status=sections.get("login_status", ""),
+        interactive_path=sections.get("interactive_path") or None,
+        interactive_codex_home=sections.get("interactive_codex_home", ""),
+        interactive_status=sections.get("interactive_status", ""),
     )
+
+
+PROBE_TIMEOUT = 60.0  # s: the user's shells may take SHELL_TIMEOUT each
 
 
 class ProbeError(Exception):
     """The probe could not run (connection lost, no POSIX sh)."""
 
 
+_KNOWN_ENV: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+"""Per connection: what its first probe's shells said (ProbeResult.known_env)."""
+
+
 async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no import cycle)
-    """Run the batched probe over the connection: one exec channel, one round trip."""
+    """Run the batched probe over the connection: one exec channel, one round trip.
+
+    The user's login and interactive shells run in the first probe of a connection only.
+    """
+    script = _KNOWN_ENV.get(conn, "") + PROBE_SCRIPT
     try:
-        result = await conn.ssh.run("sh -s", input=PROBE_SCRIPT, check=False)
+        result = await conn.run("sh -s", input=script, timeout=PROBE_TIMEOUT)
     except Exception as exc:  # asyncssh.Error, OSError: the message is what matters here
         raise ProbeError(f"Could not probe {conn.label}: {exc}") from None
     stdout = result.stdout if isinstance(result.stdout, str) else ""
@@ -209,14 +297,17 @@ async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no impor
             f"The probe on {conn.label} did not finish (exit {result.exit_status}): "
             f"{str(result.stderr).strip()[:300] or 'no POSIX sh?'}"
         )
-    return parse_probe_output(stdout)
+    probe = parse_probe_output(stdout)
+    _KNOWN_ENV[conn] = probe.known_env()
+    return probe
 
 
 @dataclass(frozen=True)
 class ServerEnv:
     """How to run codex on this server: the PATH it needs and the CODEX_HOME to use.
 
-    With `auto_path`, the command finds codex itself (plain PATH, else the login shell's), so a
+    `from_probe` takes both from where the user's shells found codex (and set CODEX_HOME). With
+    `auto_path`, the command finds them itself (plain PATH, login shell, interactive shell), so a
     login can start before the probe has answered.
     """
 
@@ -226,10 +317,8 @@ class ServerEnv:
 
     @classmethod
     def from_probe(cls, probe: ProbeResult, codex_home: str | None = None) -> ServerEnv:
-        return cls(
-            login_path=probe.login_path if probe.needs_login_path else None,
-            codex_home=codex_home or probe.codex_home_env or None,
-        )
+        """The probe's PATH and CODEX_HOME; `codex_home` (--codex-home) overrides the latter."""
+        return cls(login_path=probe.tools_path, codex_home=codex_home or probe.codex_home or None)
 
     def command(self, args: str) -> str:
         """A POSIX sh command line running `args` with this environment."""
@@ -237,10 +326,7 @@ class ServerEnv:
         if self.login_path:
             prefix += f"PATH={shlex.quote(self.login_path)}; export PATH; "
         elif self.auto_path:
-            prefix += (
-                "command -v codex >/dev/null 2>&1 || "
-                f'{{ lp=$({LOGIN_SHELL_PATH}); [ -n "$lp" ] && PATH=$lp && export PATH; }}; '
-            )
+            prefix += AUTO_ENV
         if self.codex_home:
             prefix += f"CODEX_HOME={shlex.quote(self.codex_home)}; export CODEX_HOME; "
         return prefix + args

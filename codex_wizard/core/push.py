@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
+import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncssh
-
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
-from .authfile import not_a_regular_file, read_remote_auth
+from .authfile import read_remote_auth
 from .connection import ServerConnection
 from .probe import ServerEnv
 
@@ -79,79 +76,50 @@ def read_local_login(path: Path, load: Callable[[Path], bytes] = load_local_auth
     return LocalAuth(str(path), data, parse_auth_json(data))
 
 
-async def _ensure_private_dir(sftp: asyncssh.SFTPClient, directory: str) -> None:
+_WRITE = (
+    "fail() { printf '\\n@@cwpush:fail %s\\n' \"$1\"; exit 1; }; umask 077; cd 2>/dev/null; "
+    "p=${CODEX_HOME:-.codex}; p=${p%/}/auth.json; d=${p%/*}; "
+    'mkdir -p "$d" && chmod 700 "$d" || fail "can\'t make $d"; '
+    'if [ -e "$p" ] || [ -L "$p" ]; then [ -f "$p" ] || fail "$p is not a regular file"; fi; '
+    't=$d/.auth.json.cw-$$.tmp; head -c SIZE >"$t" && chmod 600 "$t" '
+    '&& [ "$(wc -c <"$t" | tr -d \' \')" = SIZE ] || { rm -f "$t"; fail "can\'t write $t"; }; '
+    'b=; if [ -f "$p" ]; then base=$p.bak-$(date -u +%Y%m%dT%H%M%SZ); b=$base; n=1; '
+    'while [ -e "$b" ]; do n=$((n+1)); b=$base-$n; done; '
+    'cp "$p" "$b.tmp" && chmod 600 "$b.tmp" && mv -f "$b.tmp" "$b" '
+    '|| { rm -f "$t" "$b.tmp"; fail "can\'t back up $p"; }; fi; '
+    'mv -f "$t" "$p" || { rm -f "$t" "$b"; fail "can\'t replace $p"; }; '
+    'printf \'\\n@@cwpush:ok %s\\n@@cwpush:path %s\\n\' "$b" "$p"'
+)
+"""POSIX sh on one line, data on stdin: auth.json replaced atomically (temp file, mv), 0600 in a
+0700 directory, the old file kept as auth.json.bak-<UTC stamp>[-N]. No SFTP needed."""
+_PUSH_MARK = re.compile(r"^@@cwpush:(ok|fail|path) ?(.*)$", re.MULTILINE)
+
+
+async def _write_remote(conn: ServerConnection, env: ServerEnv, data: bytes) -> tuple[str, str]:
+    """Write data as the server's auth.json; (its path, the backup's or ""). Raises PushError."""
+    command = "exec sh -c " + shlex.quote(env.command(_WRITE.replace("SIZE", str(len(data)))))
     try:
-        attrs = await sftp.stat(directory)
-    except asyncssh.SFTPNoSuchFile:
-        await sftp.makedirs(directory, attrs=asyncssh.SFTPAttrs(permissions=0o700))
-        attrs = await sftp.stat(directory)
-    if attrs.permissions is not None and attrs.permissions & 0o077:
-        await sftp.chmod(directory, 0o700)
-
-
-async def _write_private(sftp: asyncssh.SFTPClient, path: str, data: bytes) -> None:
-    attrs = asyncssh.SFTPAttrs(permissions=0o600)
-    async with sftp.open(path, "wb", attrs) as handle:
-        await handle.write(data)
-        with contextlib.suppress(asyncssh.SFTPError):  # fsync is an OpenSSH extension
-            await handle.fsync()
-    await sftp.chmod(path, 0o600)  # whatever the server's umask did
-
-
-async def _backup_existing(sftp: asyncssh.SFTPClient, path: str) -> str | None:
-    """Copy the current file to a new auth.json.bak-<UTC stamp> (atomically, 0600)."""
-    try:
-        attrs = await sftp.stat(path)
-    except asyncssh.SFTPNoSuchFile:
-        return None
-    not_a_file = not_a_regular_file(attrs)
-    if not_a_file:  # a FIFO would block the read forever; a device never ends
-        raise PushError(f"{path} is {not_a_file}, not a regular file; nothing was copied.")
-    async with sftp.open(path, "rb") as handle:
-        old = await handle.read()
-    backup = await _unused_backup_name(sftp, path)
-    await _replace_atomically(sftp, backup, old if isinstance(old, bytes) else b"")
-    return backup
-
-
-async def _unused_backup_name(sftp: asyncssh.SFTPClient, path: str) -> str:
-    """auth.json.bak-<stamp>, with -2, -3 ... when a push in the same second made one."""
-    base = f"{path}.bak-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    name, count = base, 1
-    while await sftp.exists(name):
-        count += 1
-        name = f"{base}-{count}"
-    return name
-
-
-async def _replace_atomically(sftp: asyncssh.SFTPClient, path: str, data: bytes) -> None:
-    directory = path.rsplit("/", 1)[0] if "/" in path else "."
-    temp = f"{directory}/.auth.json.cw-{secrets.token_hex(4)}.tmp"
-    try:
-        await _write_private(sftp, temp, data)
-        await sftp.posix_rename(temp, path)
-    except BaseException:
-        with contextlib.suppress(asyncssh.SFTPError, OSError):
-            await sftp.remove(temp)
-        raise
+        result = await conn.run(command, input=data, binary=True, timeout=120)
+    except Exception as exc:  # asyncssh.Error, OSError, TimeoutError
+        raise PushError(f"could not write auth.json on {conn.label}: {exc}") from None
+    out = bytes(result.stdout or b"").decode("utf-8", "replace")
+    said = {key: value for key, value in _PUSH_MARK.findall(out)}
+    if "ok" in said and "path" in said:
+        return said["path"], said["ok"]
+    why = said.get("fail") or bytes(result.stderr or b"").decode("utf-8", "replace").strip()
+    raise PushError(f"could not write auth.json on {conn.label}: {why or 'no answer'}")
 
 
 async def push_auth(conn: ServerConnection, env: ServerEnv, data: bytes) -> PushResult:
-    """Copy data to the server's auth.json, then ask codex there whether it is logged in."""
-    path = env.auth_path()
-    directory = path.rsplit("/", 1)[0]
-    sftp = await conn.sftp()
-    backup: str | None = None
-    try:
-        await _ensure_private_dir(sftp, directory)
-        backup = await _backup_existing(sftp, path)
-        await _replace_atomically(sftp, path, data)
-    except asyncssh.SFTPError as exc:
-        if backup is not None:  # the old file is still in place: the copy is not needed
-            with contextlib.suppress(asyncssh.SFTPError, OSError):
-                await sftp.remove(backup)
-        raise PushError(f"could not write {path} on {conn.label}: {exc.reason}") from None
+    """Copy data to the server's auth.json, then ask codex there whether it is logged in.
+
+    The file goes to $CODEX_HOME/auth.json as env sets it (or, with auto_path, the user's
+    shells); one exec round trip, stdin carrying the bytes.
+    """
+    path, backup = await _write_remote(conn, env, data)
     status = await conn.run(env.command("codex login status 2>&1"), timeout=60)
     said = str(status.stdout or "").strip().splitlines()
     record = await read_remote_auth(conn, path)
-    return PushResult(path, backup, record, said[-1] if said else f"exit {status.exit_status}")
+    return PushResult(
+        path, backup or None, record, said[-1] if said else f"exit {status.exit_status}"
+    )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import actions
-from .authfile import read_remote_auth
+from .authfile import read_remote_auth, read_server_auth
 from .browser import open_in_browser
 from .clipboard import copy_text
 from .connection import connect
@@ -44,6 +44,7 @@ class Services:
     wait_port_free: Callable = wait_port_free
     login_session: Callable = LoginSession
     read_auth: Callable = read_remote_auth
+    read_login: Callable = read_server_auth  # auth.json where codex looks for it
     install: Callable = actions.install_codex
     verify: Callable = actions.verify_login
     logout: Callable = actions.logout

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncssh
 
 from .auth import AuthRecord, TokenState
-from .authfile import auth_path_for, read_remote_auth
+from .authfile import read_server_auth
 from .connection import ConnectError, ConnectSettings, connect
 from .hosts import HostTarget
 
@@ -27,6 +27,8 @@ class HostStatus:
     state: TokenState
     auth: AuthRecord | None = None
     error: str | None = None
+    codex_home: str = ""
+    """The CODEX_HOME read ("" = ~/.codex): --codex-home, else as the user's shells set it."""
 
     @property
     def reachable(self) -> bool:
@@ -48,6 +50,7 @@ class HostStatus:
             "email": auth.email_masked if auth else None,
             "file_mode": f"{auth.file_mode:04o}" if auth and auth.file_mode is not None else None,
             "error": self.error or (auth.problem if auth else None),
+            "codex_home": self.codex_home or None,
         }
 
 
@@ -59,19 +62,23 @@ async def check_host(
     warn_days: float = 3.0,
     timeout: float = DEFAULT_HOST_TIMEOUT,
 ) -> HostStatus:
-    """Connect, read auth.json over SFTP, close. Never raises: problems become ERROR states."""
+    """Connect, read $CODEX_HOME/auth.json (one exec), close. Never raises: problems are ERROR."""
     label = target.label()
     try:
         async with asyncio.timeout(timeout):
             async with await connect(target, settings) as conn:
-                record = await read_remote_auth(conn, auth_path_for(codex_home))
+                found = await read_server_auth(conn, codex_home)
     except ConnectError as exc:
         return HostStatus(label, TokenState.ERROR, error=str(exc))
     except TimeoutError:
         return HostStatus(label, TokenState.ERROR, error=f"no answer within {timeout:g} s")
     except (asyncssh.Error, OSError) as exc:
         return HostStatus(label, TokenState.ERROR, error=f"lost the connection: {exc}")
-    return HostStatus(label, record.state(datetime.now(UTC), warn_days), auth=record)
+    if found.error:
+        return HostStatus(label, TokenState.ERROR, error=found.error)
+    record = found.record
+    state = record.state(datetime.now(UTC), warn_days)
+    return HostStatus(label, state, auth=record, codex_home=found.codex_home)
 
 
 async def check_fleet(

@@ -26,7 +26,7 @@ from ..core.connection import ConnectSettings
 from ..core.hosts import HostTarget
 from ..core.login import redirect_port, url_state
 from ..core.ports import CODEX_PORTS
-from . import commands, httpio
+from . import authio, commands, httpio
 from .login_sim import SimulatedLogin, run_device_auth
 from .machine import DemoMachine, ShellCommand, parse_command
 from .process import Outcome, SimProcess, Terminal, end_process
@@ -274,9 +274,15 @@ class DemoServer:
             return 0
         if any(sign in cmd.raw for sign in _RELAY_CLIENT_SIGNS):
             return await self._relay(process, term)
+        if authio.is_push(cmd.raw):
+            term.out(authio.push_output(self.machine, cmd.raw, await process.stdin.read()))
+            return 0
         if cmd.words == ("sh", "-s"):
-            await process.stdin.read()  # the probe script, until EOF
-            term.out(self.machine.probe_output().rstrip("\n"))
+            script = await process.stdin.read()  # the probe or auth-read script, until EOF
+            if authio.is_auth_read(script):
+                term.out(authio.auth_read_output(self.machine, script))
+            else:
+                term.out(self.machine.probe_output().rstrip("\n"))
             return 0
         if cmd.words[:1] == ("codex",):
             return await self._codex(cmd, term)

@@ -19,30 +19,42 @@ HERE = Path(__file__).resolve().parent
 FAKE_CODEX_SRC = HERE / "fake_codex.py"
 FAKE_TOKENS_SRC = HERE / "fake_tokens.py"
 REAL_CODEX_VERSION = "0.169.0"
-REAL_CODEX_ROOT = Path(
-    os.environ.get(
-        "CODEX_WIZARD_LAB_CODEX_DIR", f"/var/cache/codex-wizard-lab/codex-{REAL_CODEX_VERSION}"
-    )
-)
+"""The pinned real Codex CLI ("real")."""
+CODEX_LATEST_VERSION = "0.171.0"
+"""The newest release the suite also runs ("real-latest"); bump with scripts/lab-deps.sh."""
+REAL_CODEX_KINDS = {"real": REAL_CODEX_VERSION, "real-latest": CODEX_LATEST_VERSION}
+CODEX_CACHE = Path(os.environ.get("CODEX_WIZARD_LAB_CODEX_CACHE", "/var/cache/codex-wizard-lab"))
+
+
+def real_codex_root(version: str = REAL_CODEX_VERSION) -> Path:
+    return CODEX_CACHE / f"codex-{version}"
+
+
+REAL_CODEX_ROOT = real_codex_root()
 REAL_CODEX_BIN = REAL_CODEX_ROOT / "node_modules" / ".bin" / "codex"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 PROFILE_MARK = "# codex-wizard-lab: ~/bin on the login-shell PATH"
 
 
-def real_codex_problem() -> str | None:
-    """None when the pinned real Codex is installed and readable by everyone, else why not."""
-    pkg = REAL_CODEX_ROOT / "node_modules" / "@openai" / "codex" / "package.json"
+def real_codex_problem(want: str = REAL_CODEX_VERSION) -> str | None:
+    """None when that real Codex is installed and readable by everyone, else why not."""
+    root = real_codex_root(want)
+    pkg, binary = root / "node_modules" / "@openai" / "codex" / "package.json", real_bin(want)
     try:
         version = json.loads(pkg.read_text()).get("version")
     except (OSError, ValueError):
-        return f"real codex not installed at {REAL_CODEX_ROOT} (run scripts/lab-deps.sh)"
-    if version != REAL_CODEX_VERSION:
-        return f"{pkg} is version {version}, want {REAL_CODEX_VERSION}"
-    if not REAL_CODEX_BIN.exists():
-        return f"{REAL_CODEX_BIN} missing"
-    if not os.stat(REAL_CODEX_BIN.resolve()).st_mode & 0o004:
-        return f"{REAL_CODEX_ROOT} is not world-readable (chmod -R a+rX)"
+        return f"real codex {want} not installed at {root} (run scripts/lab-deps.sh)"
+    if version != want:
+        return f"{pkg} is version {version}, want {want}"
+    if not binary.exists():
+        return f"{binary} missing"
+    if not os.stat(binary.resolve()).st_mode & 0o004:
+        return f"{root} is not world-readable (chmod -R a+rX)"
     return None
+
+
+def real_bin(version: str) -> Path:
+    return real_codex_root(version) / "node_modules" / ".bin" / "codex"
 
 
 class LabAccount:
@@ -171,20 +183,31 @@ class LabAccount:
             self.write(".profile", text)
 
     def install_codex(self, kind: str = "fake", where: str = "path") -> Path:
-        """Put `codex` into ~/bin: the fake (a copy, with fake_tokens) or the pinned real one."""
+        """Put `codex` into ~/bin: the fake (a copy, with fake_tokens), the pinned real one
+        ("real") or the newest ("real-latest")."""
         self.put_bin_on_path(where)
         if kind == "fake":
             self.write(".local/share/fake-codex/codex", FAKE_CODEX_SRC.read_text(), 0o755)
             self.write(".local/share/fake-codex/fake_tokens.py", FAKE_TOKENS_SRC.read_text())
             self.symlink("bin/codex", self.path(".local/share/fake-codex/codex"))
-        elif kind == "real":
-            problem = real_codex_problem()
+        elif kind in REAL_CODEX_KINDS:
+            problem = real_codex_problem(REAL_CODEX_KINDS[kind])
             if problem:
                 raise LabError(problem)
-            self.symlink("bin/codex", REAL_CODEX_BIN)
+            self.symlink("bin/codex", real_bin(REAL_CODEX_KINDS[kind]))
         else:
-            raise ValueError(f"kind must be 'fake' or 'real', not {kind!r}")
+            raise ValueError(f"kind must be 'fake' or one of {sorted(REAL_CODEX_KINDS)}: {kind!r}")
         return self.path("bin/codex")
+
+    def install_fake_codex_in(self, rel_dir: str) -> Path:
+        """The fake codex in ~/rel_dir only (nvm-style trees); PATH is the caller's business."""
+        self.write(f"{rel_dir}/codex", FAKE_CODEX_SRC.read_text(), 0o755)
+        self.write(f"{rel_dir}/fake_tokens.py", FAKE_TOKENS_SRC.read_text())
+        return self.path(f"{rel_dir}/codex")
+
+    def set_shell(self, shell: str) -> None:
+        """The user's login shell (what sshd runs commands with, and $SHELL)."""
+        run(["usermod", "-s", shell, self.name])
 
     def remove_codex(self) -> None:
         self.remove("bin/codex")

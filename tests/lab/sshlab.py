@@ -475,6 +475,12 @@ class SshLab:
         """`codex` in ~/bin; `where`: 'path' (non-login PATH) or 'login-shell' (.profile only)."""
         return self._account.install_codex(kind, where)
 
+    def install_fake_codex_in(self, rel_dir: str) -> Path:
+        return self._account.install_fake_codex_in(rel_dir)
+
+    def set_shell(self, shell: str) -> None:
+        self._account.set_shell(shell)
+
     def remove_codex(self) -> None:
         self._account.remove_codex()
 

@@ -38,7 +38,7 @@ def check_os(probe: ProbeResult) -> Check:
 
 
 def install_checks(probe: ProbeResult, user_prefix: bool = False) -> list[Check]:
-    codex = check_codex(probe.codex)
+    codex = check_codex(probe.codex, probe)
     if user_prefix and codex.verdict is Verdict.FAIL and not probe.codex.found:
         codex = Check(
             "codex",
@@ -47,7 +47,13 @@ def install_checks(probe: ProbeResult, user_prefix: bool = False) -> list[Check]
             "codex-wizard adds it for this session",
             "For your own shells: echo 'export PATH=$HOME/.local/bin:$PATH' >> ~/.profile",
         )
-    return [check_os(probe), check_node(probe.node), check_npm(probe.npm), codex, check_path(probe)]
+    return [
+        check_os(probe),
+        check_node(probe.node, probe),
+        check_npm(probe.npm, probe),
+        codex,
+        check_path(probe),
+    ]
 
 
 class InstallScreen(StepScreen):
