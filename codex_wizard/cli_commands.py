@@ -9,13 +9,13 @@ import json
 import os
 import sys
 import threading
-import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from .cli import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
 from .core.auth import AuthKind, AuthRecord, TokenState, describe_expiry
 from .core.authfile import read_remote_auth
+from .core.browser import open_in_browser
 from .core.clipboard import copy_text
 from .core.connection import ConnectError, ConnectSettings, HostKeyInfo, connect
 from .core.doctor import DoctorReport, Verdict, check_codex, check_node, run_doctor
@@ -172,14 +172,14 @@ class LoginPrinter:
         say("Open this URL in your browser and sign in:")
         self._show_copyable(url)
         if self.open_browser:
-            webbrowser.open(url)
+            open_in_browser(url)
         say("Waiting for the browser… (Ctrl-C to give up)")
 
     def _show_device_code(self, url: str, code: str) -> None:
         say(f"Open {url} in your browser, sign in, and enter this one-time code:")
         self._show_copyable(code)
         if self.open_browser:
-            webbrowser.open(url)
+            open_in_browser(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
 
     def _show_copyable(self, text: str) -> None:

@@ -7,14 +7,12 @@ imports Textual.
 from __future__ import annotations
 
 import io
-import os
-import sys
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core import actions
 from ..core.authfile import read_remote_auth
+from ..core.browser import open_in_browser
 from ..core.clipboard import copy_text
 from ..core.connection import connect
 from ..core.login import LoginSession
@@ -33,23 +31,6 @@ def copy_with_core(text: str) -> str:
     driver); core's own fallback would write to a stdout that Textual owns, so it gets a dummy.
     """
     return copy_text(text, terminal=io.StringIO())
-
-
-def has_graphical_browser() -> bool:
-    """False on a Linux/BSD box without a display, where webbrowser would start a text browser
-    (lynx, w3m) inside the wizard's own terminal."""
-    if sys.platform in ("darwin", "win32", "cygwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def open_in_browser(url: str) -> bool:
-    if not has_graphical_browser():
-        return False
-    try:
-        return webbrowser.open(url, new=2)
-    except webbrowser.Error:
-        return False
 
 
 @dataclass
