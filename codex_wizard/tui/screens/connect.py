@@ -9,17 +9,23 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ...core.connection import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown
+from ...core.connection import (
+    ConnectError,
+    ConnectErrorKind,
+    ConnectSettings,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
 from ..state import Step
 from .base import StepScreen, styled
-from .dialogs import CredentialsDialog, HostKeyChangedScreen
+from .dialogs import CredentialsDialog, HostKeyChangedScreen, PassphraseDialog
 
 MAX_CREDENTIAL_TRIES = 3
 
 
 def is_auth_failure(exc: ConnectError) -> bool:
-    """connection.py says 'refused our SSH keys' for asyncssh.PermissionDenied."""
-    return "refused our SSH keys" in str(exc)
+    """The target refused our keys (a jump host's refusal is not fixed by a password here)."""
+    return exc.kind in (ConnectErrorKind.AUTH_REFUSED, ConnectErrorKind.NEEDS_PASSPHRASE)
 
 
 def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
@@ -58,7 +64,7 @@ class ConnectScreen(StepScreen):
     async def _connect(self) -> None:
         app = self.wizard
         target = app.state.target
-        settings = app.connect_settings()
+        settings = replace(app.connect_settings(), ask_passphrase=self._ask_passphrase)
         tries = 0
         while True:
             try:
@@ -93,6 +99,10 @@ class ConnectScreen(StepScreen):
                 return
         self.say("✓ Connected.", "ok")
         await app.connected(conn, self.say)
+
+    async def _ask_passphrase(self, key_path: str) -> str | None:
+        self.say(f"! {key_path} is encrypted: asking for its passphrase.", "warn")
+        return await self.wizard.ask(PassphraseDialog(key_path))
 
     def go_next(self) -> None:
         """Next is Retry once a connection attempt failed."""
