@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -332,6 +333,7 @@ def _resolve_options(target: HostTarget, settings: ConnectSettings) -> _Resolved
     options = asyncssh.SSHClientConnectionOptions(host=target.name, config=config, **kwargs)
     policy = knownhosts.policy_from_config(options, target.name)
     jumps = _jump_hosts(options.tunnel)
+    kwargs.update(_agent_option(options.config.get("IdentityAgent")))
     # Canonicalisation or `Match final` re-read the config after resolving the name: those
     # must get the paths again.
     reuse = not (
@@ -354,6 +356,17 @@ def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:
         return tuple(parse_host_arg(hop) for hop in hops)
     except HostArgError as exc:
         raise ValueError(f"ProxyJump {tunnel!r}: {exc}") from None
+
+
+def _agent_option(identity_agent: object) -> dict[str, object]:
+    """IdentityAgent's words asyncssh takes for a socket path: `none`, `SSH_AUTH_SOCK`."""
+    if not isinstance(identity_agent, str):
+        return {}
+    if identity_agent.lower() == "none":
+        return {"agent_path": None}
+    if identity_agent == "SSH_AUTH_SOCK":
+        return {"agent_path": os.environ.get("SSH_AUTH_SOCK") or None}
+    return {}
 
 
 def _identity_files(options: asyncssh.SSHClientConnectionOptions) -> list[Path]:
