@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 from .errors import EXIT_ATTENTION, EXIT_INTERRUPTED, UserError
@@ -137,8 +139,53 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return build_wizard_parser().parse_args(argv)
 
 
+class _StdoutUntilClosed:
+    """sys.stdout that, once its reader has gone (`| head`), drops output instead of raising.
+
+    As Python's docs advise for SIGPIPE, the file descriptor is pointed at devnull, so nothing
+    is left to fail at exit either; the command runs on and ends with its usual exit code.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codex-wizard` command; returns the exit code."""
+    stdout = sys.stdout
+    if not stdout.isatty():  # a terminal never closes under us; the wizard keeps its own
+        sys.stdout = _StdoutUntilClosed(stdout)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _terminate_like_ctrl_c()
     try:

@@ -6,10 +6,10 @@ Thin: core.flow does the work and decides the outcome; this prints what changed.
 from __future__ import annotations
 
 import argparse
-import webbrowser
 
 from .cli_terminal import TerminalPrompter, connect_settings, say, show_copyable
 from .core.auth import AuthRecord, describe_expiry
+from .core.browser import open_in_browser
 from .core.connection import ConnectError
 from .core.flow import FlowError, LoginFlow
 from .core.probe import ProbeResult
@@ -80,7 +80,7 @@ class ProgressPrinter:
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")
         if self.open_browser:
-            webbrowser.open(progress.url or "")
+            open_in_browser(progress.url or "")
         say("Waiting for the browser… (Ctrl-C to give up)")
 
     def _show_device_code(self, progress: LoginProgress) -> None:
@@ -88,7 +88,7 @@ class ProgressPrinter:
         say(f"Open {url} in your browser, sign in, and enter this one-time code:")
         show_copyable(progress.device_code or "")
         if self.open_browser:
-            webbrowser.open(url)
+            open_in_browser(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
 
 

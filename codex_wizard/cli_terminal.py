@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import os
 import sys
 import threading
@@ -66,6 +67,23 @@ async def read_line(prompt: str) -> str | None:
     return await answer
 
 
+async def read_secret(prompt: str) -> str | None:
+    """read_line with the terminal's echo off, restored however the read ends (Ctrl-C too)."""
+    try:
+        import termios
+    except ImportError:  # Windows: getpass reads the console without echo
+        return await asyncio.to_thread(getpass.getpass, prompt)
+    old = termios.tcgetattr(0)
+    quiet = termios.tcgetattr(0)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(0, termios.TCSAFLUSH, quiet)
+    try:
+        return await read_line(prompt)
+    finally:
+        termios.tcsetattr(0, termios.TCSAFLUSH, old)
+        say()  # the Enter the user typed was not echoed
+
+
 _stdin_pending = bytearray()  # read from fd 0 after the last line read_line returned
 
 
@@ -94,9 +112,18 @@ class TerminalPrompter:
         self._explained_paste = False
 
     async def confirm_host_key(self, key: HostKeyInfo) -> bool:
-        say(f"The authenticity of host {key.host_label} can't be established.")
+        role = "jump host" if key.jump_host else "host"
+        say(f"The authenticity of {role} {key.host_label} can't be established.")
         say(f"{key.key_type} key fingerprint is {key.fingerprint}.")
+        if key.known_hosts is None:
+            return await ask_yes_no("Trust it for this connection (UserKnownHostsFile none)?")
         return await ask_yes_no(f"Trust it and add it to {key.known_hosts}?")
+
+    async def passphrase(self, key_path: str) -> str | None:
+        """An encrypted key's passphrase, typed without echo; no terminal means none."""
+        if not sys.stdin.isatty():
+            return None
+        return await read_secret(f"Enter passphrase for key '{key_path}': ")
 
     async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
         return None  # the terminal's own ssh-agent / keys are what the CLI uses
@@ -122,10 +149,12 @@ class TerminalPrompter:
 
 
 def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
-    """The common options as ConnectSettings; interactive ones confirm a new host key here."""
+    """The common options as ConnectSettings; interactive ones ask on this terminal."""
+    prompter = TerminalPrompter()
     return ConnectSettings(
         ssh_config=args.ssh_config,
         accept_new_host_key=args.accept_new_host_key,
         connect_timeout=args.connect_timeout,
-        confirm_host_key=TerminalPrompter().confirm_host_key if interactive else None,
+        confirm_host_key=prompter.confirm_host_key if interactive else None,
+        ask_passphrase=prompter.passphrase if interactive else None,
     )

@@ -45,7 +45,7 @@ def test_codex_ports() -> None:
     ("owner", "text"),
     [
         (PortOwner(1455, "127.0.0.1", 4242, "codex"), "codex (pid 4242) on 127.0.0.1:1455"),
-        (PortOwner(1455, "127.0.0.1", None, None), "unknown process on 127.0.0.1:1455"),
+        (PortOwner(1455, "127.0.0.1", None, None), "another program on 127.0.0.1:1455"),
         (PortOwner(1457, "0.0.0.0", None, "node"), "node on 0.0.0.0:1457"),
         (PortOwner(1455, "::", 7, None), "unknown process (pid 7) on [::]:1455"),
         (PortOwner(1455, "*", 9, "codex"), "codex (pid 9) on *:1455"),
@@ -442,7 +442,7 @@ def test_local_port_owners_falls_back_to_bind_test(monkeypatch: pytest.MonkeyPat
         result = local_port_owners([port, free])
     assert result == {port: PortOwner(port, "127.0.0.1", None, None), free: None}
     assert result[port] is not None
-    assert result[port].describe() == f"unknown process on 127.0.0.1:{port}"
+    assert result[port].describe() == f"another program on 127.0.0.1:{port}"
 
 
 def test_port_is_free() -> None:

@@ -9,7 +9,12 @@ from textual.widgets import Button, DataTable, Input, Log
 
 from codex_wizard.core.actions import InstallResult, VerifyResult
 from codex_wizard.core.auth import TokenState, parse_auth_json
-from codex_wizard.core.connection import ConnectError, HostKeyChanged, HostKeyUnknown
+from codex_wizard.core.connection import (
+    ConnectError,
+    ConnectErrorKind,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
 from codex_wizard.core.events import (
     CallbackSeen,
     ForwardRefused,
@@ -197,7 +202,7 @@ async def test_connect_error_says_what_happened_and_what_to_do():
 
 
 async def test_refused_keys_ask_for_a_password_and_retry_with_it():
-    refused = ConnectError("x refused our SSH keys. Check IdentityFile ...")
+    refused = ConnectError("x refused our SSH keys.", ConnectErrorKind.AUTH_REFUSED)
     backend, calls = fake_backend(connect_error=[refused, None])
     app = make_app(backend, initial_target=ADA)
     async with app.run_test(size=SIZE) as pilot:

@@ -45,6 +45,7 @@ HOST_KEY = HostKeyInfo(
     fingerprint="SHA256:q3Xv0mT8cYbN1rL5kP9wZ2dF7hJ4sA6gE0uI3oV8xC4",
     openssh_line="build.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFake",
     known_hosts=Path("/home/ada/.ssh/known_hosts"),
+    listed_in=Path("/home/ada/.ssh/known_hosts"),
 )
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from .auth import AuthKind, AuthRecord, TokenState, describe_expiry
 from .authfile import read_remote_auth
-from .connection import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown, connect
+from .connection import ConnectError, ConnectErrorKind, ConnectSettings, connect
 from .hosts import HostTarget
 from .ports import CODEX_PORTS, PortOwner, local_port_owners
 from .probe import (
@@ -297,10 +297,21 @@ _SERVER_CHECKS = (
 )
 
 
+_HOST_KEY_KINDS = frozenset(
+    {
+        ConnectErrorKind.HOST_KEY_UNKNOWN,
+        ConnectErrorKind.HOST_KEY_CHANGED,
+        ConnectErrorKind.HOST_KEY_REVOKED,
+        ConnectErrorKind.HOST_KEY_UNVERIFIED,
+    }
+)
+
+
 def _connect_failure(exc: ConnectError) -> list[Check]:
-    if isinstance(exc, HostKeyChanged | HostKeyUnknown):
+    if exc.kind in _HOST_KEY_KINDS:
         ssh = Check("ssh", Verdict.FAIL, "stopped at the host key")
-        fix = "" if isinstance(exc, HostKeyChanged) else "Re-run with --accept-new-host-key."
+        unknown = exc.kind is ConnectErrorKind.HOST_KEY_UNKNOWN
+        fix = "Re-run with --accept-new-host-key." if unknown else ""
         key = Check("host key", Verdict.FAIL, str(exc), fix)
     else:
         ssh = Check("ssh", Verdict.FAIL, str(exc), "Check the host name, port and your keys.")

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from .auth import AuthKind
-from .connection import ConnectError, ConnectSettings, HostKeyInfo
+from .connection import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
 from .events import (
     LoginError,
     LoginEvent,
@@ -52,6 +52,10 @@ class Prompter(Protocol):
 
     async def confirm_host_key(self, key: HostKeyInfo) -> bool: ...
 
+    async def passphrase(self, key_path: str) -> str | None:
+        """An encrypted key's passphrase (None: skip that key)."""
+        ...
+
     async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
         """After the server refused our keys: ("password" | "passphrase", secret), or None."""
         ...
@@ -81,8 +85,11 @@ class FlowError(Exception):
 
 
 def refused_our_keys(exc: ConnectError) -> bool:
-    """connection.py says 'refused our SSH keys' for asyncssh.PermissionDenied."""
-    return "refused our SSH keys" in str(exc)
+    """The target refused our keys (a jump host's refusal is not fixed by a password here)."""
+    return exc.jump_host is None and exc.kind in (
+        ConnectErrorKind.AUTH_REFUSED,
+        ConnectErrorKind.NEEDS_PASSPHRASE,
+    )
 
 
 def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
@@ -154,7 +161,11 @@ class LoginFlow:
 
     async def connect(self) -> ServerConnection:
         """The one connection; an unknown key is confirmed, refused keys ask for credentials."""
-        settings = replace(self.settings, confirm_host_key=self.prompter.confirm_host_key)
+        settings = replace(
+            self.settings,
+            confirm_host_key=self.prompter.confirm_host_key,
+            ask_passphrase=self.prompter.passphrase,
+        )
         for tries in range(MAX_CREDENTIAL_TRIES + 1):
             try:
                 self.conn = await self.services.connect(self.target, settings)

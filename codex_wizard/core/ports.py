@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import ipaddress
 import os
 import re
@@ -20,9 +21,12 @@ import psutil
 
 __all__ = [
     "CODEX_PORTS",
+    "LocalPortState",
     "PortOwner",
     "cancel_pending_login",
+    "is_windows_excluded",
     "local_port_owners",
+    "local_port_state",
     "owners_of",
     "parse_lsof_listeners",
     "parse_proc_net_tcp",
@@ -53,10 +57,11 @@ class PortOwner:
     process: str | None = None
 
     def describe(self) -> str:
-        """``codex (pid 4242) on 127.0.0.1:1455``, ``unknown process on 127.0.0.1:1455``."""
-        who = self.process or "unknown process"
-        if self.pid is not None:
-            who = f"{who} (pid {self.pid})"
+        """``codex (pid 4242) on 127.0.0.1:1455``, ``another program on 127.0.0.1:1455``."""
+        if self.pid is None:
+            who = self.process or "another program"  # e.g. macOS hides other users' sockets
+        else:
+            who = f"{self.process or 'unknown process'} (pid {self.pid})"
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"{who} on {host}:{self.port}"
 
@@ -227,7 +232,7 @@ def local_port_owners(ports: Iterable[int] = CODEX_PORTS) -> dict[int, PortOwner
     owners = owners_of(listeners, ports)
     if not complete:
         for port, owner in owners.items():
-            if owner is None and not port_is_free(port):
+            if owner is None and local_port_state(port) is LocalPortState.BUSY:
                 owners[port] = PortOwner(port=port, address="127.0.0.1")
     return owners
 
@@ -271,8 +276,26 @@ def _per_process_listeners() -> Iterator[PortOwner]:
                 yield owner
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True if a listener could take host:port now, binding as the Codex login server does.
+class LocalPortState(enum.Enum):
+    """Whether a listener could bind 127.0.0.1:port on this computer."""
+
+    FREE = "free"
+    BUSY = "busy"  # another socket holds it
+    EXCLUDED = "excluded"  # Windows reserves it (an excluded port range, WinError 10013)
+
+
+# WSAEACCES: Windows' answer to a bind inside an excluded port range (Hyper-V, WSL 2, Docker
+# reserve ranges at boot; `netsh interface ipv4 show excludedportrange protocol=tcp` lists them).
+WSAEACCES = 10013
+
+
+def is_windows_excluded(exc: OSError) -> bool:
+    """True when a bind failed because Windows excludes the port (not because it is in use)."""
+    return WSAEACCES in (exc.errno, getattr(exc, "winerror", None))
+
+
+def local_port_state(port: int, host: str = "127.0.0.1") -> LocalPortState:
+    """Try to bind host:port as the Codex login server does, and say how that went.
 
     On POSIX that is with SO_REUSEADDR (so TIME_WAIT leftovers do not count as busy); on
     Windows SO_REUSEADDR would let us share a live port, so it is left off there.
@@ -286,9 +309,14 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
             sock.listen(1)
-    except OSError:
-        return False
-    return True
+    except OSError as exc:
+        return LocalPortState.EXCLUDED if is_windows_excluded(exc) else LocalPortState.BUSY
+    return LocalPortState.FREE
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a listener could take host:port now (see local_port_state)."""
+    return local_port_state(port, host) is LocalPortState.FREE
 
 
 async def cancel_pending_login(port: int, timeout: float = 2.0) -> bool:

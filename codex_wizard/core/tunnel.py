@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from .ports import PortOwner, local_port_owners
+from .ports import PortOwner, is_windows_excluded, local_port_owners
 
 if TYPE_CHECKING:
     from .connection import ServerConnection
@@ -80,6 +80,21 @@ class PortBusyError(Exception):
         )
         self.port = port
         self.owner = owner
+
+
+class PortExcludedError(PortBusyError):
+    """Windows reserves the port (WinError 10013): no program here can take it; use the relay."""
+
+    def __init__(self, port: int) -> None:
+        Exception.__init__(
+            self,
+            f"Windows does not let any program use port {port} on this computer: it is in an "
+            "excluded port range (see `netsh interface ipv4 show excludedportrange "
+            "protocol=tcp`). Log in the relay way instead (codex-wizard login HOST --relay), "
+            "which needs no local port.",
+        )
+        self.port = port
+        self.owner = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,8 @@ class Tunnel:
             # asyncio sets SO_REUSEADDR on POSIX only (on Windows it would allow port theft).
             self._server = await asyncio.start_server(self._serve, LOOPBACK, self.local_port)
         except OSError as exc:
+            if is_windows_excluded(exc):
+                raise PortExcludedError(self.local_port) from None
             if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                 raise
             owner = local_port_owners([self.local_port]).get(self.local_port)

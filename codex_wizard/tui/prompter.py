@@ -24,6 +24,11 @@ class WizardPrompter:
 
         return bool(await self.ask(HostKeyDialog(key)))
 
+    async def passphrase(self, key_path: str) -> str | None:
+        from .screens.dialogs import PassphraseDialog
+
+        return await self.ask(PassphraseDialog(key_path))
+
     async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
         from .screens.dialogs import CredentialsDialog
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from ...core.connection import HostKeyInfo
+from ...core.connection import HostKeyInfo, remove_entry_command
 from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
@@ -70,14 +70,18 @@ class ConfirmDialog(ModalScreen[bool]):
 
 def host_key_body(key: HostKeyInfo) -> Text:
     text = Text()
-    text.append(f"The authenticity of {key.host_label} can't be established.\n\n")
+    who = f"jump host {key.host_label}" if key.jump_host else key.host_label
+    text.append(f"The authenticity of {who} can't be established.\n\n")
     text.append(f"{key.key_type} key fingerprint:\n")
     text.append(f"  {key.fingerprint}\n\n", style="bold")
     text.append(
         "Compare it with the fingerprint your server's administrator or provider shows you "
         "(on the server: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub). "
     )
-    text.append(f"If you trust it, it is added to {key.known_hosts}.")
+    if key.known_hosts is None:
+        text.append("If you trust it, it is used for this connection (UserKnownHostsFile none).")
+    else:
+        text.append(f"If you trust it, it is added to {key.known_hosts}.")
     return text
 
 
@@ -131,6 +135,41 @@ class CredentialsDialog(ModalScreen[tuple[str, str] | None]):
             self.dismiss(("password", password))
         else:
             self.query_one("#password", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PassphraseDialog(ModalScreen[str | None]):
+    """The passphrase of an encrypted SSH key, typed without showing it (Escape: skip the key)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, key_path: str) -> None:
+        super().__init__()
+        self.key_path = key_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("Passphrase of your SSH key", style="bold"), id="dialog-title")
+            yield Static(
+                f"{self.key_path} is encrypted. Type its passphrase (it stays on this "
+                "computer). Enter to connect, Escape to skip this key.",
+                id="dialog-body",
+            )
+            yield Input(placeholder="passphrase", password=True, id="passphrase")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Connect", id="ok", variant="primary")
+                yield Button("Skip", id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        self.dismiss(self.query_one("#passphrase", Input).value)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -216,7 +255,7 @@ class HostKeyChangedScreen(_ProblemScreen):
             f"Refusing to connect: the host key of {key.host_label} has CHANGED",
             (
                 f"{key.host_label} presented a {key.key_type} key with fingerprint "
-                f"{key.fingerprint}, but {key.known_hosts} has a different key for it. "
+                f"{key.fingerprint}, but {key.listed_in} has a different key for it. "
                 "Someone may be intercepting the connection (a man-in-the-middle attack) and "
                 "could read everything, including your Codex sign-in. It can also mean the "
                 "server was reinstalled or its keys were rotated."
@@ -225,7 +264,7 @@ class HostKeyChangedScreen(_ProblemScreen):
                 "Do not continue until you know why the key changed: ask the server's "
                 "administrator or provider. If the change is expected, remove the old key and "
                 "connect again (you will be asked to confirm the new fingerprint):\n\n"
-                f"    ssh-keygen -R '{key.known_hosts_pattern}'"
+                f"    {remove_entry_command(key)}"
             ),
             can_go_back=False,
         )
