@@ -48,7 +48,7 @@ from .core.ports import (
 from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
 from .core.push import PushError, load_local_auth, local_auth_path, push_auth
 from .core.relay import PastedAddressError, replay_on_server, validate_pasted_callback
-from .core.status import HostStatus, check_fleet, fleet_exit_code
+from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
 from .core.tunnel import ForwardingState, check_forwarding
 
 MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
@@ -452,18 +452,10 @@ def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
 
 
 def _status_row(result: HostStatus, now: datetime) -> str:
+    detail = result.describe(now)
     auth = result.auth
-    if result.error and not auth:
-        detail = result.error
-    elif result.state is TokenState.LOGGED_OUT:
-        detail = "not logged in"
-    elif result.state is TokenState.API_KEY:
-        detail = f"API key {auth.api_key_masked} (not a ChatGPT login)"
-    elif auth and auth.access and auth.access.expires_at:
-        detail = describe_expiry(auth.access.expires_at, now)
+    if auth and auth.kind is AuthKind.CHATGPT and result.state is not TokenState.ERROR:
         detail = f"{detail}  ({auth.email_masked or '?'}, {auth.plan or '?'})"
-    else:
-        detail = (auth.problem if auth else None) or "unreadable"
     return f"{result.host:<24} {result.state.value:<10} {detail}"
 
 
@@ -497,6 +489,7 @@ async def status_command(args: argparse.Namespace) -> int:
         warn_days=args.warn_days,
         timeout=args.timeout,
         on_result=progress.tick,
+        local=await asyncio.to_thread(local_login, warn_days=args.warn_days),
     )
     progress.clear()
     _print_status(results, as_json=args.json)
