@@ -73,11 +73,11 @@ async def test_host_list_shows_hosts_and_fills_token_states_as_they_answer():
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (HostStatus("h", TokenState.LOGGED_OUT, auth=parse_auth_json(None)), "logged out"),
+        (HostStatus("h", TokenState.LOGGED_OUT, auth=parse_auth_json(None)), "not logged in"),
         (HostStatus("h", TokenState.ERROR, error="Can't reach h: refused"), "unreachable"),
         (HostStatus("h", TokenState.ERROR, error="The host key of h is not known"), "not yet"),
         (HostStatus("h", TokenState.ERROR, error="WARNING: ... has CHANGED"), "CHANGED"),
-        (HostStatus("h", TokenState.EXPIRED, auth=record(access_ttl_s=-7200)), "expired 2 hours"),
+        (HostStatus("h", TokenState.RENEWS, auth=record(access_ttl_s=-7200)), "codex renews it"),
     ],
 )
 async def test_host_list_token_column_words(status, expected):

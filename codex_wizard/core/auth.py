@@ -233,29 +233,46 @@ def describe_state(
     storage: Storage = Storage.FILE,
     shared_with: Sequence[str] = (),
     error: str | None = None,
+    brief: bool = False,
 ) -> str:
-    """What a state means for this login, in the words `status`, doctor and the wizard share."""
+    """What a state means for this login, in the words `status`, doctor and the wizard share.
+
+    `brief` (the wizard's host list) leaves out the last renewal and why a state matters.
+    """
+    head, tail = _state_words(state, record, now, storage, shared_with, error)
+    return head if brief else head + tail
+
+
+def _state_words(
+    state: TokenState,
+    record: AuthRecord | None,
+    now: datetime | None,
+    storage: Storage,
+    shared_with: Sequence[str],
+    error: str | None,
+) -> tuple[str, str]:
+    """(the state in a few words, the rest of the sentence)."""
     keyring = storage is Storage.KEYRING
     if state is TokenState.SHARED:
-        return (
-            f"the same login as {', '.join(shared_with) or 'another host'}: the first to renew "
-            "it logs the others out; log each in on its own"
+        others = ", ".join(shared_with) or "another host"
+        return f"shared with {others}: log each in on its own", (
+            " (refresh tokens are single-use: the first to renew logs the others out)"
         )
     if state is TokenState.LOGGED_OUT:
-        return "not logged in (OS keyring)" if keyring else "not logged in"
+        return ("not logged in (OS keyring)" if keyring else "not logged in"), ""
     if state is TokenState.API_KEY:
         masked = record.api_key_masked if record else None
-        return f"API key {masked or _HIDDEN} (not a ChatGPT login)"
+        return f"API key {masked or _HIDDEN} (not a ChatGPT login)", ""
     if state is TokenState.ERROR or record is None:
-        return error or (record.problem if record else None) or "auth.json unreadable"
+        return error or (record.problem if record else None) or "auth.json unreadable", ""
     if keyring:
-        return "logged in (OS keyring); expiry not readable"
+        return "logged in (OS keyring); expiry not readable", ""
     when = _access_expiry(record, now)
     if state is TokenState.RENEWS:
-        return f"{when} — codex renews it the next time it runs ({_last_renewed(record, now)})"
+        return f"{when}, codex renews it on next use", f" ({_last_renewed(record, now)})"
     if state in (TokenState.EXPIRING, TokenState.EXPIRED):
-        return f"{when}; no refresh token, so codex can't renew it: log in again"
-    return when
+        return f"{when}, no refresh token", ": log in again"
+    return when, ""
 
 
 def _access_expiry(record: AuthRecord, now: datetime | None) -> str:

@@ -73,8 +73,16 @@ class HostStatus:
     def login_id(self) -> str | None:
         return self.auth.login_id if self.auth else None
 
-    def describe(self, now: datetime | None = None) -> str:
-        """The state in words, the same in `status` and in the wizard's host list."""
+    def at(self, now: datetime | None = None, warn_days: float = 3.0) -> HostStatus:
+        """This status judged again at `now` (a list left open ages), from its record; what a
+        record alone can't tell (unreachable, keyring, shared) stays as it was."""
+        keep = self.storage is Storage.KEYRING or self.state is TokenState.SHARED
+        if self.auth is None or keep:
+            return self
+        return replace(self, state=self.auth.state(now, warn_days))
+
+    def describe(self, now: datetime | None = None, *, brief: bool = False) -> str:
+        """The state in words, the same in `status` and (brief) in the wizard's host list."""
         return describe_state(
             self.state,
             self.auth,
@@ -82,6 +90,7 @@ class HostStatus:
             storage=self.storage,
             shared_with=self.shared_with,
             error=self.error,
+            brief=brief,
         )
 
     def as_json(self, now: datetime | None = None) -> dict[str, object]:

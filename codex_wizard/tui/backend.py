@@ -22,7 +22,7 @@ from ..core.ports import cancel_pending_login, local_port_owners, wait_port_free
 from ..core.probe import probe_server
 from ..core.push import load_local_auth, push_auth
 from ..core.relay import replay_on_server
-from ..core.status import check_host
+from ..core.status import check_host, local_login
 from ..core.tunnel import check_forwarding
 
 
@@ -57,6 +57,7 @@ class Backend:
     connect: Callable = connect
     probe: Callable = probe_server
     check_host: Callable = check_host
+    local_login: Callable = local_login
     check_forwarding: Callable = check_forwarding
     local_port_owners: Callable = local_port_owners
     cancel_pending_login: Callable = cancel_pending_login
