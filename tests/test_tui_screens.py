@@ -705,5 +705,5 @@ async def test_expired_record_headline_mentions_refresh():
 
     text = headline(record(access_ttl_s=-3 * 3600), NOW, 3.0).plain
     assert "expired 3 hours ago" in text
-    assert "refreshes" in text
+    assert "codex renews it on next use" in text
     assert NOW + timedelta(0) == NOW
