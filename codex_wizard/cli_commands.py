@@ -4,6 +4,7 @@ core; login is in cli_login."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -11,14 +12,14 @@ from datetime import UTC, datetime
 
 from .cli_login import expiry_line
 from .cli_terminal import TerminalPrompter, connect_settings, say
-from .core.auth import TokenState, describe_expiry
+from .core.auth import AuthKind, TokenState
 from .core.connection import ConnectError
 from .core.doctor import DoctorReport, Verdict, run_doctor
 from .core.flow import LoginFlow
 from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
-from .core.status import HostStatus, check_fleet, fleet_exit_code
+from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
 from .errors import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
 
 MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
@@ -42,18 +43,10 @@ def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
 
 
 def _status_row(result: HostStatus, now: datetime) -> str:
+    detail = result.describe(now)
     auth = result.auth
-    if result.error and not auth:
-        detail = result.error
-    elif result.state is TokenState.LOGGED_OUT:
-        detail = "not logged in"
-    elif result.state is TokenState.API_KEY:
-        detail = f"API key {auth.api_key_masked} (not a ChatGPT login)"
-    elif auth and auth.access and auth.access.expires_at:
-        detail = describe_expiry(auth.access.expires_at, now)
+    if auth and auth.kind is AuthKind.CHATGPT and result.state is not TokenState.ERROR:
         detail = f"{detail}  ({auth.email_masked or '?'}, {auth.plan or '?'})"
-    else:
-        detail = (auth.problem if auth else None) or "unreadable"
     return f"{result.host:<24} {result.state.value:<10} {detail}"
 
 
@@ -87,6 +80,7 @@ async def status_command(args: argparse.Namespace) -> int:
         warn_days=args.warn_days,
         timeout=args.timeout,
         on_result=progress.tick,
+        local=await asyncio.to_thread(local_login, warn_days=args.warn_days),
     )
     progress.clear()
     _print_status(results, as_json=args.json)

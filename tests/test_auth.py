@@ -179,7 +179,31 @@ class TestChatgptRecord:
 # ---------------------------------------------------------------------------- state()
 
 
+def without_refresh(**token_args: Any) -> dict[str, Any]:
+    tokens = make_tokens(now=NOW.timestamp(), **token_args)
+    del tokens["refresh_token"]
+    return tokens_doc(tokens=tokens)
+
+
 class TestState:
+    @pytest.mark.parametrize(
+        ("access_ttl_s", "expected"),
+        [
+            (10 * DAY, TokenState.OK),
+            (DAY, TokenState.OK),
+            (301, TokenState.OK),
+            (300, TokenState.RENEWS),
+            (60, TokenState.RENEWS),
+            (0, TokenState.RENEWS),
+            (-2 * DAY, TokenState.RENEWS),
+        ],
+    )
+    def test_with_refresh_token(self, access_ttl_s: float, expected: TokenState) -> None:
+        tokens = make_tokens(now=NOW.timestamp(), access_ttl_s=access_ttl_s)
+        record = parse_doc(tokens_doc(tokens=tokens))
+        assert record.state(NOW) is expected
+        assert record.renews_on_use(NOW) is (expected is TokenState.RENEWS)
+
     @pytest.mark.parametrize(
         ("access_ttl_s", "expected"),
         [
@@ -191,13 +215,30 @@ class TestState:
             (-2 * 3600, TokenState.EXPIRED),
         ],
     )
-    def test_by_access_expiry(self, access_ttl_s: float, expected: TokenState) -> None:
-        tokens = make_tokens(now=NOW.timestamp(), access_ttl_s=access_ttl_s)
-        record = parse_doc(tokens_doc(tokens=tokens))
+    def test_without_refresh_token(self, access_ttl_s: float, expected: TokenState) -> None:
+        record = parse_doc(without_refresh(access_ttl_s=access_ttl_s))
+        assert record.state(NOW) is expected
+        assert not record.renews_on_use(NOW)
+
+    @pytest.mark.parametrize(
+        ("last_refresh", "expected"),
+        [
+            ("2026-11-16T11:00:00Z", TokenState.RENEWS),  # 9 days ago: codex renews
+            ("2026-11-20T08:00:00Z", TokenState.ERROR),  # 5 days ago: it would not
+            (None, TokenState.ERROR),
+        ],
+    )
+    def test_unreadable_exp_falls_back_to_last_refresh(
+        self, last_refresh: str | None, expected: TokenState
+    ) -> None:
+        tokens = make_tokens(now=NOW.timestamp())
+        tokens["access_token"] = make_jwt({"iat": 1})
+        record = parse_doc(tokens_doc(tokens=tokens, last_refresh=last_refresh))
         assert record.state(NOW) is expected
 
-    def test_warn_days(self) -> None:
-        record = parse_doc(tokens_doc())  # 10 days left
+    def test_warn_days_only_matter_without_a_refresh_token(self) -> None:
+        assert parse_doc(tokens_doc()).state(NOW, warn_days=11) is TokenState.OK
+        record = parse_doc(without_refresh())  # 10 days left
         assert record.state(NOW, warn_days=11) is TokenState.EXPIRING
         assert record.state(NOW, warn_days=0) is TokenState.OK
 
@@ -209,7 +250,12 @@ class TestState:
         fresh = parse_auth_json(make_auth_json().encode())
         assert fresh.state() is TokenState.OK
         stale = parse_auth_json(make_auth_json(access_ttl_s=-60).encode())
-        assert stale.state() is TokenState.EXPIRED
+        assert stale.state() is TokenState.RENEWS
+
+    def test_since_refresh_s(self) -> None:
+        record = parse_doc(tokens_doc())
+        assert record.since_refresh_s(NOW) == pytest.approx(5 * DAY + 4 * 3600)
+        assert parse_doc(tokens_doc(last_refresh=None)).since_refresh_s(NOW) is None
 
     def test_naive_now_is_utc(self) -> None:
         record = parse_doc(tokens_doc())

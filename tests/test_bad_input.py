@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -34,7 +35,10 @@ def assert_clean(*texts: str) -> None:
 
 
 def tokens_doc(**token_overrides: object) -> bytes:
-    doc = json.loads(make_auth_json())
+    """A fresh login's auth.json (renewed just now: an unreadable exp is then an error, as codex
+    would not renew it before 8 days) with some tokens replaced."""
+    renewed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    doc = json.loads(make_auth_json(last_refresh=renewed))
     doc["tokens"].update(token_overrides)
     return json.dumps(doc).encode()
 

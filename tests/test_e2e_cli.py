@@ -245,6 +245,11 @@ def test_status_json_and_exit_codes(lab: SshLab) -> None:
     }
     assert row["auth_mode"] == "chatgpt" and 9 * 86400 < row["expires_in_s"] <= 10 * 86400
     assert_no_secrets(result.stdout, lab)
+    renewable = run_cli(lab, "status", "lab", "--warn-days", "11")
+    assert renewable.returncode == 0 and " ok " in renewable.stdout  # codex renews it
+    doc = json.loads(make_auth_json())
+    del doc["tokens"]["refresh_token"]
+    lab.write_server_file(".codex/auth.json", json.dumps(doc), mode=0o600)
     expiring = run_cli(lab, "status", "lab", "--warn-days", "11")
     assert expiring.returncode == 1 and "expiring" in expiring.stdout
 

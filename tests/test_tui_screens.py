@@ -79,11 +79,11 @@ async def test_host_list_shows_hosts_and_fills_token_states_as_they_answer():
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (HostStatus("h", TokenState.LOGGED_OUT, auth=parse_auth_json(None)), "logged out"),
+        (HostStatus("h", TokenState.LOGGED_OUT, auth=parse_auth_json(None)), "not logged in"),
         (HostStatus("h", TokenState.ERROR, error="Can't reach h: refused"), "unreachable"),
         (HostStatus("h", TokenState.ERROR, error="The host key of h is not known"), "not yet"),
         (HostStatus("h", TokenState.ERROR, error="WARNING: ... has CHANGED"), "CHANGED"),
-        (HostStatus("h", TokenState.EXPIRED, auth=record(access_ttl_s=-7200)), "expired 2 hours"),
+        (HostStatus("h", TokenState.RENEWS, auth=record(access_ttl_s=-7200)), "codex renews it"),
     ],
 )
 async def test_host_list_token_column_words(status, expected):
@@ -711,5 +711,5 @@ async def test_expired_record_headline_mentions_refresh():
 
     text = headline(record(access_ttl_s=-3 * 3600), NOW, 3.0).plain
     assert "expired 3 hours ago" in text
-    assert "refreshes" in text
+    assert "codex renews it on next use" in text
     assert NOW + timedelta(0) == NOW

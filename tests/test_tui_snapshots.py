@@ -19,7 +19,7 @@ from codex_wizard.core.events import (
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.status import HostStatus
+from codex_wizard.core.status import THIS_COMPUTER, HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
@@ -45,10 +45,12 @@ def test_hosts_screen(snap_compare):
     hosts = [ADA, HostTarget("gpu-box"), HostTarget("old-vps"), HostTarget("10.0.0.7", "root")]
     statuses = {
         "ada@build.example.com": HostStatus("ada@build.example.com", TokenState.OK, record()),
-        "old-vps": HostStatus("old-vps", TokenState.EXPIRED, record(access_ttl_s=-2 * 86400)),
+        "old-vps": HostStatus("old-vps", TokenState.RENEWS, record(-2 * 86400, tag="old")),
         "root@10.0.0.7": HostStatus("root@10.0.0.7", TokenState.LOGGED_OUT, parse_auth_json(None)),
     }
     backend, calls = fake_backend(statuses=statuses)
+    # this computer holds ada's very login (the same refresh token): the list says "shared"
+    backend.local_login = lambda: HostStatus(THIS_COMPUTER, TokenState.OK, record())
     app = make_app(backend, hosts=hosts, check_statuses=True)
 
     async def run_before(pilot):

@@ -42,14 +42,19 @@ def test_urgency(seconds, colour):
 def test_token_summary_for_each_state():
     ok = HostStatus("h", TokenState.OK, auth=record())
     assert token_summary(ok, NOW) == ("expires in 9 days 4 hours", "ok")
-    soon = HostStatus("h", TokenState.EXPIRING, auth=record(access_ttl_s=86400 * 2))
-    assert token_summary(soon, NOW) == ("expires in 2 days", "warn")
+    soon = HostStatus("h", TokenState.OK, auth=record(access_ttl_s=86400 * 2))
+    assert token_summary(soon, NOW) == ("expires in 2 days", "ok")  # codex renews it
     # the state is worked out at the injected now, not when the check ran
-    assert token_summary(ok, NOW + timedelta(days=10))[1] == "bad"
+    text, style = token_summary(ok, NOW + timedelta(days=10))
+    assert text == "expired 19 hours 30 minutes ago, codex renews it on next use" and style == "ok"
+    shared = HostStatus("h", TokenState.SHARED, auth=record(), shared_with=("this computer",))
+    text, style = token_summary(shared, NOW)
+    assert text == "shared with this computer: log each in on its own" and style == "warn"
     api = HostStatus("h", TokenState.API_KEY, auth=AuthRecord(AuthKind.API_KEY))
     assert token_summary(api, NOW)[0].startswith("API key")
     bad = HostStatus("h", TokenState.ERROR, auth=parse_auth_json(b"{"))
-    assert token_summary(bad, NOW) == ("auth.json unreadable", "bad")
+    text, style = token_summary(bad, NOW)
+    assert text.startswith("auth.json is not valid JSON") and style == "bad"
 
 
 def test_small_texts():

@@ -328,6 +328,7 @@ def fake_backend(
         connect=connect,
         probe=probe_server,
         check_host=check_host,
+        local_login=lambda: None,  # this computer's login: none (never the real ~/.codex)
         check_forwarding=check_forwarding,
         local_port_owners=local_port_owners,
         cancel_pending_login=cancel_pending_login,

@@ -12,8 +12,10 @@ checked; we only read claims to show expiry, plan and account.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,6 +26,12 @@ MAX_AUTH_BYTES = 1_000_000
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
+
+RENEW_WINDOW_S = 300.0
+"""codex renews the access token on use once its exp is this close (codex-rs auth manager)."""
+STALE_REFRESH_S = 8 * 86400.0
+"""When exp can't be read, codex renews once last_refresh is older than this."""
+LOGIN_ID_HEX = 12
 
 _ELLIPSIS = "…"
 _HIDDEN = "•••"
@@ -41,14 +49,28 @@ class AuthKind(StrEnum):
 
 
 class TokenState(StrEnum):
-    """The login's health, as the UI shows it."""
+    """Whether codex will work with this login, as `status`, doctor and the wizard say it.
+
+    RENEWS is fine: the access token is due, and codex renews it with the refresh token the
+    next time it runs. EXPIRING/EXPIRED have no refresh token, so codex cannot renew. SHARED
+    is never a single record's state: it compares logins across hosts (core.status).
+    """
 
     OK = "ok"
+    RENEWS = "renews"
     EXPIRING = "expiring"
     EXPIRED = "expired"
+    SHARED = "shared"
     LOGGED_OUT = "logged_out"
     API_KEY = "api_key"
     ERROR = "error"
+
+
+class Storage(StrEnum):
+    """Where codex keeps the credentials (`cli_auth_credentials_store` in config.toml)."""
+
+    FILE = "file"
+    KEYRING = "keyring"
 
 
 class JwtError(ValueError):
@@ -85,23 +107,49 @@ class AuthRecord:
     api_key_masked: str | None = None
     file_mode: int | None = None
     problem: str | None = None
+    login_id: str | None = None
 
     def state(self, now: datetime | None = None, warn_days: float = 3.0) -> TokenState:
-        """The login's health at `now`; EXPIRING when the access token ends within `warn_days`."""
+        """The login's health at `now`, by codex's own renewal rule.
+
+        With a refresh token: RENEWS when codex will renew on its next run, else OK (ERROR when
+        the access token's expiry can't be read and codex would not renew). Without one:
+        EXPIRED once past, EXPIRING within `warn_days`, else OK.
+        """
         if self.kind is AuthKind.MISSING:
             return TokenState.LOGGED_OUT
         if self.kind is AuthKind.API_KEY:
             return TokenState.API_KEY
         if self.kind is AuthKind.MALFORMED:
             return TokenState.ERROR
+        if self.renews_on_use(now):
+            return TokenState.RENEWS
         remaining = self.expires_in_s(now)
         if remaining is None:
             return TokenState.ERROR
+        if self.has_refresh_token:
+            return TokenState.OK
         if remaining <= 0:
             return TokenState.EXPIRED
         if remaining < warn_days * 86400:
             return TokenState.EXPIRING
         return TokenState.OK
+
+    def renews_on_use(self, now: datetime | None = None) -> bool:
+        """codex renews the access token the next time it runs (a refresh token and it is due)."""
+        if self.kind is not AuthKind.CHATGPT or not self.has_refresh_token:
+            return False
+        remaining = self.expires_in_s(now)
+        if remaining is not None:
+            return remaining <= RENEW_WINDOW_S
+        since = self.since_refresh_s(now)
+        return since is not None and since > STALE_REFRESH_S
+
+    def since_refresh_s(self, now: datetime | None = None) -> float | None:
+        """Seconds since codex last renewed the tokens (last_refresh); None when unknown."""
+        if self.last_refresh is None:
+            return None
+        return (_aware(now) - self.last_refresh).total_seconds()
 
     def expires_in_s(self, now: datetime | None = None) -> float | None:
         """Seconds until the access token expires (negative once past); None when unknown."""
@@ -175,6 +223,83 @@ def describe_expiry(expires_at: datetime, now: datetime | None = None) -> str:
     if delta > -1:
         return "expired just now"
     return f"expired {humanize_duration(delta)} ago"
+
+
+def describe_state(
+    state: TokenState,
+    record: AuthRecord | None = None,
+    now: datetime | None = None,
+    *,
+    storage: Storage = Storage.FILE,
+    shared_with: Sequence[str] = (),
+    error: str | None = None,
+    brief: bool = False,
+) -> str:
+    """What a state means for this login, in the words `status`, doctor and the wizard share.
+
+    `brief` (the wizard's host list) leaves out the last renewal and why a state matters.
+    """
+    head, tail = _state_words(state, record, now, storage, shared_with, error)
+    return head if brief else head + tail
+
+
+def _state_words(
+    state: TokenState,
+    record: AuthRecord | None,
+    now: datetime | None,
+    storage: Storage,
+    shared_with: Sequence[str],
+    error: str | None,
+) -> tuple[str, str]:
+    """(the state in a few words, the rest of the sentence)."""
+    keyring = storage is Storage.KEYRING
+    if state is TokenState.SHARED:
+        others = ", ".join(shared_with) or "another host"
+        return f"shared with {others}: log each in on its own", (
+            " (refresh tokens are single-use: the first to renew logs the others out)"
+        )
+    if state is TokenState.LOGGED_OUT:
+        return ("not logged in (OS keyring)" if keyring else "not logged in"), ""
+    if state is TokenState.API_KEY:
+        masked = record.api_key_masked if record else None
+        return f"API key {masked or _HIDDEN} (not a ChatGPT login)", ""
+    if state is TokenState.ERROR or record is None:
+        return error or (record.problem if record else None) or "auth.json unreadable", ""
+    if keyring:
+        return "logged in (OS keyring); expiry not readable", ""
+    when = _access_expiry(record, now)
+    if state is TokenState.RENEWS:
+        return f"{when}, codex renews it on next use", f" ({_last_renewed(record, now)})"
+    if state in (TokenState.EXPIRING, TokenState.EXPIRED):
+        return f"{when}, no refresh token", ": log in again"
+    return when, ""
+
+
+def _access_expiry(record: AuthRecord, now: datetime | None) -> str:
+    """ "expires in 9 days 3 hours", "expired 2 days ago" or "expiry not readable"."""
+    expires_at = record.access.expires_at if record.access else None
+    if expires_at is None:
+        return "expiry not readable"
+    when = describe_expiry(expires_at, now)
+    return when if when.startswith("expired") else f"expires {when}"
+
+
+def _last_renewed(record: AuthRecord, now: datetime | None) -> str:
+    since = record.since_refresh_s(now)
+    if since is None:
+        return "last renewal unknown"
+    if since < 0:
+        return "last renewed just now"
+    return f"last renewed {humanize_duration(since)} ago"
+
+
+def login_fingerprint(refresh_token: str) -> str:
+    """A login's id: the first 12 hex digits of SHA-256 of its refresh token (never the token).
+
+    Two files with one id hold one login: refresh tokens rotate and are single-use, so the
+    first copy to renew logs the others out.
+    """
+    return hashlib.sha256(refresh_token.strip().encode()).hexdigest()[:LOGIN_ID_HEX]
 
 
 def _plural(count: int, name: str) -> str:
@@ -356,6 +481,7 @@ def _chatgpt_record(
     doc: dict, tokens: dict, auth_mode: str | None, api_key_masked: str | None, mode: int | None
 ) -> AuthRecord:
     access, access_claims = _token_info(tokens["access_token"])
+    refresh = tokens.get("refresh_token")
     id_info, id_claims = (None, {})
     if _nonblank(tokens.get("id_token")):
         id_info, id_claims = _token_info(tokens["id_token"])
@@ -369,7 +495,8 @@ def _chatgpt_record(
         auth_mode=auth_mode,
         access=access,
         id=id_info,
-        has_refresh_token=_nonblank(tokens.get("refresh_token")),
+        has_refresh_token=_nonblank(refresh),
+        login_id=login_fingerprint(refresh) if _nonblank(refresh) else None,
         last_refresh=_parse_timestamp(doc.get("last_refresh")),
         plan=_first_str(*(_auth_claim(c, "chatgpt_plan_type") for c in (id_claims, access_claims))),
         email_masked=_masked_email(id_claims, access_claims),

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .auth import AuthKind, AuthRecord, TokenState, describe_expiry
+from .auth import AuthKind, AuthRecord, TokenState, describe_state
 from .authfile import read_remote_auth
 from .connection import ConnectError, ConnectErrorKind, ConnectSettings, connect
 from .hosts import HostTarget
@@ -212,8 +212,9 @@ def check_auth_file(record: AuthRecord, auth_path: str = "~/.codex/auth.json") -
 
 def check_token(record: AuthRecord, now: datetime, warn_days: float) -> Check:
     state = record.state(now, warn_days)
+    found = describe_state(state, record, now)
     if state is TokenState.LOGGED_OUT:
-        return Check("token", Verdict.SKIP, "not logged in")
+        return Check("token", Verdict.SKIP, found)
     if state is TokenState.API_KEY:
         return Check(
             "token",
@@ -221,20 +222,13 @@ def check_token(record: AuthRecord, now: datetime, warn_days: float) -> Check:
             f"API-key mode ({record.api_key_masked}): not the ChatGPT login",
             "For ChatGPT sign-in run codex-wizard login HOST.",
         )
-    if state is TokenState.ERROR or record.access is None or record.access.expires_at is None:
-        return Check("token", Verdict.FAIL, record.problem or "token unreadable", "Log in again.")
-    when = describe_expiry(record.access.expires_at, now)
-    if state is TokenState.EXPIRED:
-        verdict = Verdict.WARN if record.has_refresh_token else Verdict.FAIL
-        return Check(
-            "token",
-            verdict,
-            f"access token expired {when}",
-            "codex refreshes it on next use with the refresh token; or log in again.",
-        )
+    if state is not TokenState.ERROR:
+        found = f"access token {found}"
+    if state in (TokenState.ERROR, TokenState.EXPIRED):
+        return Check("token", Verdict.FAIL, found, "Log in again.")
     if state is TokenState.EXPIRING:
-        return Check("token", Verdict.WARN, f"access token expires {when}", "Log in again soon.")
-    return Check("token", Verdict.PASS, f"access token expires {when}")
+        return Check("token", Verdict.WARN, found, "Log in again soon.")
+    return Check("token", Verdict.PASS, found)
 
 
 @dataclass

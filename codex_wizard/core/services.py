@@ -20,7 +20,7 @@ from .ports import cancel_pending_login, local_port_owners, wait_port_free
 from .probe import probe_server
 from .push import load_local_auth, push_auth
 from .relay import replay_on_server
-from .status import check_host
+from .status import check_host, local_login
 from .tunnel import check_forwarding
 
 
@@ -38,6 +38,7 @@ class Services:
     connect: Callable = connect
     probe: Callable = probe_server
     check_host: Callable = check_host
+    local_login: Callable = local_login
     check_forwarding: Callable = check_forwarding
     local_port_owners: Callable = local_port_owners
     cancel_pending_login: Callable = cancel_pending_login

@@ -39,29 +39,29 @@ def urgency(seconds_left: float | None, warn_days: float = 3.0) -> str:
     return "ok"
 
 
+STATE_STYLES = {
+    TokenState.OK: "ok",
+    TokenState.RENEWS: "ok",
+    TokenState.EXPIRING: "warn",
+    TokenState.EXPIRED: "bad",
+    TokenState.SHARED: "warn",
+    TokenState.LOGGED_OUT: "warn",
+    TokenState.API_KEY: "dim",
+    TokenState.ERROR: "bad",
+}
+
+
 def token_summary(status: HostStatus, now: datetime, warn_days: float = 3.0) -> tuple[str, str]:
-    """The host list's token column: (text, colour class)."""
-    auth = status.auth
-    if auth is None:
+    """The host list's token column: (text, colour class), in `status`'s words, at `now`."""
+    if status.auth is None:
         error = status.error or ""
         if "CHANGED" in error:
             return "HOST KEY CHANGED", "bad"
         if "not known" in error:
             return "host key not yet trusted", "warn"
         return "unreachable", "bad"
-    state = auth.state(now, warn_days)
-    if state is TokenState.LOGGED_OUT:
-        return "logged out", "warn"
-    if state is TokenState.API_KEY:
-        return "API key (not ChatGPT)", "dim"
-    if state is TokenState.ERROR:
-        return "auth.json unreadable", "bad"
-    assert auth.access is not None and auth.access.expires_at is not None
-    left = auth.expires_in_s(now)
-    if state is TokenState.EXPIRED:
-        suffix = " (refreshes on use)" if auth.has_refresh_token else ""
-        return f"expired {humanize_duration(left or 0)} ago{suffix}", "bad"
-    return f"expires {describe_expiry(auth.access.expires_at, now)}", urgency(left, warn_days)
+    shown = status.at(now, warn_days)
+    return shown.describe(now, brief=True), STATE_STYLES[shown.state]
 
 
 def auth_kind_text(record: AuthRecord) -> str:

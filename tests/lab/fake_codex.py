@@ -14,6 +14,8 @@ binary (see docs in tests/test_lab.py, which runs both side by side):
   `Successfully logged in` only once `/success` is fetched (also when fetched directly!).
 - `/cancel` -> 200 `Login cancelled` and exit 1 with `Error logging in: Login cancelled`.
 - `codex login status` / `codex logout`: messages on stderr, exit codes as the real one.
+- `cli_auth_credentials_store = "keyring"|"auto"` in config.toml: credentials go to a keyring
+  stand-in, ~/.fake-keyring/codex-auth.json, and no auth.json is written.
 - `codex login --device-auth`: the device-code prompt on stdout (ANSI colours), outcome per knob.
 - two processes like the npm launcher (node) + native binary: the parent forwards SIGINT, SIGTERM
   and SIGHUP to the child and mirrors its exit; SIGKILL on the parent orphans the child.
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -197,24 +200,37 @@ def codex_home(*, strict: bool) -> Path:
     return home
 
 
+def credentials_file(home: Path) -> Path:
+    """auth.json, or with `cli_auth_credentials_store = "keyring"|"auto"` in config.toml a
+    stand-in for the OS keyring outside CODEX_HOME (~/.fake-keyring/codex-auth.json)."""
+    try:
+        config = tomllib.loads((home / "config.toml").read_text())
+    except (OSError, ValueError):
+        config = {}
+    if config.get("cli_auth_credentials_store") in ("keyring", "auto"):
+        return Path.home() / ".fake-keyring" / "codex-auth.json"
+    return home / "auth.json"
+
+
 def read_auth(home: Path) -> dict[str, Any] | None:
     try:
-        doc = json.loads((home / "auth.json").read_text())
+        doc = json.loads(credentials_file(home).read_text())
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
 
 
 def write_auth(home: Path, text: str) -> None:
-    """Atomically replace auth.json with a 0600 file."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = home / f".auth.json.{os.getpid()}.tmp"
+    """Atomically replace auth.json (or the keyring stand-in) with a 0600 file."""
+    target = credentials_file(home)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = target.parent / f".auth.json.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, home / "auth.json")
+    os.replace(tmp, target)
 
 
 def tokens_module() -> ModuleType:
@@ -258,7 +274,7 @@ def cmd_login_status() -> int:
 
 
 def cmd_logout() -> int:
-    path = codex_home(strict=True) / "auth.json"
+    path = credentials_file(codex_home(strict=True))
     if not path.exists():
         eprint("Not logged in")
         return 0

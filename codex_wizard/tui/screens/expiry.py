@@ -14,9 +14,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ...core.auth import AuthKind, AuthRecord, TokenInfo, describe_expiry
+from ...core.auth import (
+    AuthKind,
+    AuthRecord,
+    TokenInfo,
+    TokenState,
+    describe_expiry,
+    describe_state,
+)
 from ..state import Step
-from ..text import ago, auth_kind_text, format_when, urgency
+from ..text import STATE_STYLES, ago, auth_kind_text, format_when, urgency
 from ..widgets.fields import FieldList
 from .base import StepScreen, styled
 from .dialogs import ConfirmDialog
@@ -104,11 +111,11 @@ def headline(record: AuthRecord, now: datetime, warn_days: float) -> Text:
     access = record.access
     if access is None or access.expires_at is None:
         return styled("Logged in, but the token's expiry can't be read.", "warn")
-    left = (access.expires_at - now).total_seconds()
-    when = describe_expiry(access.expires_at, now)
-    if left <= 0:
-        return styled(f"The access token {when}; codex refreshes it on next use.", "bad")
-    return styled(f"Logged in. The access token expires {when}.", urgency(left, warn_days))
+    state = record.state(now, warn_days)
+    words = describe_state(state, record, now)
+    if state is TokenState.OK:
+        return styled(f"Logged in. The access token {words}.", "ok")
+    return styled(f"The access token {words}.", STATE_STYLES[state])
 
 
 class ExpiryScreen(StepScreen):

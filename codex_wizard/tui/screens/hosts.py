@@ -41,6 +41,8 @@ class HostScreen(StepScreen):
         super().__init__()
         self.entries: list[tuple[HostTarget, str]] = []
         self.statuses: dict[str, HostStatus] = {}
+        self.shown: dict[str, HostStatus] = {}  # statuses compared with each other (shared)
+        self.local: HostStatus | None = None  # this computer's own login
 
     def compose_body(self) -> ComposeResult:
         yield Static("Which server should Codex be logged in on?", classes="lead")
@@ -84,7 +86,7 @@ class HostScreen(StepScreen):
             )
 
     def _status_cell(self, label: str) -> Text:
-        status = self.statuses.get(label)
+        status = self.shown.get(label)
         if status is None:
             return styled("checking…" if self.wizard.check_statuses else "", "dim")
         text, style = token_summary(status, self.wizard.now(), self.wizard.warn_days)
@@ -94,6 +96,7 @@ class HostScreen(StepScreen):
         await self.wizard.load_backend(after_drawing=self)
         from ...core.status import HostStatus
 
+        self.local = await asyncio.to_thread(self.wizard.backend.local_login)
         gate = asyncio.Semaphore(STATUS_CONCURRENCY)
 
         async def one(target: HostTarget) -> None:
@@ -118,10 +121,15 @@ class HostScreen(StepScreen):
 
     def show_status(self, label: str, status: HostStatus) -> None:
         """Put one host's answer in its row (called as each check finishes)."""
+        from ...core.status import mark_shared
+
         self.statuses[label] = status
+        marked = mark_shared(list(self.statuses.values()), self.local)
+        self.shown = dict(zip(self.statuses, marked, strict=True))
         table = self.query_one("#hosts", DataTable)
-        if label in table.rows:
-            table.update_cell(label, "token", self._status_cell(label), update_width=True)
+        for name in self.shown:
+            if name in table.rows:
+                table.update_cell(name, "token", self._status_cell(name), update_width=True)
 
     # ------------------------------------------------------------------ choosing
 
@@ -183,6 +191,7 @@ class HostScreen(StepScreen):
 
     def action_refresh_status(self) -> None:
         self.statuses.clear()
+        self.shown.clear()
         self.load_hosts()
 
     def action_focus_input(self) -> None:
