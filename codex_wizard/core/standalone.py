@@ -36,7 +36,7 @@ BIN_LINK = ".local/bin/codex"  # under $HOME
 MARK = "@@cwsa"  # prefix of the lines our scripts print for us (not shown to the user)
 FETCH_CONNECT_TIMEOUT = 15
 
-_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _TOKEN = re.compile(r"^[0-9a-f]{8,32}$")
 
 
@@ -267,9 +267,9 @@ print(h.hexdigest())' "$1"
 _WATCH = r"""
 watch() {
   while kill -0 "$1" 2>/dev/null; do
-    n=$(wc -c < "$2" 2>/dev/null || echo 0)
-    t=$(sed -n 's/^ *[Cc]ontent-[Ll]ength: *\([0-9][0-9]*\).*/\1/p' "$2.h" 2>/dev/null | tail -n 1)
-    printf '@MARK@ progress %s %s\n' $n "${t:-0}"
+    got=$(wc -c 2>/dev/null < "$2" || echo 0)
+    tot=$(sed -n "s/^ *[Cc]ontent-[Ll]ength: *\([0-9]*\).*/\1/p" "$2.h" 2>/dev/null | tail -n 1)
+    printf '@MARK@ progress %s %s\n' $got "${tot:-0}"
     sleep 0.5 2>/dev/null || sleep 1
   done
 }
