@@ -72,6 +72,14 @@ def check_node(node: ToolInfo) -> Check:
     return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
 
 
+def _node_check(probe: ProbeResult) -> Check:
+    """check_node, except that a working codex without a usable node is the standalone one."""
+    check = check_node(probe.node)
+    if check.verdict is Verdict.FAIL and probe.codex.works:
+        return Check("node", Verdict.PASS, f"not needed ({check.found}; codex runs without it)")
+    return check
+
+
 def check_npm(npm: ToolInfo) -> Check:
     if npm.works:
         return Check("npm", Verdict.PASS, f"npm {npm.version}")
@@ -237,7 +245,12 @@ def recommend(report: DoctorReport) -> str:
     failed = {c.name for c in report.checks if c.verdict is Verdict.FAIL}
     if failed & {"ssh", "host key"}:
         return "Fix the SSH connection first (see above)."
-    if failed & {"node", "codex"}:
+    if "node" in failed:
+        return (
+            f"No Node.js needed: codex-wizard install {host} --standalone (or install Node.js "
+            f"22+ and {INSTALL_CODEX}), then: codex-wizard login {host}"
+        )
+    if "codex" in failed:
         return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
     if "server port" in failed:
         return f"Free port 1455 or 1457 on the server, then: codex-wizard login {host}"
@@ -313,7 +326,7 @@ async def run_doctor(
             checks.append(_skip("PATH", "probe failed"))
         else:
             checks += [
-                check_node(probe.node),
+                _node_check(probe),
                 check_npm(probe.npm),
                 check_codex(probe.codex),
                 check_path(probe),
