@@ -111,6 +111,8 @@ async def _free_local_port(port: int) -> None:
 
 
 def _install_problem(probe) -> str | None:
+    if probe.codex.works:  # node does not matter then (the standalone codex has none)
+        return None
     for check in (check_node(probe.node), check_codex(probe.codex)):
         if check.verdict is Verdict.FAIL:
             return f"{check.found}. {check.fix}".strip()
