@@ -5,7 +5,9 @@ directory, with a read-only sandbox, `--ephemeral` (no session files), stdin clo
 timeout, and reads codex's JSONL events (`--json`): an `agent_message` item is the reply;
 `error` / `turn.failed` messages are classified into plain words. Offline, codex retries for
 about a minute and then says `Reconnecting... waiting for network` forever: that line ends the
-check at once as "no network". A check that worked may have renewed the token: re-read it.
+check at once as "no network". Logged in, the real 0.169.0 offline keeps saying `Reconnecting...
+N/5 (workspace routing discovery failed)` past 90 s: at the timeout, those retries mean no network.
+A check that worked may have renewed the token: re-read it.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ _RULES: tuple[tuple[LiveOutcome, re.Pattern[str]], ...] = (
         re.compile(
             r"failed to lookup address|error sending request|waiting for network|"
             r"Connection (?:failed|refused|reset)|dns error|network is unreachable|"
-            r"stream disconnected",
+            r"stream disconnected|routing discovery failed|Reconnecting\.\.\.",
             re.IGNORECASE,
         ),
     ),
