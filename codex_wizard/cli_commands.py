@@ -48,6 +48,7 @@ from .core.ports import (
 from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
 from .core.push import PushError, load_local_auth, local_auth_path, push_auth
 from .core.relay import PastedAddressError, replay_on_server, validate_pasted_callback
+from .core.standalone import codex_runs_without_node
 from .core.status import HostStatus, check_fleet, fleet_exit_code
 from .core.tunnel import ForwardingState, check_forwarding
 
@@ -111,7 +112,7 @@ async def _free_local_port(port: int) -> None:
 
 
 def _install_problem(probe) -> str | None:
-    if probe.codex.works:  # node does not matter then (the standalone codex has none)
+    if codex_runs_without_node(probe):
         return None
     for check in (check_node(probe.node), check_codex(probe.codex)):
         if check.verdict is Verdict.FAIL:

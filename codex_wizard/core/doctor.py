@@ -22,6 +22,7 @@ from .probe import (
     probe_server,
     version_major,
 )
+from .standalone import codex_runs_without_node
 from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
 
 INSTALL_CODEX = "npm install -g @openai/codex"
@@ -75,7 +76,7 @@ def check_node(node: ToolInfo) -> Check:
 def _node_check(probe: ProbeResult) -> Check:
     """check_node, except that a working codex without a usable node is the standalone one."""
     check = check_node(probe.node)
-    if check.verdict is Verdict.FAIL and probe.codex.works:
+    if codex_runs_without_node(probe):
         return Check("node", Verdict.PASS, f"not needed ({check.found}; codex runs without it)")
     return check
 

@@ -395,6 +395,11 @@ say done "$final/$entry"
 # --- when to offer it ------------------------------------------------------------------------
 
 
+def codex_runs_without_node(probe: ProbeResult) -> bool:
+    """codex works while no node does: the standalone codex, so node's absence is fine."""
+    return probe.codex.works and not probe.node.works
+
+
 def standalone_reason(probe: ProbeResult) -> str | None:
     """Why the standalone install fits this server better than npm, or None when npm works."""
     node = probe.node
