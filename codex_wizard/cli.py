@@ -47,7 +47,7 @@ def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
     return common
 
 
-COMMANDS = ("login", "status", "doctor", "push-auth")
+COMMANDS = ("login", "status", "doctor", "push-auth", "install", "verify")
 _VALUE_OPTIONS = {
     "-F",
     "--ssh-config",
@@ -103,7 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument(
         "--from", dest="source", type=Path, help="auth.json to copy (default ~/.codex/auth.json)"
     )
+    _add_install_commands(sub, common)
     return parser
+
+
+def _add_install_commands(sub, common: argparse.ArgumentParser) -> None:
+    """`install` and `verify` (cli_install.py)."""
+    install = sub.add_parser("install", parents=[common], help="install codex on a server")
+    install.add_argument("host", help="ssh_config Host, or user@host:port")
+    install.add_argument(
+        "--standalone", action="store_true", help="the standalone codex: no Node.js needed"
+    )
+    install.add_argument("--version", help="codex version for --standalone (default: latest)")
+    install.add_argument("--registry", help="npm registry URL (default: the server's ~/.npmrc)")
+    install.add_argument(
+        "--upload", action="store_true", help="download here and upload (server offline)"
+    )
+    verify = sub.add_parser("verify", parents=[common], help="check codex's login on a server")
+    verify.add_argument("host", help="ssh_config Host, or user@host:port")
+    verify.add_argument(
+        "--live", action="store_true", help="send one short prompt (uses a little quota)"
+    )
+    verify.add_argument("--timeout", type=float, default=120.0, help="seconds for --live (120)")
 
 
 def build_wizard_parser() -> argparse.ArgumentParser:
@@ -234,6 +255,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cli_commands import doctor_command
 
         return asyncio.run(doctor_command(args))
+    if args.command in ("install", "verify"):
+        from . import cli_install
+
+        return asyncio.run(getattr(cli_install, f"{args.command}_command")(args))
     if args.command == "push-auth":
         from .cli_commands import push_auth_command
 

@@ -8,6 +8,7 @@ from codex_wizard.core.doctor import (
     Verdict,
     check_node,
     check_server_ports,
+    recommend,
 )
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.probe import ToolInfo
@@ -69,3 +70,10 @@ def test_server_ports() -> None:
     assert check_server_ports({1455: None, 1457: None}).verdict is Verdict.PASS
     assert check_server_ports({1455: codex, 1457: None}).verdict is Verdict.WARN
     assert check_server_ports({1455: codex, 1457: other}).verdict is Verdict.FAIL
+
+
+def test_recommendation_without_node_is_the_standalone_install() -> None:
+    checks = [Check("node", Verdict.FAIL, "node not found"), Check("codex", Verdict.FAIL, "none")]
+    assert "codex-wizard install web --standalone" in recommend(DoctorReport("web", checks))
+    checks = [Check("node", Verdict.PASS, "node 22"), Check("codex", Verdict.FAIL, "none")]
+    assert "npm install -g @openai/codex" in recommend(DoctorReport("web", checks))

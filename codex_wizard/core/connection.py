@@ -596,12 +596,14 @@ class ServerConnection:
             self.ssh.run(command, input=input, check=False, **text), timeout
         )
 
-    async def start_process(self, command: str, *, pty: bool) -> asyncssh.SSHClientProcess:
-        """Start a command whose output is read line by line: under a PTY (stdout only, as a
-        terminal shows it) or without (stderr merged into stdout)."""
+    async def start_process(
+        self, command: str, *, pty: bool, binary: bool = False
+    ) -> asyncssh.SSHClientProcess:
+        """Start a command whose output is read as it comes: under a PTY (stdout only, as a
+        terminal shows it) or without (stderr merged into stdout); binary: bytes, not text."""
         import asyncssh
 
-        text = {"encoding": "utf-8", "errors": "replace"}
+        text = {"encoding": None} if binary else {"encoding": "utf-8", "errors": "replace"}
         if pty:
             return await self.ssh.create_process(
                 command, term_type="dumb", term_size=(4000, 50), **text

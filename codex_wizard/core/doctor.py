@@ -23,6 +23,7 @@ from .probe import (
     version_major,
 )
 from .shellenv import Where, interactive_rc, plain_rc
+from .standalone import codex_runs_without_node
 from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
 
 INSTALL_CODEX = "npm install -g @openai/codex"
@@ -82,6 +83,14 @@ def check_node(node: ToolInfo, probe: ProbeResult | None = None) -> Check:
             f"Upgrade to Node.js {NODE_RECOMMENDED_MAJOR}+ when convenient.",
         )
     return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
+
+
+def _node_check(probe: ProbeResult) -> Check:
+    """check_node, except that a working codex without a usable node is the standalone one."""
+    check = check_node(probe.node, probe)
+    if codex_runs_without_node(probe):
+        return Check("node", Verdict.PASS, f"not needed ({check.found}; codex runs without it)")
+    return check
 
 
 def check_npm(npm: ToolInfo, probe: ProbeResult | None = None) -> Check:
@@ -262,7 +271,12 @@ def recommend(report: DoctorReport) -> str:
     failed = {c.name for c in report.checks if c.verdict is Verdict.FAIL}
     if failed & {"ssh", "host key"}:
         return "Fix the SSH connection first (see above)."
-    if failed & {"node", "codex"}:
+    if "node" in failed:
+        return (
+            f"No Node.js needed: codex-wizard install {host} --standalone (or install Node.js "
+            f"22+ and {INSTALL_CODEX}), then: codex-wizard login {host}"
+        )
+    if "codex" in failed:
         return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
     if "server port" in failed:
         return f"Free port 1455 or 1457 on the server, then: codex-wizard login {host}"
@@ -350,7 +364,7 @@ async def run_doctor(
             checks.append(_skip("PATH", "probe failed"))
         else:
             checks += [
-                check_node(probe.node, probe),
+                _node_check(probe),
                 check_npm(probe.npm, probe),
                 check_codex(probe.codex, probe),
                 check_path(probe),

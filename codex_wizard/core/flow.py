@@ -100,7 +100,10 @@ def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> Conne
 def install_problem(probe: ProbeResult) -> str | None:
     """Why codex can't run on the server, in words with the fix, or None."""
     from .doctor import Verdict, check_codex, check_node
+    from .standalone import codex_runs_without_node
 
+    if codex_runs_without_node(probe):
+        return None
     for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
         if check.verdict is Verdict.FAIL:
             return f"{check.found}. {check.fix}".strip()

@@ -17,6 +17,9 @@ binary (see docs in tests/test_lab.py, which runs both side by side):
 - `cli_auth_credentials_store = "keyring"|"auto"` in config.toml: credentials go to a keyring
   stand-in, ~/.fake-keyring/codex-auth.json, and no auth.json is written.
 - `codex login --device-auth`: the device-code prompt on stdout (ANSI colours), outcome per knob.
+- `codex exec [--json] PROMPT`: the JSONL events of 0.169.0 (`thread.started`, `turn.started`, an
+  `agent_message` item, `turn.completed`); errors as `error` + `turn.failed` (refresh token used,
+  usage limit, 401 without auth.json); offline: the reconnect errors, then it waits forever.
 - two processes like the npm launcher (node) + native binary: the parent forwards SIGINT, SIGTERM
   and SIGHUP to the child and mirrors its exit; SIGKILL on the parent orphans the child.
 
@@ -79,7 +82,22 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "device": "wait",
     "device_delay_s": 1.0,
     "device_code": "66FT-Z7YB3",
+    # codex exec: reply | refresh_used | usage_limit | offline (401 when not logged in)
+    "exec": "reply",
+    "exec_reply": "OK",
 }
+
+EXEC_ERRORS = {
+    "refresh_used": "Your access token could not be refreshed because your refresh token was "
+    "already used. Please log out and sign in again.",
+    "usage_limit": "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), "
+    "visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again at "
+    "3:05 PM.",
+    "logged_out": "unexpected status 401 Unauthorized: Missing bearer or basic authentication "
+    "in header",
+}
+OFFLINE_RETRY = "stream disconnected before completion: failed to lookup address information: "
+OFFLINE_RETRY += "Try again"
 
 DEVICE_ERRORS = {
     "expired": "Device authorization expired; start sign-in again",
@@ -558,6 +576,71 @@ def cmd_login_device(k: dict[str, Any]) -> int:
     return 1
 
 
+# --- codex exec (as measured on 0.169.0 with --json: JSONL events on stdout) ---------------------
+
+
+def emit(event: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        with contextlib.suppress(OSError):
+            print(json.dumps(event, separators=(",", ":")), flush=True)
+
+
+def exec_outcome(k: dict[str, Any]) -> str:
+    if read_auth(codex_home(strict=False)) is None:
+        return "logged_out"
+    return str(k["exec"])
+
+
+def exec_offline(as_json: bool) -> int:
+    """The real one offline: five reconnects, then it waits for the network forever."""
+    for attempt in range(2, 6):
+        emit(
+            {"type": "error", "message": f"Reconnecting... {attempt}/5 ({OFFLINE_RETRY})"}, as_json
+        )
+        if not as_json:
+            eprint(f"ERROR: Reconnecting... {attempt}/5")
+        time.sleep(0.1)
+    emit(
+        {
+            "type": "error",
+            "message": "Reconnecting... waiting for network (Connection failed: error sending "
+            "request)",
+        },
+        as_json,
+    )
+    if not as_json:
+        eprint("ERROR: Reconnecting... waiting for network")
+    while True:
+        time.sleep(60)
+
+
+def cmd_exec(args: list[str], k: dict[str, Any]) -> int:
+    as_json = "--json" in args
+    if "--skip-git-repo-check" not in args and not Path(".git").exists():
+        eprint("Not inside a trusted directory and --skip-git-repo-check was not specified.")
+        return 1
+    emit({"type": "thread.started", "thread_id": secrets.token_hex(16)}, as_json)
+    emit({"type": "turn.started"}, as_json)
+    outcome = exec_outcome(k)
+    if outcome == "offline":
+        return exec_offline(as_json)
+    if outcome in EXEC_ERRORS:
+        message = EXEC_ERRORS[outcome]
+        emit({"type": "error", "message": message}, as_json)
+        emit({"type": "turn.failed", "error": {"message": message}}, as_json)
+        if not as_json:
+            eprint(f"ERROR: {message}")
+        return 1
+    text = str(k["exec_reply"])
+    item = {"id": "item_0", "type": "agent_message", "text": text}
+    emit({"type": "item.completed", "item": item}, as_json)
+    usage = {"input_tokens": 2310, "cached_input_tokens": 0, "output_tokens": 5}
+    emit({"type": "turn.completed", "usage": usage}, as_json)
+    if not as_json:
+        print(text, flush=True)
+    return 0
+
+
 # --- entry -----------------------------------------------------------------------------------
 
 
@@ -579,6 +662,8 @@ def dispatch(argv: list[str], k: dict[str, Any]) -> int:
         return cmd_login_status()
     if argv == ["logout"]:
         return cmd_logout()
+    if argv[:1] == ["exec"]:
+        return cmd_exec(argv[1:], k)
     return usage_error(argv)
 
 
