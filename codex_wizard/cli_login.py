@@ -6,12 +6,13 @@ Thin: core.flow does the work and decides the outcome; this prints what changed.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from .cli_terminal import TerminalPrompter, connect_settings, say, show_copyable
 from .core.auth import AuthRecord, describe_expiry
 from .core.browser import open_in_browser
 from .core.connection import ConnectError
-from .core.flow import FlowError, LoginFlow
+from .core.flow import FlowError, LoginFlow, Prompter
 from .core.probe import ProbeResult
 from .core.progress import LoginMode, LoginPhase, LoginProgress
 from .core.services import Services
@@ -100,15 +101,22 @@ def login_mode(args: argparse.Namespace) -> LoginMode:
     return LoginMode.TUNNEL
 
 
-async def login_command(args: argparse.Namespace, services: Services | None = None) -> int:
+async def login_command(
+    args: argparse.Namespace,
+    *,
+    prompter: Prompter | None = None,
+    local_port_for: Callable[[int], int] = lambda port: port,
+) -> int:
+    """The login on the terminal; prompter and local_port_for are the tests' seams."""
     target = parse_target(args.host)
     mode = login_mode(args)
     flow = LoginFlow(
         target,
         connect_settings(args, interactive=False),
-        services or Services(),
-        TerminalPrompter(),
+        Services(),
+        prompter or TerminalPrompter(),
         codex_home=args.codex_home,
+        local_port_for=local_port_for,
         on_change=ProgressPrinter(open_browser=args.open, tunnel=mode is LoginMode.TUNNEL),
     )
     say(f"Connecting to {target.label()}…")

@@ -20,6 +20,7 @@ from codex_wizard.core.events import (
     PortsBusy,
     RelayAnswered,
     RelayFailed,
+    RelayResult,
     RelayStarted,
     StateMismatch,
     TokenExchangeFailed,
@@ -27,7 +28,6 @@ from codex_wizard.core.events import (
 )
 from codex_wizard.core.login import DEVICE_AUTH_HELP
 from codex_wizard.core.progress import LoginMode, LoginPhase, LoginProgress
-from codex_wizard.core.relay import RelayResult
 from tests.tui_fakes import URL, record
 
 

@@ -13,12 +13,12 @@ from codex_wizard.core.events import (
     LoginError,
     LoginExited,
     LoginSucceeded,
+    RelayResult,
     UrlReady,
 )
 from codex_wizard.core.login import DEVICE_AUTH_HELP, url_state
 from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.push import PushError
-from codex_wizard.core.relay import RelayResult
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .auth import AuthRecord
-    from .relay import RelayResult
 
 STATE_MISMATCH_BODY = "State mismatch"
 
@@ -16,6 +15,18 @@ STATE_MISMATCH_BODY = "State mismatch"
 def says_state_mismatch(status: int | None, body: str) -> bool:
     """codex's login server answers an unknown OAuth `state` with HTTP 400 "State mismatch"."""
     return status == 400 and STATE_MISMATCH_BODY in body
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    status: int | None  # HTTP status codex's login server answered, None if it didn't
+    body: str
+    client: str
+    followed: str | None = None  # the path of the redirect we followed (codex's /success)
+
+    @property
+    def state_mismatch(self) -> bool:
+        return says_state_mismatch(self.status, self.body)
 
 
 @dataclass(frozen=True)

@@ -323,6 +323,9 @@ class LoginFlow:
     async def push(self, data: bytes) -> PushResult:
         """Copy an auth.json to the server (backed up, atomic, 0600); raises PushError."""
         await self.stop_login()
+        if self.probe is None:
+            with contextlib.suppress(ProbeError):  # without it, the env finds codex itself
+                await self.run_probe()
         self.pushed = await self.services.push_auth(self.conn, self.env, data)
         self._changed()
         return self.pushed

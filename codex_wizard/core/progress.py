@@ -35,7 +35,7 @@ from .events import (
 
 if TYPE_CHECKING:
     from .auth import AuthRecord
-    from .relay import RelayResult
+    from .events import RelayResult
 
 
 class LoginMode(StrEnum):

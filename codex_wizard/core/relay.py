@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import asyncssh
 
 from .connection import ServerConnection
-from .events import says_state_mismatch
+from .events import RelayResult
 from .login import CALLBACK_PATH
 from .probe import ServerEnv
 
@@ -72,18 +72,6 @@ def validate_pasted_callback(text: str, *, state: str, port: int) -> PastedCallb
             "Open the URL shown now and paste where that one ends."
         )
     return PastedCallback(port, code, pasted_state)
-
-
-@dataclass(frozen=True)
-class RelayResult:
-    status: int | None  # HTTP status codex's login server answered, None if it didn't
-    body: str
-    client: str
-    followed: str | None = None  # the path of the redirect we followed (codex's /success)
-
-    @property
-    def state_mismatch(self) -> bool:
-        return says_state_mismatch(self.status, self.body)
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,13 @@ class SimulatedLogin(SimProcess):
         auth_file: Path,
         exchange_fails: bool,
         pace: float,
+        saves_login: bool = True,
     ) -> None:
         super().__init__(pid, terminal)
         self.port = port
         self.auth_file = auth_file
         self.exchange_fails = exchange_fails
+        self.saves_login = saves_login
         self.pace = pace
         self.state = secrets.token_urlsafe(32)
         self.url = authorize_url(port, self.state)
@@ -151,7 +153,8 @@ class SimulatedLogin(SimProcess):
         if self.exchange_fails:
             page = httpio.response(200, _ERROR_PAGE, content_type="text/html; charset=utf-8")
             return page, self._exchange_failed
-        write_auth_file(self.auth_file)
+        if self.saves_login:
+            write_auth_file(self.auth_file)
         self._succeeded = True
         return httpio.response(302, location=self.success_url()), self._await_success_page
 

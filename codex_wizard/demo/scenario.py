@@ -21,6 +21,7 @@ class DemoScenario:
     forwarding_refused: bool = False
     logged_in: bool = True
     token_exchange_fails: bool = False
+    saves_no_login: bool = False  # codex says "Successfully logged in" but writes no auth.json
     pace: float = 1.0
 
 

@@ -358,6 +358,7 @@ class DemoServer:
             auth_file=self.machine.auth_file(cmd.codex_home),
             exchange_fails=self.scenario.token_exchange_fails,
             pace=self.scenario.pace,
+            saves_login=not self.scenario.saves_no_login,
         )
         await login.start(self.login_port)
         self._procs[pid] = login
