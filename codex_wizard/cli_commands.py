@@ -34,6 +34,7 @@ from .core.login import (
     OutputLine,
     PortsBusy,
     StateMismatch,
+    SuspiciousUrl,
     TokenExchangeFailed,
     UrlReady,
     url_state,
@@ -144,6 +145,8 @@ class LoginPrinter:
                 self._show_device_code(url, code)
             case DeviceAuthDisabled(message=message):
                 self.failure = message
+            case SuspiciousUrl():
+                say(event.warning)
             case CallbackSeen():
                 say("The browser reached codex through the tunnel…")
             case StateMismatch():

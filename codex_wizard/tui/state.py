@@ -183,6 +183,7 @@ class LoginProgress:
             OutputLine,
             PortsBusy,
             StateMismatch,
+            SuspiciousUrl,
             TokenExchangeFailed,
             UrlReady,
         )
@@ -202,6 +203,8 @@ class LoginProgress:
                 self.phase = LoginPhase.FAILED
                 self.message = message
                 self.history.append("Device-code login is not enabled for this account.")
+            case SuspiciousUrl():
+                self.history.append(event.warning)
             case CallbackSeen():
                 self.phase = LoginPhase.CALLBACK
                 self.history.append("The browser came back through the tunnel (/auth/callback).")
