@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from codex_wizard.core.auth import parse_auth_json
+from codex_wizard.core.probe import parse_probe_output
+from codex_wizard.core.relay import parse_relay_output
 from codex_wizard.core.sanitize import printable
 
 BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
@@ -94,3 +99,39 @@ def test_known_sequences(raw: str, clean: str) -> None:
 
 def test_one_line_turns_newlines_into_spaces() -> None:
     assert printable("a\nb\tc\r\n", keep_newlines=False) == "a b\tc "
+
+
+# ------------------------------------------------------------------ where server text enters
+
+NOISE = "\x1b]52;c;aGk=\x1b\\\x1b]0;t\x07\x9b2J\u202e\x85"
+
+
+def test_probe_output_is_printable() -> None:
+    text = (
+        f"\n@@cw:os\nLinux{NOISE} x86_64\n@@cw:home\n/home/x{NOISE}\n"
+        f"\n@@cw:plain.codex\npath=/usr/bin/codex{NOISE}\nexit=0\ncodex-cli 0.1.2{NOISE}\n"
+        f'\n@@cw:ss\nLISTEN 0 128 127.0.0.1:1455 0.0.0.0:* users:(("{NOISE}node",pid=7,fd=3))\n'
+        "\n@@cw:end\n"
+    )
+    probe = parse_probe_output(text)
+    assert (probe.os, probe.arch, probe.home) == ("Linux", "x86_64", "/home/x")
+    assert (probe.codex.path, probe.codex.output) == ("/usr/bin/codex", "codex-cli 0.1.2")
+    owner = probe.port_owners[1455]
+    assert owner is not None and owner.describe() == "node (pid 7) on 127.0.0.1:1455"
+
+
+def test_relay_answer_is_printable() -> None:
+    assert parse_relay_output(f"200 \n<h1>ok{NOISE}</h1>") == (200, "", "<h1>ok</h1>")
+    no_answer = parse_relay_output(f"000 \nconnect ECONNREFUSED{NOISE}")
+    assert no_answer == (None, "", "000 \nconnect ECONNREFUSED")
+
+
+def test_auth_file_fields_are_printable() -> None:
+    doc = {"auth_mode": f"chatgpt{NOISE}", "OPENAI_API_KEY": f"sk-{NOISE}" + "k" * 40}
+    record = parse_auth_json(json.dumps(doc).encode())
+    assert record.auth_mode == "chatgpt"
+    assert record.api_key_masked is not None and not controls(record.api_key_masked)
+
+
+def controls(text: str) -> list[str]:
+    return [char for char in text if is_control(char)]

@@ -23,6 +23,7 @@ import asyncssh
 
 from .login import PID_ECHO, clean_line, kill_group_script, pid_line
 from .probe import ProbeResult, ServerEnv
+from .sanitize import printable
 
 INSTALL_ARGS = "npm install -g @openai/codex"
 USER_PREFIX = "~/.local"
@@ -179,7 +180,7 @@ async def run_streaming(
     except TimeoutError:
         return None, lines, f"stopped after {timeout:g} s without finishing"
     except (asyncssh.Error, OSError) as exc:
-        return None, lines, f"lost the connection: {exc}"
+        return None, lines, printable(f"lost the connection: {exc}")
     finally:
         if process is not None and process.exit_status is None:
             await _stop_remote(conn, pgid)

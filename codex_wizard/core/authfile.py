@@ -8,6 +8,7 @@ import asyncssh
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .connection import ServerConnection
+from .sanitize import printable
 
 
 def auth_path_for(codex_home: str | None) -> str:
@@ -36,7 +37,8 @@ async def read_remote_auth(conn: ServerConnection, auth_path: str) -> AuthRecord
     except asyncssh.SFTPNoSuchFile:
         return parse_auth_json(None)
     except asyncssh.SFTPError as exc:
-        return AuthRecord(AuthKind.MALFORMED, problem=f"can't read {auth_path}: {exc.reason}")
+        problem = printable(f"can't read {auth_path}: {exc.reason}")
+        return AuthRecord(AuthKind.MALFORMED, problem=problem)
     mode = attrs.permissions & 0o777 if attrs.permissions is not None else None
     return parse_auth_json(data if isinstance(data, bytes) else b"", file_mode=mode)
 

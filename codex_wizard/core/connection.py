@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .files import atomic_write
 from .hosts import HostTarget
+from .sanitize import printable
 
 if TYPE_CHECKING:
     import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
@@ -308,7 +309,7 @@ async def _connect_once(
             "did not complete an SSH handshake."
         ) from None
     except asyncssh.Error as exc:
-        raise ConnectError(f"SSH to {label} failed: {exc.reason or exc}") from None
+        raise ConnectError(printable(f"SSH to {label} failed: {exc.reason or exc}")) from None
     except OSError as exc:
         raise ConnectError(_describe_os_error(label, exc)) from None
     if accept_new and verdict.unknown:

@@ -393,14 +393,14 @@ class LoginSession:
                 if raw:  # asyncssh yields one '' at the end of the stream
                     await self._handle_line(clean_line(raw))
         except (asyncssh.Error, OSError) as exc:
-            reason, lost = f"connection lost: {exc}", True
+            reason, lost = printable(f"connection lost: {exc}"), True
         # The exit status may arrive just after the end of output.
         with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
             await asyncio.wait_for(self._process.wait_closed(), 5)
         exit_code = self._process.exit_status
         signal = self._process.exit_signal
         if signal:
-            exit_code, reason = None, reason or f"codex was stopped (SIG{signal[0]})"
+            exit_code, reason = None, reason or printable(f"codex was stopped (SIG{signal[0]})")
         if self.server.ssh.is_closed():
             lost = True
             reason = reason or "the SSH connection was closed"

@@ -19,6 +19,7 @@ from .ports import (
     parse_proc_net_tcp,
     parse_ss_listeners,
 )
+from .sanitize import printable
 
 NODE_REQUIRED_MAJOR = 16
 NODE_RECOMMENDED_MAJOR = 22
@@ -172,8 +173,11 @@ def _port_owners(sections: dict[str, str]) -> tuple[dict[int, PortOwner | None],
 
 
 def parse_probe_output(text: str) -> ProbeResult:
-    """Turn the probe script's output into a ProbeResult (tolerant of missing sections)."""
-    sections = _split_sections(text)
+    """Turn the probe script's output into a ProbeResult (tolerant of missing sections).
+
+    The text is made printable first: versions, paths and process names come from the server.
+    """
+    sections = _split_sections(printable(text))
     os_arch = sections.get("os", "").split()
     owners, source = _port_owners(sections)
     return ProbeResult(
@@ -202,12 +206,12 @@ async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no impor
     try:
         result = await conn.ssh.run("sh -s", input=PROBE_SCRIPT, check=False)
     except Exception as exc:  # asyncssh.Error, OSError: the message is what matters here
-        raise ProbeError(f"Could not probe {conn.label}: {exc}") from None
+        raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
     stdout = result.stdout if isinstance(result.stdout, str) else ""
     if _MARK + "end" not in stdout:
         raise ProbeError(
             f"The probe on {conn.label} did not finish (exit {result.exit_status}): "
-            f"{str(result.stderr).strip()[:300] or 'no POSIX sh?'}"
+            f"{printable(str(result.stderr)).strip()[:300] or 'no POSIX sh?'}"
         )
     return parse_probe_output(stdout)
 

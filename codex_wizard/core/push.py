@@ -15,6 +15,7 @@ from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .authfile import not_a_regular_file, read_remote_auth
 from .connection import ServerConnection
 from .probe import ServerEnv
+from .sanitize import printable
 
 
 class PushError(Exception):
@@ -126,8 +127,9 @@ async def push_auth(conn: ServerConnection, env: ServerEnv, data: bytes) -> Push
         if backup is not None:  # the old file is still in place: the copy is not needed
             with contextlib.suppress(asyncssh.SFTPError, OSError):
                 await sftp.remove(backup)
-        raise PushError(f"could not write {path} on {conn.label}: {exc.reason}") from None
+        reason = printable(exc.reason)
+        raise PushError(f"could not write {path} on {conn.label}: {reason}") from None
     status = await conn.run(env.command("codex login status 2>&1"), timeout=60)
-    said = str(status.stdout or "").strip().splitlines()
+    said = printable(str(status.stdout or "")).strip().splitlines()
     record = await read_remote_auth(conn, path)
     return PushResult(path, backup, record, said[-1] if said else f"exit {status.exit_status}")

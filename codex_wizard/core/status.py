@@ -13,6 +13,7 @@ from .auth import AuthRecord, TokenState
 from .authfile import auth_path_for, read_remote_auth
 from .connection import ConnectError, ConnectSettings, connect
 from .hosts import HostTarget
+from .sanitize import printable
 
 DEFAULT_CONCURRENCY = 32
 DEFAULT_HOST_TIMEOUT = 20.0
@@ -70,7 +71,8 @@ async def check_host(
     except TimeoutError:
         return HostStatus(label, TokenState.ERROR, error=f"no answer within {timeout:g} s")
     except (asyncssh.Error, OSError) as exc:
-        return HostStatus(label, TokenState.ERROR, error=f"lost the connection: {exc}")
+        error = printable(f"lost the connection: {exc}")
+        return HostStatus(label, TokenState.ERROR, error=error)
     return HostStatus(label, record.state(datetime.now(UTC), warn_days), auth=record)
 
 
