@@ -66,6 +66,8 @@ class ProgressPrinter:
             self._show_device_code(now)
         if now.phase is not before.phase and now.phase in PHASE_LINES:
             say(PHASE_LINES[now.phase])
+        if now.warning and now.warning != before.warning:
+            say(now.warning)
         if now.relay_note and now.relay_note != before.relay_note:
             say(now.relay_note)
         for line in (

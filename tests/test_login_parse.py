@@ -5,19 +5,24 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from codex_wizard.core.events import (
+    DeviceCodeReady,
     LoginCancelled,
     LoginError,
     LoginSucceeded,
     PortsBusy,
+    SuspiciousUrl,
     TokenExchangeFailed,
     UrlReady,
 )
 from codex_wizard.core.login import (
+    DeviceCodeReader,
     login_command,
+    login_url_port,
     parse_login_line,
     redirect_port,
     url_state,
@@ -40,10 +45,95 @@ def test_url_line_gives_port_from_redirect_uri() -> None:
     assert url_state(URL_1455) == "s7a7e"
 
 
-def test_url_without_loopback_redirect_is_ignored() -> None:
+def test_url_without_loopback_redirect_is_only_a_warning() -> None:
     other = URL_1455.replace("127.0.0.1", "evil.example")
     assert redirect_port(other) is None
-    assert parse_login_line(other) is None
+    assert parse_login_line(other) == SuspiciousUrl(other)
+
+
+CALLBACK = "redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://auth.openai.com.evil.com/oauth/authorize?" + CALLBACK,
+        "https://evil.example/?x=https://auth.openai.com/oauth/authorize?" + CALLBACK,
+        "https://evil.example/oauth/authorize?" + CALLBACK,
+        "https://auth.openai.com@evil.com/oauth/authorize?" + CALLBACK,
+        "https://user:pw@auth.openai.com/oauth/authorize?" + CALLBACK,
+        "https://auth.openai.com:8443/oauth/authorize?" + CALLBACK,
+        "http://auth.openai.com/oauth/authorize?" + CALLBACK,
+        "https://auth.openai.com/oauth/authorize/../../evil?" + CALLBACK,
+        "https://auth.openai.com\\@evil.com/oauth/authorize?" + CALLBACK,
+        "https://AUTH.OPENAI.COM/oauth/authorize?" + CALLBACK,
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://evil.com:1455/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=https://127.0.0.1:1455/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1:1455/elsewhere",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://x@127.0.0.1:1455/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1.evil:1455/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1:99999/auth/callback",
+        "https://auth.openai.com/oauth/authorize?" + CALLBACK + "&redirect_uri=http://evil:1/",
+        "https://auth.openai.com/oauth/authorize?response_type=code",
+        "https://auth.openai.com/oauth/authorize?x=\u202e&" + CALLBACK,
+        "https://auth.openai.com/oauth/authorize?x=<script>&" + CALLBACK,
+    ],
+)
+def test_hostile_login_urls_are_never_ready(url: str) -> None:
+    assert login_url_port(url) is None
+    assert parse_login_line(url) == SuspiciousUrl(url)
+    shown = SuspiciousUrl(url).warning.rsplit("forwarded: ", 1)[1]
+    assert "://" not in shown  # defanged: no terminal makes it a link
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        URL_1455,
+        URL_1455.replace("%3A1455", "%3A1457"),
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://localhost:1455/cb&state=s",
+    ],
+)
+def test_codex_login_urls_are_allowed(url: str) -> None:
+    assert login_url_port(url) in (1455, 1457)
+    assert isinstance(parse_login_line(url), UrlReady)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\x1b]52;c;cHduZWQ=\x1b\\" + URL_1455,  # OSC 52 before the URL, ended by ST
+        "\x1b]0;owned\x07" + URL_1455 + "\x1b]0;\x07",  # OSC 0 around it
+        "\x1bP+q544e\x1b\\" + URL_1455,  # DCS
+        URL_1455.replace("&state", "\x9b31m&state"),  # 8-bit CSI inside the URL
+        "\x1b]8;;https://evil.example/\x1b\\" + URL_1455 + "\x1b]8;;\x1b\\",  # hyperlink
+    ],
+)
+def test_escapes_in_the_url_line_are_stripped_before_parsing(raw: str) -> None:
+    line = clean_line(raw)
+    assert line == URL_1455
+    assert parse_login_line(line) == UrlReady(URL_1455, 1455)
+
+
+def test_escapes_cannot_smuggle_another_host() -> None:
+    raw = "https://auth.openai.com\x1b[0m.evil.com/oauth/authorize?" + CALLBACK
+    assert isinstance(parse_login_line(clean_line(raw)), SuspiciousUrl)
+
+
+def test_device_link_only_on_auth_openai_com() -> None:
+    reader = DeviceCodeReader()
+    assert reader.feed("   https://evil.example/codex/device") == SuspiciousUrl(
+        "https://evil.example/codex/device"
+    )
+    assert reader.feed("   https://auth.openai.com.evil.com/codex/device") == SuspiciousUrl(
+        "https://auth.openai.com.evil.com/codex/device"
+    )
+    assert reader.feed("2. Enter this one-time code after you are signed in") is None
+    assert reader.feed("   DEMO-7KQ4") is None  # a code alone is not enough: no trusted link
+    assert reader.feed("   https://auth.openai.com/codex/device") == DeviceCodeReady(
+        "https://auth.openai.com/codex/device", "DEMO-7KQ4"
+    )
 
 
 def test_outcome_lines() -> None:

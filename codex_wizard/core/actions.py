@@ -21,6 +21,7 @@ import asyncssh
 
 from .probe import ProbeResult, ServerEnv
 from .remote import ConnectionLost, GroupProcess, group_command
+from .sanitize import printable
 
 INSTALL_ARGS = "npm install -g @openai/codex"
 USER_PREFIX = "~/.local"
@@ -161,7 +162,7 @@ async def run_streaming(
     except TimeoutError:
         return None, lines, f"stopped after {timeout:g} s without finishing"
     except (ConnectionLost, asyncssh.Error, OSError) as exc:
-        return None, lines, f"lost the connection: {exc}"
+        return None, lines, printable(f"lost the connection: {exc}")
     finally:
         if process.running:
             await process.stop()

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from .sanitize import printable
+
 MAX_AUTH_BYTES = 1_000_000
 """Anything larger than this cannot be a Codex auth.json; we refuse to parse it."""
 
@@ -181,14 +183,14 @@ def mask_secret(value: str, *, head: int = 6, tail: int = 4) -> str:
     if len(value) < 3 * (head + tail) or head + tail == 0:
         return _HIDDEN
     end = value[len(value) - tail :] if tail else ""
-    return f"{value[:head]}{_ELLIPSIS}{end}"
+    return printable(f"{value[:head]}{_ELLIPSIS}{end}", keep_newlines=False)
 
 
 def mask_email(value: str) -> str:
     """``ada.lovelace@example.com`` -> ``ad***@example.com``; not an address -> "•••"."""
     if not isinstance(value, str):
         return _HIDDEN
-    local, at, domain = value.strip().rpartition("@")
+    local, at, domain = printable(value, keep_newlines=False).strip().rpartition("@")
     if not at or not local or not domain:
         return _HIDDEN
     shown = local[:2] if len(local) > 2 else local[:1]
@@ -307,7 +309,9 @@ def _plural(count: int, name: str) -> str:
 
 
 def _clip(text: str) -> str:
-    """Bound a free-text value from the file so a hostile file cannot flood the UI."""
+    """Bound a free-text value from the file so a hostile file cannot flood the UI (or drive
+    the terminal)."""
+    text = printable(text, keep_newlines=False)
     return text if len(text) <= _MAX_FIELD_CHARS else text[: _MAX_FIELD_CHARS - 1] + _ELLIPSIS
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .connection import ServerConnection
+from .sanitize import printable
 from .shellenv import ENV_FUNCS
 
 READ_TIMEOUT = 30.0
@@ -89,7 +90,7 @@ async def _run_read(conn: ServerConnection, setup: str, path: str) -> ServerAuth
     try:
         result = await conn.run("sh -s", input=script.encode(), binary=True, timeout=READ_TIMEOUT)
     except Exception as exc:  # asyncssh.Error, OSError, TimeoutError: say it, never raise
-        problem = f"lost the connection: {exc or type(exc).__name__}"
+        problem = printable(f"lost the connection: {exc or type(exc).__name__}")
         return ServerAuth(AuthRecord(AuthKind.MALFORMED, problem=problem), path=path, error=problem)
     stdout = result.stdout if isinstance(result.stdout, bytes) else b""
     return parse_read_output(stdout, mark, path)

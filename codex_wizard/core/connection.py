@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from . import knownhosts
 from .hosts import HostArgError, HostTarget, parse_host_arg
 from .knownhosts import KnownHostsPolicy, known_hosts_pattern
+from .sanitize import printable
 
 if TYPE_CHECKING:
     import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
@@ -527,7 +528,7 @@ async def _handshake(
             ConnectErrorKind.TIMEOUT,
         ) from None
     except asyncssh.Error as exc:
-        message = f"SSH to {check.describe()} failed: {exc.reason or exc}"
+        message = printable(f"SSH to {check.describe()} failed: {exc.reason or exc}")
         raise _problem(check, message, ConnectErrorKind.SSH) from None
     except OSError as exc:
         message = _describe_os_error(check.describe(), exc)

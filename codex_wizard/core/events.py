@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from .auth import AuthRecord
 
 STATE_MISMATCH_BODY = "State mismatch"
+AUTH_HOST = "auth.openai.com"
 
 
 def says_state_mismatch(status: int | None, body: str) -> bool:
@@ -91,6 +92,24 @@ class DeviceAuthDisabled:
 
 
 @dataclass(frozen=True)
+class SuspiciousUrl:
+    """codex printed a login link that is not on auth.openai.com (or whose redirect_uri is
+    not this server's loopback): shown as a warning, never opened, copied or forwarded."""
+
+    text: str
+
+    @property
+    def warning(self) -> str:
+        """What to tell the user; the link defanged, so no terminal makes it clickable."""
+        shown = self.text[:200].replace("://", "[:]//")
+        return (
+            "Warning: codex printed a login link that is not codex's own (on "
+            f"https://{AUTH_HOST}/, back to this server's 127.0.0.1); it was not opened, "
+            f"copied or forwarded: {shown}"
+        )
+
+
+@dataclass(frozen=True)
 class OutputLine:
     text: str
 
@@ -148,6 +167,7 @@ SessionEvent = (
     | ForwardRefused
     | DeviceCodeReady
     | DeviceAuthDisabled
+    | SuspiciousUrl
     | OutputLine
     | LoginExited
 )

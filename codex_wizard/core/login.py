@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from .connection import ServerConnection
 from .events import (
+    AUTH_HOST,
     CallbackSeen,
     DeviceAuthDisabled,
     DeviceCodeReady,
@@ -28,19 +29,25 @@ from .events import (
     PortsBusy,
     SessionEvent,
     StateMismatch,
+    SuspiciousUrl,
     TokenExchangeFailed,
     UrlReady,
     says_state_mismatch,
 )
 from .probe import ServerEnv
 from .remote import ConnectionLost, GroupProcess, group_command
+from .sanitize import printable
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455
 CALLBACK_PATH = "/auth/callback"
 
-_URL = re.compile(r"https://auth\.openai\.com/oauth/authorize\?\S+")
-_DEVICE_URL = re.compile(r"https://\S+/codex/device\S*")
+AUTHORIZE_PATH = "/oauth/authorize"
+# Candidates are whole words, so a URL inside another (https://evil/?u=https://auth...) is
+# judged as the word it is; the allowlist (login_url_port, device_url_ok) then decides.
+_URL = re.compile(r"\S*oauth/authorize\S*", re.IGNORECASE)
+_DEVICE_URL = re.compile(r"\S*/codex/device\S*", re.IGNORECASE)
+_URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")
 _DEVICE_CODE = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,})+\b")
 DEVICE_AUTH_HELP = (
     "Device-code login is not enabled for this account. Turn on 'device code login' in "
@@ -49,14 +56,51 @@ DEVICE_AUTH_HELP = (
 )
 
 
-def redirect_port(url: str) -> int | None:
-    """The port of the redirect_uri inside a codex authorize URL."""
+def _on_auth_host(url: str) -> bool:
+    """https://auth.openai.com/..., exactly: no userinfo, no port, only URL characters."""
+    if not _URL_CHARS.fullmatch(url):
+        return False
     try:
-        query = parse_qs(urlparse(url).query)
-        redirect = urlparse(query.get("redirect_uri", [""])[0])
-        return redirect.port if redirect.hostname in ("127.0.0.1", "localhost") else None
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and parts.netloc == AUTH_HOST and parts.path.startswith("/")
+
+
+def redirect_port(url: str) -> int | None:
+    """The port of the redirect_uri inside a codex authorize URL, when that redirect_uri is
+    http://127.0.0.1:<port>/auth/callback or http://localhost:<port>/...; else None."""
+    try:
+        redirects = parse_qs(urlsplit(url).query).get("redirect_uri", [])
+        if len(redirects) != 1:
+            return None
+        redirect = urlsplit(redirects[0])
+        port = redirect.port
     except ValueError:
         return None
+    if redirect.scheme != "http" or not port or redirect.netloc != f"{redirect.hostname}:{port}":
+        return None
+    if redirect.hostname == "127.0.0.1" and redirect.path == CALLBACK_PATH:
+        return port
+    if redirect.hostname == "localhost" and redirect.path.startswith("/"):
+        return port
+    return None
+
+
+def login_url_port(url: str) -> int | None:
+    """The callback port of an allowed login URL, else None (the URL must not be used).
+
+    Allowed: https://auth.openai.com/oauth/authorize?... whose redirect_uri is this server's
+    loopback (see redirect_port).
+    """
+    if not _on_auth_host(url) or urlsplit(url).path != AUTHORIZE_PATH:
+        return None
+    return redirect_port(url)
+
+
+def device_url_ok(url: str) -> bool:
+    """A device-code verification link may only be on https://auth.openai.com/."""
+    return _on_auth_host(url)
 
 
 def url_state(url: str) -> str | None:
@@ -70,8 +114,8 @@ def parse_login_line(line: str) -> SessionEvent | None:
     """What one line of `codex login` output means, if anything."""
     url = _URL.search(line)
     if url:
-        port = redirect_port(url.group(0))
-        return UrlReady(url.group(0), port) if port else None
+        port = login_url_port(url.group(0))
+        return UrlReady(url.group(0), port) if port else SuspiciousUrl(url.group(0))
     if "Successfully logged in" in line:
         return LoginSucceeded()
     if "Token exchange failed" in line:
@@ -96,7 +140,8 @@ class DeviceCodeReader:
     """Finds the verification link and the one-time code in `--device-auth` output.
 
     Anchored loosely on the stable parts: a link ending in /codex/device, and the first
-    code-shaped word after the line that mentions the one-time code.
+    code-shaped word after the line that mentions the one-time code. A link that is not on
+    auth.openai.com is reported (SuspiciousUrl) and never used.
     """
 
     def __init__(self) -> None:
@@ -104,10 +149,12 @@ class DeviceCodeReader:
         self.code: str | None = None
         self._after_code_anchor = False
 
-    def feed(self, line: str) -> DeviceCodeReady | None:
+    def feed(self, line: str) -> DeviceCodeReady | SuspiciousUrl | None:
         if self.url and self.code:
             return None
         url = _DEVICE_URL.search(line)
+        if url and not device_url_ok(url.group(0)):
+            return SuspiciousUrl(url.group(0))
         if url:
             self.url = url.group(0)
         if "one-time code" in line.lower():
@@ -222,11 +269,14 @@ class LoginSession:
                     await self._url_ready(self._url)
                     self._url = None
         except ConnectionLost as exc:
-            reason, lost = f"connection lost: {exc}", True
+            reason, lost = printable(f"connection lost: {exc}"), True
         await process.wait_exit(5)
         exit_code = process.exit_status
         if process.exit_signal:
-            exit_code, reason = None, reason or f"codex was stopped (SIG{process.exit_signal})"
+            exit_code, reason = (
+                None,
+                reason or printable(f"codex was stopped (SIG{process.exit_signal})"),
+            )
         if self.server.is_closed():
             lost = True
             reason = reason or "the SSH connection was closed"

@@ -23,6 +23,7 @@ from .ports import (
     parse_proc_net_tcp,
     parse_ss_listeners,
 )
+from .sanitize import printable
 from .shellenv import AUTO_ENV, ENV_FUNCS, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
@@ -244,8 +245,11 @@ def _port_owners(sections: dict[str, str]) -> tuple[dict[int, PortOwner | None],
 
 
 def parse_probe_output(text: str) -> ProbeResult:
-    """Turn the probe script's output into a ProbeResult (tolerant of missing sections)."""
-    sections = _split_sections(text)
+    """Turn the probe script's output into a ProbeResult (tolerant of missing sections).
+
+    The text is made printable first: versions, paths and process names come from the server.
+    """
+    sections = _split_sections(printable(text))
     os_arch = sections.get("os", "").split()
     owners, source = _port_owners(sections)
     return ProbeResult(
@@ -290,12 +294,12 @@ async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no impor
     try:
         result = await conn.run("sh -s", input=script, timeout=PROBE_TIMEOUT)
     except Exception as exc:  # asyncssh.Error, OSError: the message is what matters here
-        raise ProbeError(f"Could not probe {conn.label}: {exc}") from None
+        raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
     stdout = result.stdout if isinstance(result.stdout, str) else ""
     if _MARK + "end" not in stdout:
         raise ProbeError(
             f"The probe on {conn.label} did not finish (exit {result.exit_status}): "
-            f"{str(result.stderr).strip()[:300] or 'no POSIX sh?'}"
+            f"{printable(str(result.stderr)).strip()[:300] or 'no POSIX sh?'}"
         )
     probe = parse_probe_output(stdout)
     _KNOWN_ENV[conn] = probe.known_env()

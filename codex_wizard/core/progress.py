@@ -29,6 +29,7 @@ from .events import (
     RelayFailed,
     RelayStarted,
     StateMismatch,
+    SuspiciousUrl,
     TokenExchangeFailed,
     UrlReady,
 )
@@ -82,6 +83,7 @@ class LoginProgress:
     relay_note: str = ""  # what became of the last pasted address
     relay_ok: bool = False
     message: str = ""
+    warning: str = ""  # the last thing codex printed that we refused to use (a foreign link)
     history: tuple[str, ...] = ()
     output: tuple[str, ...] = ()  # codex's last MAX_OUTPUT non-blank lines
     lines_seen: int = 0  # how many codex has printed in all
@@ -210,6 +212,8 @@ class LoginProgress:
                 )
             case LoginUnverified(reason=reason):
                 return self._failed(reason, "codex said it logged in, but saved no login.")
+            case SuspiciousUrl():
+                return self._with(event.warning, warning=event.warning)
             case OutputLine(text=text):
                 if not text.strip():
                     return self

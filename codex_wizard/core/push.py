@@ -13,6 +13,7 @@ from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .authfile import read_remote_auth
 from .connection import ServerConnection
 from .probe import ServerEnv
+from .sanitize import printable
 
 
 class PushError(Exception):
@@ -106,7 +107,9 @@ async def _write_remote(conn: ServerConnection, env: ServerEnv, data: bytes) -> 
     said = {key: value for key, value in _PUSH_MARK.findall(out)}
     if "ok" in said and "path" in said:
         return said["path"], said["ok"]
-    why = said.get("fail") or bytes(result.stderr or b"").decode("utf-8", "replace").strip()
+    why = printable(
+        said.get("fail") or bytes(result.stderr or b"").decode("utf-8", "replace").strip()
+    )
     raise PushError(f"could not write auth.json on {conn.label}: {why or 'no answer'}")
 
 
@@ -118,7 +121,7 @@ async def push_auth(conn: ServerConnection, env: ServerEnv, data: bytes) -> Push
     """
     path, backup = await _write_remote(conn, env, data)
     status = await conn.run(env.command("codex login status 2>&1"), timeout=60)
-    said = str(status.stdout or "").strip().splitlines()
+    said = printable(str(status.stdout or "")).strip().splitlines()
     record = await read_remote_auth(conn, path)
     return PushResult(
         path, backup or None, record, said[-1] if said else f"exit {status.exit_status}"

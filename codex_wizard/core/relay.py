@@ -18,6 +18,7 @@ from .connection import ServerConnection
 from .events import RelayResult
 from .login import CALLBACK_PATH
 from .probe import ServerEnv
+from .sanitize import printable
 
 RELAY_CLIENTS = ("curl", "python3", "wget", "node")
 _STATUS_MARK = "@@cw-status "
@@ -134,7 +135,11 @@ def relay_stdin(client: str, url: str) -> str:
 
 
 def parse_relay_output(text: str) -> tuple[int | None, str, str]:
-    """(status, location, body) from a client's output; status None when it got no answer."""
+    """(status, location, body) from a client's output; status None when it got no answer.
+
+    Made printable: the body is codex's answer (or a client's error) as the server sent it.
+    """
+    text = printable(text)
     head, _, body = text.partition("\n")
     status, _, location = head.strip().partition(" ")
     number = int(status) if status.isdigit() and int(status) > 0 else None
@@ -162,7 +167,7 @@ async def _fetch(conn: ServerConnection, client: str, url: str, env: ServerEnv) 
             relay_command(client, env), input=relay_stdin(client, url), timeout=120
         )
     except (asyncssh.Error, OSError, TimeoutError) as exc:
-        return _Fetched(None, "", f"{client} failed on the server: {exc}")
+        return _Fetched(None, "", printable(f"{client} failed on the server: {exc}"))
     return _Fetched(*parse_relay_output(str(result.stdout or "")))
 
 

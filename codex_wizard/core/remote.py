@@ -17,19 +17,21 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
+from .sanitize import printable
+
 if TYPE_CHECKING:
     from .connection import ServerConnection
     from .probe import ServerEnv
 
 PID_ECHO = 'echo "@@cwpid $$"; '
 _PID = re.compile(r"^@@cwpid (\d+)$")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 KILL_TIMEOUT = 5.0
 
 
 def clean_line(raw: str) -> str:
-    """A line of output without colours, carriage returns or trailing space."""
-    return _ANSI.sub("", raw).replace("\r", "").rstrip()
+    """A line of output made printable (no colours, escapes or carriage returns), without
+    trailing space."""
+    return printable(raw, keep_newlines=False).rstrip()
 
 
 def group_command(env: ServerEnv, args: str) -> str:

@@ -36,6 +36,7 @@ from .connection import ConnectError, ConnectSettings, ServerConnection, connect
 from .hosts import HostTarget
 from .probe import ServerEnv
 from .push import local_auth_path
+from .sanitize import printable
 
 DEFAULT_CONCURRENCY = 32
 DEFAULT_HOST_TIMEOUT = 20.0
@@ -245,7 +246,8 @@ async def check_host(
     except TimeoutError:
         return HostStatus(label, TokenState.ERROR, error=f"no answer within {timeout:g} s")
     except (asyncssh.Error, OSError) as exc:
-        return HostStatus(label, TokenState.ERROR, error=f"lost the connection: {exc}")
+        error = printable(f"lost the connection: {exc}")
+        return HostStatus(label, TokenState.ERROR, error=error)
 
 
 # ---------------------------------------------------------------------------- this computer

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from .ports import PortOwner, is_windows_excluded, local_port_owners
+from .sanitize import printable
 
 if TYPE_CHECKING:
     from .connection import ServerConnection
@@ -57,14 +58,15 @@ async def check_forwarding(
     except TimeoutError:
         return ForwardingCheck(ForwardingState.UNKNOWN, "the server did not answer in time")
     except (asyncssh.Error, OSError) as exc:
-        return ForwardingCheck(ForwardingState.UNKNOWN, str(exc))
+        return ForwardingCheck(ForwardingState.UNKNOWN, printable(str(exc)))
     writer.close()
     return ForwardingCheck(ForwardingState.ALLOWED, "allowed")
 
 
 def _refused_detail(reason: str) -> str:
+    reason = printable(reason) or "administratively prohibited"
     return (
-        f"the server refuses TCP forwarding ({reason or 'administratively prohibited'}); "
+        f"the server refuses TCP forwarding ({reason}); "
         "its sshd_config probably says AllowTcpForwarding no"
     )
 

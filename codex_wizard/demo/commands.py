@@ -37,9 +37,9 @@ def codex_version(machine: DemoMachine, term: Terminal) -> int:
 
 def login_status(machine: DemoMachine, cmd: ShellCommand, term: Terminal) -> int:
     if machine.auth_file(cmd.codex_home).is_file():
-        term.err("Logged in using ChatGPT")
+        term.err("Logged in using ChatGPT" + machine.noise)
         return 0
-    term.err("Not logged in")
+    term.err("Not logged in" + machine.noise)
     return 1
 
 

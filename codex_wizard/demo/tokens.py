@@ -38,13 +38,14 @@ def make_jwt(claims: dict[str, Any]) -> str:
     return ".".join(_b64url(part) for part in parts)
 
 
-def make_tokens(now: float, access_ttl_s: float) -> dict[str, str]:
-    """id, access and refresh tokens for the demo identity, issued at `now`."""
-    auth = {"chatgpt_plan_type": DEMO_PLAN, "chatgpt_account_id": DEMO_ACCOUNT_ID}
+def make_tokens(now: float, access_ttl_s: float, noise: str = "") -> dict[str, str]:
+    """id, access and refresh tokens for the demo identity, issued at `now` (`noise` added to
+    the plan and the email, for the hostile scenario)."""
+    auth = {"chatgpt_plan_type": DEMO_PLAN + noise, "chatgpt_account_id": DEMO_ACCOUNT_ID}
     issued = int(now)
     access = make_jwt({"iat": issued, "exp": issued + int(access_ttl_s), AUTH_CLAIM: auth})
     id_token = make_jwt(
-        {"iat": issued, "exp": issued + _ID_TTL_S, "email": DEMO_EMAIL, AUTH_CLAIM: auth}
+        {"iat": issued, "exp": issued + _ID_TTL_S, "email": DEMO_EMAIL + noise, AUTH_CLAIM: auth}
     )
     return {
         "id_token": id_token,
@@ -54,17 +55,20 @@ def make_tokens(now: float, access_ttl_s: float) -> dict[str, str]:
     }
 
 
-def demo_auth_json(*, expires_in_s: float = FRESH_ACCESS_TTL_S, now: float | None = None) -> str:
+def demo_auth_json(
+    *, expires_in_s: float = FRESH_ACCESS_TTL_S, now: float | None = None, noise: str = ""
+) -> str:
     """A ChatGPT-mode auth.json whose access token expires `expires_in_s` after `now`.
 
     The tokens look issued `FRESH_ACCESS_TTL_S - expires_in_s` ago, as Codex would have.
+    `noise` is added to its free-text fields (auth_mode, plan, email): the hostile scenario.
     """
     now = time.time() if now is None else now
     issued = now - max(0.0, FRESH_ACCESS_TTL_S - expires_in_s)
     doc = {
-        "auth_mode": "chatgpt",
+        "auth_mode": "chatgpt" + noise,
         "OPENAI_API_KEY": None,
-        "tokens": make_tokens(issued, now + expires_in_s - issued),
+        "tokens": make_tokens(issued, now + expires_in_s - issued, noise),
         "last_refresh": datetime.fromtimestamp(issued, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return json.dumps(doc, indent=2) + "\n"
