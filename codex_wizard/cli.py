@@ -270,7 +270,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run_wizard(args: argparse.Namespace) -> int:
     try:
-        from .tui.app import run_wizard
+        from .tui.run import run_wizard
     except ImportError:
         raise UserError(
             "the wizard is not available in this build; use `codex-wizard login HOST --no-tui`."

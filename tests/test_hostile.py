@@ -20,15 +20,13 @@ import shutil
 import signal
 import subprocess
 import threading
-import webbrowser
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from codex_wizard import cli, cli_commands
-from codex_wizard.core.actions import sh_command
+from codex_wizard import cli, cli_login, cli_terminal
 from codex_wizard.core.login import device_url_ok, login_url_port
 from codex_wizard.core.probe import ServerEnv
 from codex_wizard.core.relay import (
@@ -39,6 +37,7 @@ from codex_wizard.core.relay import (
     relay_stdin,
     validate_pasted_callback,
 )
+from codex_wizard.core.remote import group_command
 from codex_wizard.demo import DemoScenario, DemoServer
 from codex_wizard.demo.login_sim import DEVICE_CODE
 from codex_wizard.demo.scenario import HOSTILE_DEVICE_URL, HOSTILE_LOGIN_URL
@@ -92,8 +91,8 @@ class Used:
 @pytest.fixture
 def used(monkeypatch: pytest.MonkeyPatch) -> Iterator[Used]:
     seen = Used()
-    monkeypatch.setattr(cli_commands, "copy_text", seen.copy)
-    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: seen.opened.append(url))
+    monkeypatch.setattr(cli_terminal, "copy_text", seen.copy)
+    monkeypatch.setattr(cli_login, "open_in_browser", lambda url: bool(seen.opened.append(url)))
     old_term = signal.getsignal(signal.SIGTERM)  # main() installs its own SIGTERM handler
     yield seen
     signal.signal(signal.SIGTERM, old_term)
@@ -257,7 +256,7 @@ def test_server_env_and_wrappers_keep_arguments_quoted(tmp_path: Path, raw: str)
     env = ServerEnv(login_path=f"/usr/bin:/bin:{hostile}", codex_home=hostile)
     script = 'printf "%s\\n%s\\n" "$PATH" "$CODEX_HOME"'
     out = subprocess.run(
-        ["sh", "-c", sh_command(env, script)], capture_output=True, text=True, timeout=30
+        ["sh", "-c", group_command(env, script)], capture_output=True, text=True, timeout=30
     ).stdout
     assert not marker.exists()
     assert out.split("\n", 1)[1] == f"/usr/bin:/bin:{hostile}\n{hostile}\n"

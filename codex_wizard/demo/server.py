@@ -14,7 +14,6 @@ import contextlib
 import re
 import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
@@ -27,11 +26,12 @@ from ..core.hosts import HostTarget
 from ..core.login import redirect_port, url_state
 from ..core.ports import CODEX_PORTS
 from . import authio, commands, httpio
+from .laptop import HomeSFTPServer, answer_not_found, free_ports, write_laptop_files
 from .login_sim import SimulatedLogin, run_device_auth
 from .machine import DemoMachine, ShellCommand, parse_command
 from .process import Outcome, SimProcess, Terminal, end_process
-from .scenario import DEMO_HOST_ALIAS, DEMO_USER, HOME, DemoScenario
-from .tokens import EXISTING_EXPIRES_IN_S, LAPTOP_EXPIRES_IN_S, demo_auth_json
+from .scenario import DEMO_HOST_ALIAS, HOME, DemoScenario
+from .tokens import EXISTING_EXPIRES_IN_S, demo_auth_json
 
 MAIN_PORT, FALLBACK_PORT = CODEX_PORTS
 FIRST_PID = 48211
@@ -151,7 +151,7 @@ class DemoServer:
         host_key = asyncssh.generate_private_key("ssh-ed25519")
         client_key = asyncssh.generate_private_key("ssh-ed25519")
         if self.scenario.port_1455_busy:
-            self._busy_stub = await asyncio.start_server(_not_found, "127.0.0.1", 0)
+            self._busy_stub = await asyncio.start_server(answer_not_found, "127.0.0.1", 0)
         self._acceptor = await asyncssh.create_server(
             lambda: _DemoSSHServer(self),
             "127.0.0.1",
@@ -161,14 +161,16 @@ class DemoServer:
                 client_key.export_public_key().decode()
             ),
             process_factory=self._handle,
-            sftp_factory=lambda chan: _HomeSFTPServer(chan, self.machine.root),
+            sftp_factory=lambda chan: HomeSFTPServer(chan, self.machine.root),
             line_editor=False,
             agent_forwarding=False,
             x11_forwarding=False,
             keepalive_interval=0,
         )
-        self._settings = ConnectSettings(ssh_config=self._write_laptop_files(host_key, client_key))
-        self._local_ports = dict(zip(CODEX_PORTS, _free_ports(len(CODEX_PORTS)), strict=True))
+        self._settings = ConnectSettings(
+            ssh_config=write_laptop_files(self.workdir, self.port, host_key, client_key)
+        )
+        self._local_ports = dict(zip(CODEX_PORTS, free_ports(len(CODEX_PORTS)), strict=True))
 
     async def close(self) -> None:
         """Stop every simulated process, the SSH server, and remove a temporary workdir."""
@@ -202,31 +204,6 @@ class DemoServer:
             auth.chmod(0o600)
         else:
             auth.unlink(missing_ok=True)
-
-    def _write_laptop_files(self, host_key: asyncssh.SSHKey, client_key: asyncssh.SSHKey) -> Path:
-        laptop = self.workdir / "laptop"
-        laptop.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key_file = laptop / "id_ed25519"
-        key_file.write_bytes(client_key.export_private_key())
-        key_file.chmod(0o600)
-        laptop_auth = laptop / "auth.json"
-        laptop_auth.write_text(demo_auth_json(expires_in_s=LAPTOP_EXPIRES_IN_S))
-        laptop_auth.chmod(0o600)
-        known_hosts = laptop / "known_hosts"
-        public = " ".join(host_key.export_public_key().decode().split()[:2])
-        known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
-        config = laptop / "ssh_config"
-        config.write_text(
-            "# codex-wizard demo: a simulated server inside codex-wizard itself\n"
-            f"Host {DEMO_HOST_ALIAS}\n"
-            "  HostName 127.0.0.1\n"
-            f"  Port {self.port}\n"
-            f"  User {DEMO_USER}\n"
-            f'  IdentityFile "{key_file}"\n'
-            "  IdentitiesOnly yes\n"
-            f'  UserKnownHostsFile "{known_hosts}"\n'
-        )
-        return config
 
     # ------------------------------------------------------------------ forwarding
 
@@ -432,34 +409,3 @@ class _DemoSSHServer(asyncssh.SSHServer):
     ) -> Awaitable[asyncssh.SSHForwarder]:
         assert self._conn is not None
         return self._demo.open_forward(self._conn, dest_host, dest_port)
-
-
-class _HomeSFTPServer(asyncssh.SFTPServer):
-    """SFTP chrooted to the server's `/`, with relative paths from the demo user's home."""
-
-    def __init__(self, chan: asyncssh.SSHServerChannel, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        super().__init__(chan, chroot=str(root).encode())
-
-    def map_path(self, path: bytes) -> bytes:
-        if not path.startswith(b"/"):
-            path = HOME.encode() + b"/" + path
-        return super().map_path(path)
-
-
-async def _not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """The stray program on 1455 in the port_1455_busy scenario: a static file server."""
-    await httpio.read_request(reader)
-    await httpio.send(writer, httpio.response(404, "File not found"))
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct ports free on 127.0.0.1 right now, for the tunnel's local ends."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()

@@ -12,10 +12,8 @@ first use when a step needs it sooner.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,39 +30,18 @@ from ..core.hostlist import HostList
 from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase
 from ..core.remembered import MemoryHosts, RememberedHosts
-from ..errors import parse_target
 from ..startup import import_asyncssh_quickly
 from .messages import LoginChanged
 from .prompter import WizardPrompter
 from .screens.hosts import HostScreen
 from .state import LostConnection, Step, WizardState, resume_step
+from .steps import LOGIN_SCREENS, STEP_SCREENS, screen_class
 
 if TYPE_CHECKING:
     from ..core.flow import LoginFlow
     from ..core.services import Services
 
-# The screens of the steps ("module.Class" under tui/screens/), each imported when first shown.
-STEP_SCREENS: dict[Step, str] = {
-    Step.HOST: "hosts.HostScreen",
-    Step.CONNECT: "connect.ConnectScreen",
-    Step.INSTALL: "install.InstallScreen",
-    Step.TUNNEL: "tunnel.TunnelScreen",
-    Step.LOGIN: "login.LoginScreen",
-    Step.EXPIRY: "expiry.ExpiryScreen",
-}
-LOGIN_SCREENS: dict[LoginMode, str] = {
-    LoginMode.TUNNEL: "login.LoginScreen",
-    LoginMode.RELAY: "relay.RelayScreen",
-    LoginMode.DEVICE: "device.DeviceScreen",
-    LoginMode.PUSH: "push.PushScreen",
-}
 STATUS_TIMEOUT = 20.0
-
-
-def screen_class(name: str) -> Callable[[], Screen]:
-    """The screen class named "module.Class" under tui/screens/ (imported on first use)."""
-    module, _, cls = name.rpartition(".")
-    return getattr(importlib.import_module(f"{__package__}.screens.{module}"), cls)
 
 
 def import_services() -> type[Services]:
@@ -425,49 +402,3 @@ class WizardApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.close_all()
-
-
-# ---------------------------------------------------------------------- entry point
-
-
-async def _run(app: WizardApp) -> int:
-    try:
-        await app.run_async()
-    finally:
-        await app.close_all()
-    return app.return_code or 0
-
-
-async def _run_demo(args: argparse.Namespace) -> int:
-    import_asyncssh_quickly()  # the demo server runs on asyncssh
-    from ..demo import DemoServer
-
-    async with DemoServer() as demo:
-        app = WizardApp(
-            settings=demo.settings,
-            hosts=[demo.target],
-            local_port_for=demo.local_port_for,
-            demo=demo,
-            codex_home=getattr(args, "codex_home", None),
-            friendly_errors=not getattr(args, "debug", False),
-        )
-        return await _run(app)
-
-
-def run_wizard(args: argparse.Namespace) -> int:
-    """`codex-wizard`, `codex-wizard HOST`, `codex-wizard login HOST`, `codex-wizard --demo`."""
-    if getattr(args, "demo", False):
-        return asyncio.run(_run_demo(args))
-    host = getattr(args, "host", None)
-    ssh_config = getattr(args, "ssh_config", None)
-    app = WizardApp(
-        settings=ConnectSettings(
-            ssh_config=ssh_config,
-            accept_new_host_key=getattr(args, "accept_new_host_key", False),
-        ),
-        initial_target=parse_target(host) if host else None,
-        ssh_config=ssh_config,
-        codex_home=getattr(args, "codex_home", None),
-        friendly_errors=not getattr(args, "debug", False),
-    )
-    return asyncio.run(_run(app))

@@ -1,0 +1,54 @@
+"""The wizard's entry points: `codex-wizard [HOST]`, `codex-wizard login HOST`, `--demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ..core.connection import ConnectSettings
+from ..errors import parse_target
+from ..startup import import_asyncssh_quickly
+from .app import WizardApp
+
+
+async def _run(app: WizardApp) -> int:
+    try:
+        await app.run_async()
+    finally:
+        await app.close_all()
+    return app.return_code or 0
+
+
+async def _run_demo(args: argparse.Namespace) -> int:
+    import_asyncssh_quickly()  # the demo server runs on asyncssh
+    from ..demo import DemoServer
+
+    async with DemoServer() as demo:
+        app = WizardApp(
+            settings=demo.settings,
+            hosts=[demo.target],
+            local_port_for=demo.local_port_for,
+            demo=demo,
+            codex_home=getattr(args, "codex_home", None),
+            friendly_errors=not getattr(args, "debug", False),
+        )
+        return await _run(app)
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    """`codex-wizard`, `codex-wizard HOST`, `codex-wizard login HOST`, `codex-wizard --demo`."""
+    if getattr(args, "demo", False):
+        return asyncio.run(_run_demo(args))
+    host = getattr(args, "host", None)
+    ssh_config = getattr(args, "ssh_config", None)
+    app = WizardApp(
+        settings=ConnectSettings(
+            ssh_config=ssh_config,
+            accept_new_host_key=getattr(args, "accept_new_host_key", False),
+        ),
+        initial_target=parse_target(host) if host else None,
+        ssh_config=ssh_config,
+        codex_home=getattr(args, "codex_home", None),
+        friendly_errors=not getattr(args, "debug", False),
+    )
+    return asyncio.run(_run(app))
