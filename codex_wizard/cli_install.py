@@ -8,13 +8,13 @@ import time
 
 from .cli_terminal import connect_settings, say
 from .core.actions import install_codex, install_env, verify_login
-from .core.auth import describe_expiry
 from .core.authfile import read_remote_auth
 from .core.connection import ConnectError, connect
 from .core.livecheck import QUOTA_NOTE, live_check
 from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
 from .core.standalone import standalone_reason
 from .core.standalone_install import InstallProgress, install_standalone
+from .core.tokenstate import describe_expiry
 from .errors import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
 
 

@@ -18,13 +18,17 @@ from codex_wizard.core.auth import (
     AuthRecord,
     JwtError,
     TokenInfo,
-    TokenState,
     decode_jwt_claims,
-    describe_expiry,
-    humanize_duration,
     mask_email,
     mask_secret,
     parse_auth_json,
+)
+from codex_wizard.core.tokenstate import (
+    TokenState,
+    describe_expiry,
+    humanize_duration,
+    renews_on_use,
+    token_state,
 )
 from tests.lab.fake_tokens import make_auth_json, make_jwt, make_tokens, secrets_in
 
@@ -127,7 +131,7 @@ class TestChatgptRecord:
         record = parse_doc(doc)
         assert record.kind is AuthKind.CHATGPT
         assert record.problem is None
-        assert record.state(NOW) is TokenState.OK
+        assert token_state(record, NOW) is TokenState.OK
 
     def test_missing_auth_mode_is_inferred_from_tokens(self) -> None:
         doc = tokens_doc()
@@ -141,7 +145,7 @@ class TestChatgptRecord:
         assert record.kind is AuthKind.CHATGPT
         assert record.auth_mode == "apikey"
         assert record.api_key_masked == "sk-…AbCd"
-        assert record.state(NOW) is TokenState.OK
+        assert token_state(record, NOW) is TokenState.OK
 
     def test_no_refresh_token(self) -> None:
         assert parse_doc(with_tokens(refresh_token=None)).has_refresh_token is False
@@ -201,8 +205,8 @@ class TestState:
     def test_with_refresh_token(self, access_ttl_s: float, expected: TokenState) -> None:
         tokens = make_tokens(now=NOW.timestamp(), access_ttl_s=access_ttl_s)
         record = parse_doc(tokens_doc(tokens=tokens))
-        assert record.state(NOW) is expected
-        assert record.renews_on_use(NOW) is (expected is TokenState.RENEWS)
+        assert token_state(record, NOW) is expected
+        assert renews_on_use(record, NOW) is (expected is TokenState.RENEWS)
 
     @pytest.mark.parametrize(
         ("access_ttl_s", "expected"),
@@ -217,8 +221,8 @@ class TestState:
     )
     def test_without_refresh_token(self, access_ttl_s: float, expected: TokenState) -> None:
         record = parse_doc(without_refresh(access_ttl_s=access_ttl_s))
-        assert record.state(NOW) is expected
-        assert not record.renews_on_use(NOW)
+        assert token_state(record, NOW) is expected
+        assert not renews_on_use(record, NOW)
 
     @pytest.mark.parametrize(
         ("last_refresh", "expected"),
@@ -234,23 +238,23 @@ class TestState:
         tokens = make_tokens(now=NOW.timestamp())
         tokens["access_token"] = make_jwt({"iat": 1})
         record = parse_doc(tokens_doc(tokens=tokens, last_refresh=last_refresh))
-        assert record.state(NOW) is expected
+        assert token_state(record, NOW) is expected
 
     def test_warn_days_only_matter_without_a_refresh_token(self) -> None:
-        assert parse_doc(tokens_doc()).state(NOW, warn_days=11) is TokenState.OK
+        assert token_state(parse_doc(tokens_doc()), NOW, warn_days=11) is TokenState.OK
         record = parse_doc(without_refresh())  # 10 days left
-        assert record.state(NOW, warn_days=11) is TokenState.EXPIRING
-        assert record.state(NOW, warn_days=0) is TokenState.OK
+        assert token_state(record, NOW, warn_days=11) is TokenState.EXPIRING
+        assert token_state(record, NOW, warn_days=0) is TokenState.OK
 
     def test_id_token_expiry_does_not_matter(self) -> None:
         tokens = make_tokens(now=NOW.timestamp(), id_ttl_s=-DAY)
-        assert parse_doc(tokens_doc(tokens=tokens)).state(NOW) is TokenState.OK
+        assert token_state(parse_doc(tokens_doc(tokens=tokens)), NOW) is TokenState.OK
 
     def test_default_now_is_the_clock(self) -> None:
         fresh = parse_auth_json(make_auth_json().encode())
-        assert fresh.state() is TokenState.OK
+        assert token_state(fresh) is TokenState.OK
         stale = parse_auth_json(make_auth_json(access_ttl_s=-60).encode())
-        assert stale.state() is TokenState.RENEWS
+        assert token_state(stale) is TokenState.RENEWS
 
     def test_since_refresh_s(self) -> None:
         record = parse_doc(tokens_doc())
@@ -275,12 +279,12 @@ class TestState:
     def test_missing_file_is_logged_out(self) -> None:
         record = parse_auth_json(None, file_mode=0o600)
         assert record.kind is AuthKind.MISSING
-        assert record.state(NOW) is TokenState.LOGGED_OUT
+        assert token_state(record, NOW) is TokenState.LOGGED_OUT
         assert record.problem is None
         assert record.file_mode == 0o600
 
     def test_malformed_is_error(self) -> None:
-        assert parse_auth_json(b"{").state(NOW) is TokenState.ERROR
+        assert token_state(parse_auth_json(b"{"), NOW) is TokenState.ERROR
 
 
 # ---------------------------------------------------------------------------- API key mode
@@ -291,7 +295,7 @@ class TestApiKey:
         doc = {"auth_mode": "apikey", "OPENAI_API_KEY": API_KEY, "tokens": None}
         record = parse_doc(doc)
         assert record.kind is AuthKind.API_KEY
-        assert record.state(NOW) is TokenState.API_KEY
+        assert token_state(record, NOW) is TokenState.API_KEY
         assert record.api_key_masked == "sk-…AbCd"
         assert record.access is None and record.id is None
         assert record.has_refresh_token is False
@@ -338,7 +342,7 @@ class TestMalformed:
     def test_bad_files(self, data: bytes, fragment: str) -> None:
         record = parse_auth_json(data)
         assert record.kind is AuthKind.MALFORMED
-        assert record.state(NOW) is TokenState.ERROR
+        assert token_state(record, NOW) is TokenState.ERROR
         assert record.problem is not None and fragment in record.problem
 
     def test_too_large(self) -> None:
@@ -415,12 +419,12 @@ class TestBadTokens:
         assert record.access.expires_at is None
         assert record.access.problem == problem
         assert record.problem == f"access token: {problem}"
-        assert record.state(NOW) is TokenState.ERROR
+        assert token_state(record, NOW) is TokenState.ERROR
         assert record.expires_in_s(NOW) is None
 
     def test_bad_id_token_keeps_state_from_access_token(self) -> None:
         record = parse_doc(with_tokens(id_token="garbage"))
-        assert record.state(NOW) is TokenState.OK
+        assert token_state(record, NOW) is TokenState.OK
         assert record.id is not None and record.id.problem is not None
         assert record.problem == "id token: not a JWT (expected 3 dot-separated parts)"
         assert record.email_masked is None
@@ -437,7 +441,7 @@ class TestBadTokens:
         assert record.access is not None
         assert record.access.issued_at is None
         assert record.access.problem is None
-        assert record.state(NOW) is TokenState.OK
+        assert token_state(record, NOW) is TokenState.OK
 
     def test_float_exp(self) -> None:
         access = make_jwt({"exp": NOW.timestamp() + 0.5})
@@ -687,7 +691,7 @@ def check_record(record: AuthRecord) -> None:
     """Everything a caller may do with a record works without raising."""
     assert isinstance(record, AuthRecord)
     assert record.kind in set(AuthKind)
-    assert record.state(NOW) in set(TokenState)
+    assert token_state(record, NOW) in set(TokenState)
     record.expires_in_s(NOW)
     record.file_mode_warning()
     repr(record)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from codex_wizard.core import actions, relay
-from codex_wizard.core.auth import AuthKind, TokenState
+from codex_wizard.core.auth import AuthKind
 from codex_wizard.core.authfile import read_remote_auth
 from codex_wizard.core.connection import ServerConnection, connect
 from codex_wizard.core.doctor import Verdict, run_doctor
@@ -34,6 +34,7 @@ from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.relay import PastedCallback
 from codex_wizard.core.remote import group_command
 from codex_wizard.core.status import check_host
+from codex_wizard.core.tokenstate import TokenState, token_state
 from codex_wizard.core.tunnel import ForwardingState, check_forwarding
 from codex_wizard.demo import DemoScenario, DemoServer
 from codex_wizard.demo.machine import parse_command
@@ -189,7 +190,7 @@ async def test_login_wrong_state_then_success() -> None:
         "ad***@example.com",
         0o600,
     )
-    assert record.state() is TokenState.OK
+    assert token_state(record) is TokenState.OK
 
 
 async def test_login_falls_back_to_1457_when_1455_is_busy() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.auth import AuthKind, TokenState
+from codex_wizard.core.auth import AuthKind
 from codex_wizard.core.authfile import read_remote_auth
 from codex_wizard.core.connection import (
     ConnectError,
@@ -40,6 +40,7 @@ from codex_wizard.core.login import LoginSession, url_state
 from codex_wizard.core.ports import port_is_free
 from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.status import check_fleet, fleet_exit_code
+from codex_wizard.core.tokenstate import TokenState, token_state
 from codex_wizard.core.tunnel import ForwardingState, check_forwarding
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
@@ -269,7 +270,7 @@ async def test_fake_login_completes_through_tunnel(lab: SshLab) -> None:
         assert login.tunnel is not None and login.tunnel.stats.connections >= 2
         record = await read_remote_auth(conn, ".codex/auth.json")
     assert record.kind is AuthKind.CHATGPT
-    assert record.state() is TokenState.OK
+    assert token_state(record) is TokenState.OK
     assert record.file_mode == 0o600
     no_codex_left(lab)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codex_wizard.core.auth import AuthKind, TokenState
+from codex_wizard.core.auth import AuthKind
 from codex_wizard.core.authfile import read_remote_auth
 from codex_wizard.core.connection import connect
 from codex_wizard.core.doctor import Verdict, run_doctor
@@ -22,6 +22,7 @@ from codex_wizard.core.login import LoginExited, LoginSession, LoginSucceeded, U
 from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.shellenv import Where
 from codex_wizard.core.status import check_host
+from codex_wizard.core.tokenstate import TokenState
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import (
     LAB,

@@ -1,4 +1,4 @@
-"""Token states as codex renews them, shared logins, keyring storage (core.auth, core.status).
+"""Token states as codex renews them, shared logins, keyring storage (core.tokenstate, core.status).
 
 Fake JWTs only (tests.lab.fake_tokens). A host check runs against a stand-in connection whose
 commands run here, in a temporary directory, so the place script is tested for real.
@@ -19,15 +19,7 @@ import pytest
 
 from codex_wizard.core import status as status_mod
 from codex_wizard.core.actions import VerifyResult
-from codex_wizard.core.auth import (
-    AuthKind,
-    AuthRecord,
-    Storage,
-    TokenState,
-    describe_state,
-    login_fingerprint,
-    parse_auth_json,
-)
+from codex_wizard.core.auth import AuthKind, AuthRecord, login_fingerprint, parse_auth_json
 from codex_wizard.core.status import (
     THIS_COMPUTER,
     HostStatus,
@@ -37,6 +29,7 @@ from codex_wizard.core.status import (
     local_login,
     mark_shared,
 )
+from codex_wizard.core.tokenstate import Storage, TokenState, describe_state, token_state
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -57,7 +50,7 @@ def rec(tag: str = "t", **kwargs: Any) -> AuthRecord:
 
 
 def host(name: str, record: AuthRecord | None, file_id: str | None = None) -> HostStatus:
-    state = record.state(NOW) if record else TokenState.ERROR
+    state = token_state(record, NOW) if record else TokenState.ERROR
     return HostStatus(name, state, record, file_id=file_id)
 
 
@@ -67,7 +60,7 @@ def host(name: str, record: AuthRecord | None, file_id: str | None = None) -> Ho
 class TestDescribe:
     def test_renews_says_codex_renews_and_when_it_last_did(self) -> None:
         record = rec(access_ttl_s=-2 * DAY, last_refresh="2026-11-13T12:00:00Z")
-        assert record.state(NOW) is TokenState.RENEWS
+        assert token_state(record, NOW) is TokenState.RENEWS
         assert describe_state(TokenState.RENEWS, record, NOW) == (
             "expired 2 days ago, codex renews it on next use (last renewed 12 days ago)"
         )
@@ -77,7 +70,7 @@ class TestDescribe:
     def test_ok_and_no_refresh_token(self) -> None:
         assert describe_state(TokenState.OK, rec(), NOW) == "expires in 10 days"
         expired = rec(refresh=False, access_ttl_s=-3600)
-        assert expired.state(NOW) is TokenState.EXPIRED
+        assert token_state(expired, NOW) is TokenState.EXPIRED
         assert describe_state(TokenState.EXPIRED, expired, NOW) == (
             "expired 1 hour ago, no refresh token: log in again"
         )

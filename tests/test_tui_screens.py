@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Log
 
 from codex_wizard.core.actions import InstallResult, VerifyResult
-from codex_wizard.core.auth import TokenState, parse_auth_json
+from codex_wizard.core.auth import parse_auth_json
 from codex_wizard.core.connection import (
     ConnectError,
     ConnectErrorKind,
@@ -33,6 +33,7 @@ from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.progress import LoginPhase
 from codex_wizard.core.remembered import RememberedHosts
 from codex_wizard.core.status import HostStatus
+from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (

@@ -6,7 +6,7 @@ Update after an intended change with: pytest tests/test_tui_snapshots.py --snaps
 from __future__ import annotations
 
 from codex_wizard.core.actions import InstallResult
-from codex_wizard.core.auth import TokenState, parse_auth_json
+from codex_wizard.core.auth import parse_auth_json
 from codex_wizard.core.connection import ConnectError, HostKeyChanged
 from codex_wizard.core.events import (
     CallbackSeen,
@@ -20,6 +20,7 @@ from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.status import THIS_COMPUTER, HostStatus
+from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .auth import AuthKind, AuthRecord, TokenState, describe_state
+from .auth import AuthKind, AuthRecord
 from .authfile import read_remote_auth
 from .connection import ConnectError, ConnectErrorKind, ConnectSettings, connect
 from .hosts import HostTarget
@@ -24,6 +24,7 @@ from .probe import (
 )
 from .shellenv import Where, interactive_rc, plain_rc
 from .standalone import codex_runs_without_node
+from .tokenstate import TokenState, describe_state, token_state
 from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
 
 INSTALL_CODEX = "npm install -g @openai/codex"
@@ -220,7 +221,7 @@ def check_auth_file(record: AuthRecord, auth_path: str = "~/.codex/auth.json") -
 
 
 def check_token(record: AuthRecord, now: datetime, warn_days: float) -> Check:
-    state = record.state(now, warn_days)
+    state = token_state(record, now, warn_days)
     found = describe_state(state, record, now)
     if state is TokenState.LOGGED_OUT:
         return Check("token", Verdict.SKIP, found)

@@ -22,21 +22,14 @@ from pathlib import Path
 import asyncssh
 
 from .actions import verify_login
-from .auth import (
-    MAX_AUTH_BYTES,
-    AuthKind,
-    AuthRecord,
-    Storage,
-    TokenState,
-    describe_state,
-    parse_auth_json,
-)
+from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .authfile import read_server_auth
 from .connection import ConnectError, ConnectSettings, ServerConnection, connect
 from .hosts import HostTarget
 from .probe import ServerEnv
 from .push import local_auth_path
 from .sanitize import printable
+from .tokenstate import Storage, TokenState, describe_state, renews_on_use, token_state
 
 DEFAULT_CONCURRENCY = 32
 DEFAULT_HOST_TIMEOUT = 20.0
@@ -80,7 +73,7 @@ class HostStatus:
         keep = self.storage is Storage.KEYRING or self.state is TokenState.SHARED
         if self.auth is None or keep:
             return self
-        return replace(self, state=self.auth.state(now, warn_days))
+        return replace(self, state=token_state(self.auth, now, warn_days))
 
     def describe(self, now: datetime | None = None, *, brief: bool = False) -> str:
         """The state in words, the same in `status` and (brief) in the wizard's host list."""
@@ -110,7 +103,7 @@ class HostStatus:
             "email": auth.email_masked if auth else None,
             "file_mode": f"{auth.file_mode:04o}" if auth and auth.file_mode is not None else None,
             "error": self.error or (auth.problem if auth else None),
-            "renews_on_use": bool(auth and auth.renews_on_use(now)),
+            "renews_on_use": bool(auth and renews_on_use(auth, now)),
             "login_id": self.login_id,
             "shared_with": list(self.shared_with),
             "codex_home": self.codex_home,
@@ -196,7 +189,7 @@ async def _check_on(
         return await _check_keyring(conn, label, codex_home, home, record)
     return HostStatus(
         label,
-        record.state(datetime.now(UTC), warn_days),
+        token_state(record, datetime.now(UTC), warn_days),
         auth=record,
         codex_home=home,
         file_id=place.file_id(_host_key(conn)),
@@ -283,7 +276,7 @@ def local_login(now: datetime | None = None, warn_days: float = 3.0) -> HostStat
     machine = _local_machine_id() or f"local:{os.uname().nodename}"
     return HostStatus(
         THIS_COMPUTER,
-        record.state(now, warn_days),
+        token_state(record, now, warn_days),
         record,
         codex_home=home,
         file_id=f"{machine}/{info.st_dev}:{info.st_ino}",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core.auth import AuthKind, AuthRecord, TokenState, describe_expiry, humanize_duration
+from ..core.auth import AuthKind, AuthRecord
+from ..core.tokenstate import TokenState, describe_expiry, humanize_duration
 
 # Types only: core.status imports asyncssh and core.ports psutil, which the host screen's first
 # frame doesn't need (issue 6). The doctor checks' marks live with them, in widgets/checklist.

@@ -14,14 +14,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ...core.auth import (
-    AuthKind,
-    AuthRecord,
-    TokenInfo,
-    TokenState,
-    describe_expiry,
-    describe_state,
-)
+from ...core.auth import AuthKind, AuthRecord, TokenInfo
+from ...core.tokenstate import TokenState, describe_expiry, describe_state, token_state
 from ..state import Step
 from ..text import STATE_STYLES, ago, auth_kind_text, format_when, urgency
 from ..widgets.fields import FieldList
@@ -111,7 +105,7 @@ def headline(record: AuthRecord, now: datetime, warn_days: float) -> Text:
     access = record.access
     if access is None or access.expires_at is None:
         return styled("Logged in, but the token's expiry can't be read.", "warn")
-    state = record.state(now, warn_days)
+    state = token_state(record, now, warn_days)
     words = describe_state(state, record, now)
     if state is TokenState.OK:
         return styled(f"Logged in. The access token {words}.", "ok")

@@ -16,8 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from ...core.auth import TokenState
 from ...core.hosts import HostArgError, HostTarget, parse_host_arg
+from ...core.tokenstate import TokenState
 from ..state import Step
 from ..text import token_summary
 from .base import StepScreen, styled
