@@ -21,7 +21,7 @@ from .core.tokenstate import describe_expiry
 from .errors import EXIT_OK, UserError, parse_target
 
 PHASE_LINES = {
-    LoginPhase.CALLBACK: "The browser reached codex…",
+    LoginPhase.CALLBACK: "The browser reached codex through the tunnel…",
     LoginPhase.MISMATCH: "codex answered 'State mismatch': that page came from an older login "
     "URL. Use the URL above (from this login). Still waiting…",
     LoginPhase.VERIFYING: "codex says it is logged in; reading its credentials back…",
@@ -65,7 +65,8 @@ class ProgressPrinter:
             self._show_url(now, flow.label)
         if now.device_code and now.device_code != before.device_code:
             self._show_device_code(now)
-        if now.phase is not before.phase and now.phase in PHASE_LINES:
+        relayed = not self.tunnel and now.phase is LoginPhase.CALLBACK  # relay_note says it
+        if now.phase is not before.phase and now.phase in PHASE_LINES and not relayed:
             say(PHASE_LINES[now.phase])
         if now.warning and now.warning != before.warning:
             say(now.warning)

@@ -165,9 +165,9 @@ def test_auth_json_through_status_and_doctor(lab: SshLab, case: AuthCase) -> Non
 
 NOT_A_FILE = {
     "directory": ".codex/auth.json is a directory, not a regular file",
-    "unreadable": "can't read .codex/auth.json: Permission denied",
+    "unreadable": "can't read .codex/auth.json: permission denied",
     "fifo": ".codex/auth.json is a named pipe (FIFO), not a regular file",
-    "device": ".codex/auth.json is a character device, not a regular file",
+    "device": ".codex/auth.json is a device, not a regular file",
 }
 
 

@@ -109,7 +109,7 @@ def test_exit_without_outcome_uses_the_reason_or_codex_error_line():
     login = progress(OutputLine("Error: something odd"), LoginExited(2))
     assert login.phase is LoginPhase.EXITED
     assert login.message == "Error: something odd"
-    assert "exit code 3" in progress(LoginExited(3)).message
+    assert "(exit 3) before the login finished" in progress(LoginExited(3)).message
     assert "its last words: 'bye'" in progress(OutputLine("bye"), LoginExited(4)).message
 
 

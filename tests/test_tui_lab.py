@@ -20,6 +20,7 @@ from codex_wizard.core.connection import ConnectSettings
 from codex_wizard.core.login import url_state
 from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.remembered import MemoryHosts
+from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.tui.app import WizardApp
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import browser_callback, ephemeral_ports, no_codex_left
@@ -46,15 +47,10 @@ async def choose_lab_host(pilot, app: WizardApp, lab: SshLab) -> None:
     table = app.screen.query_one("#hosts", DataTable)
     labels = [str(table.get_cell_at((row, 0))) for row in range(table.row_count)]
     assert lab.alias in labels
-    await wait_for(
-        pilot,
-        lambda: (
-            "expires" in str(table.get_cell(lab.alias, "token"))
-            or ("logged out" in str(table.get_cell(lab.alias, "token")))
-        ),
-        timeout=SLOW,
-    )
-    assert "logged out" in str(table.get_cell(lab.alias, "token"))  # a fresh server home
+    statuses = app.screen.statuses
+    await wait_for(pilot, lambda: lab.alias in statuses, timeout=SLOW)
+    assert statuses[lab.alias].state is TokenState.LOGGED_OUT  # a fresh server home
+    assert "not logged in" in str(table.get_cell(lab.alias, "token"))
     for _ in range(labels.index(lab.alias)):
         await pilot.press("down")
     await pilot.press("enter")

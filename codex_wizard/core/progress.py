@@ -251,15 +251,14 @@ class LoginProgress:
             return done._with(
                 "The SSH connection was lost.",
                 phase=LoginPhase.DISCONNECTED,
-                message=f"The SSH connection was lost ({reason}). Reconnect to start a fresh "
-                "login.",
+                message=f"{reason or 'connection lost'}. Reconnect to start a fresh login.",
             )
         said = next((line for line in reversed(self.output) if "rror" in line), "")
         last = self.output[-1][:300] if self.output else ""
         message = (
             reason
             or said
-            or f"`codex login` ended (exit code {code})"
+            or f"codex login ended (exit {code}) before the login finished"
             + (f"; its last words: {last!r}" if last else ".")
         )
         return done._with(
