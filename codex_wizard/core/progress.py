@@ -88,6 +88,7 @@ class LoginProgress:
     output: tuple[str, ...] = ()  # codex's last MAX_OUTPUT non-blank lines
     lines_seen: int = 0  # how many codex has printed in all
     exit_code: int | None = None
+    exit_reason: str = ""  # why codex login ended, as the session saw it
     exited: bool = False
     record: AuthRecord | None = None  # the verified login (phase SUCCEEDED)
 
@@ -242,7 +243,7 @@ class LoginProgress:
         return self._with(note, phase=LoginPhase.FAILED, message=message)
 
     def _exited(self, code: int | None, reason: str, connection_lost: bool) -> LoginProgress:
-        done = replace(self, exited=True, exit_code=code)
+        done = replace(self, exited=True, exit_code=code, exit_reason=reason)
         if self.phase is LoginPhase.SUCCEEDED or self.phase in ENDED_BADLY:
             return done
         if self.phase is LoginPhase.VERIFYING and code == 0:

@@ -280,7 +280,7 @@ class WizardApp(App[int]):
         progress = flow.progress
         if progress.phase is LoginPhase.DISCONNECTED and progress is not self._lost_progress:
             self._lost_progress = progress  # each lost login is reported once
-            self.connection_lost(progress.message)
+            self.connection_lost(progress.exit_reason or "the SSH connection was closed")
 
     async def connected(self, say: Callable[[str], None] | None = None) -> None:
         """The connection is up: on to the install check, or back where a reconnect left off."""
