@@ -11,8 +11,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-from codex_wizard.core.connection import ConnectSettings, connect
+from codex_wizard.core.connection import connect
 from codex_wizard.core.hosts import parse_host_arg
+from codex_wizard.core.sshtypes import ConnectSettings
 from codex_wizard.core.tunnel import Tunnel
 
 

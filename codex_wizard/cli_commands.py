@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from .cli_login import expiry_line
 from .cli_terminal import TerminalPrompter, connect_settings, say
 from .core.auth import AuthKind
-from .core.connection import ConnectError
 from .core.doctor import DoctorReport, Verdict, run_doctor
 from .core.flow import LoginFlow
 from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
+from .core.sshtypes import ConnectError
 from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
 from .core.tokenstate import TokenState
 from .errors import EXIT_ATTENTION, EXIT_OK, UserError, parse_target

@@ -9,9 +9,10 @@ import time
 from .cli_terminal import connect_settings, say
 from .core.actions import install_codex, install_env, verify_login
 from .core.authfile import read_remote_auth
-from .core.connection import ConnectError, connect
+from .core.connection import connect
 from .core.livecheck import QUOTA_NOTE, live_check
 from .core.probe import ProbeError, ProbeResult, ServerEnv, probe_server
+from .core.sshtypes import ConnectError
 from .core.standalone import standalone_reason
 from .core.standalone_install import InstallProgress, install_standalone
 from .core.tokenstate import describe_expiry

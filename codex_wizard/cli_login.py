@@ -11,12 +11,12 @@ from collections.abc import Callable
 from .cli_terminal import TerminalPrompter, connect_settings, say, show_copyable
 from .core.auth import AuthRecord
 from .core.browser import open_in_browser
-from .core.connection import ConnectError
 from .core.flow import FlowError, LoginFlow, Prompter
 from .core.probe import ProbeResult
 from .core.progress import LoginMode, LoginPhase, LoginProgress
 from .core.services import Services
 from .core.shellenv import Where
+from .core.sshtypes import ConnectError
 from .core.tokenstate import describe_expiry
 from .errors import EXIT_OK, UserError, parse_target
 

@@ -11,10 +11,10 @@ import sys
 import threading
 
 from .core.clipboard import copy_text
-from .core.connection import ConnectSettings, HostKeyInfo
 from .core.ports import PortOwner
 from .core.progress import LoginProgress
 from .core.relay import CALLBACK_PATH
+from .core.sshtypes import ConnectSettings, HostKeyInfo
 
 
 def say(text: str = "") -> None:

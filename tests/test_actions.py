@@ -20,10 +20,10 @@ from codex_wizard.core.actions import (
     verify_login,
     with_user_prefix,
 )
-from codex_wizard.core.connection import ServerConnection
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.probe import ProbeResult, ServerEnv, ToolInfo
 from codex_wizard.core.remote import PID_ECHO, group_command
+from codex_wizard.core.server import ServerConnection
 from codex_wizard.core.shellenv import Where
 
 NPM_EACCES = [

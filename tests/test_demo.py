@@ -16,7 +16,7 @@ import pytest
 from codex_wizard.core import actions, relay
 from codex_wizard.core.auth import AuthKind
 from codex_wizard.core.authfile import read_remote_auth
-from codex_wizard.core.connection import ServerConnection, connect
+from codex_wizard.core.connection import connect
 from codex_wizard.core.doctor import Verdict, run_doctor
 from codex_wizard.core.events import (
     DeviceCodeReady,
@@ -33,6 +33,7 @@ from codex_wizard.core.login import LoginSession, login_command, url_state
 from codex_wizard.core.probe import ServerEnv, probe_server
 from codex_wizard.core.relay import PastedCallback
 from codex_wizard.core.remote import group_command
+from codex_wizard.core.server import ServerConnection
 from codex_wizard.core.status import check_host
 from codex_wizard.core.tokenstate import TokenState, token_state
 from codex_wizard.core.tunnel import ForwardingState, check_forwarding

@@ -17,13 +17,7 @@ import pytest
 
 from codex_wizard.core.auth import AuthKind
 from codex_wizard.core.authfile import read_remote_auth
-from codex_wizard.core.connection import (
-    ConnectError,
-    ConnectSettings,
-    HostKeyChanged,
-    HostKeyUnknown,
-    connect,
-)
+from codex_wizard.core.connection import connect
 from codex_wizard.core.events import (
     CallbackSeen,
     LoginCancelled,
@@ -39,6 +33,7 @@ from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.login import LoginSession, url_state
 from codex_wizard.core.ports import port_is_free
 from codex_wizard.core.probe import ServerEnv, probe_server
+from codex_wizard.core.sshtypes import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown
 from codex_wizard.core.status import check_fleet, fleet_exit_code
 from codex_wizard.core.tokenstate import TokenState, token_state
 from codex_wizard.core.tunnel import ForwardingState, check_forwarding

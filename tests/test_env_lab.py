@@ -146,8 +146,8 @@ async def test_no_sftp_needed_for_reads_and_push(
     env_lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every SFTP start fails, as on a server without the subsystem: nothing notices."""
-    from codex_wizard.core.connection import ServerConnection
     from codex_wizard.core.push import push_auth
+    from codex_wizard.core.server import ServerConnection
     from tests.lab.fake_tokens import make_auth_json
 
     async def no_sftp(self):

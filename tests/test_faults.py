@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.connection import ConnectError, ConnectSettings, connect
+from codex_wizard.core.connection import connect
 from codex_wizard.core.events import PortsBusy, UrlReady
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.login import LoginSession
 from codex_wizard.core.probe import ServerEnv
+from codex_wizard.core.sshtypes import ConnectError, ConnectSettings
 from codex_wizard.core.status import check_fleet
 from codex_wizard.core.tunnel import LOOPBACK
 from tests.lab.sshlab import SshLab

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.connection import (
+from codex_wizard.core.connection import connect
+from codex_wizard.core.hosts import HostTarget
+from codex_wizard.core.sshtypes import (
     ConnectError,
     ConnectErrorKind,
     ConnectSettings,
     HostKeyUnknown,
-    connect,
 )
-from codex_wizard.core.hosts import HostTarget
 from tests.lab import SshLab
 from tests.lab.proc import run, stop_popen, wait_until
 from tests.lab.sshlab import SSHD

@@ -17,11 +17,12 @@ import asyncssh
 import pytest
 
 from codex_wizard.core import files
-from codex_wizard.core.connection import HostKeyInfo, append_known_host
+from codex_wizard.core.connection import append_known_host
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.probe import ServerEnv
 from codex_wizard.core.push import PushError, push_auth
 from codex_wizard.core.remembered import RememberedHosts
+from codex_wizard.core.sshtypes import HostKeyInfo
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, URL_LINE, cli, run_cli, state_of

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codex_wizard import startup
-from codex_wizard.core import connection
+from codex_wizard.core import server
 
 
 def test_library_lookup_is_restored_and_consistent(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,7 +49,7 @@ class FakeConn:
 async def test_writes_of_one_turn_leave_as_one() -> None:
     conn = FakeConn()
     transport = conn._transport
-    connection._coalesce_writes(conn)
+    server.coalesce_writes(conn)
     transport.write(b"ignore")
     transport.write(b"packet")
     assert transport.writes == []
@@ -60,7 +60,7 @@ async def test_writes_of_one_turn_leave_as_one() -> None:
 async def test_close_flushes_what_was_written_first() -> None:
     conn = FakeConn()
     transport = conn._transport
-    connection._coalesce_writes(conn)
+    server.coalesce_writes(conn)
     transport.write(b"disconnect")
     transport.close()
     assert transport.closed_after == [b"disconnect"]

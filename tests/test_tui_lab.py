@@ -16,10 +16,10 @@ from textual import events
 from textual.widgets import Button, DataTable, Input
 
 from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.connection import ConnectSettings
 from codex_wizard.core.login import url_state
 from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.remembered import MemoryHosts
+from codex_wizard.core.sshtypes import ConnectSettings
 from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.tui.app import WizardApp
 from tests.lab.sshlab import SshLab

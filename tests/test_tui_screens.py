@@ -9,12 +9,6 @@ from textual.widgets import Button, DataTable, Input, Log
 
 from codex_wizard.core.actions import InstallResult, VerifyResult
 from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.connection import (
-    ConnectError,
-    ConnectErrorKind,
-    HostKeyChanged,
-    HostKeyUnknown,
-)
 from codex_wizard.core.events import (
     CallbackSeen,
     ForwardRefused,
@@ -32,6 +26,12 @@ from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.progress import LoginPhase
 from codex_wizard.core.remembered import RememberedHosts
+from codex_wizard.core.sshtypes import (
+    ConnectError,
+    ConnectErrorKind,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState

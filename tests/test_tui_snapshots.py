@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from codex_wizard.core.actions import InstallResult
 from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.connection import ConnectError, HostKeyChanged
 from codex_wizard.core.events import (
     CallbackSeen,
     DeviceCodeReady,
@@ -19,6 +18,7 @@ from codex_wizard.core.events import (
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.progress import LoginMode, LoginPhase
+from codex_wizard.core.sshtypes import ConnectError, HostKeyChanged
 from codex_wizard.core.status import THIS_COMPUTER, HostStatus
 from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState

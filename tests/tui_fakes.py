@@ -15,13 +15,13 @@ from typing import Any
 from codex_wizard.core.actions import ActionResult, InstallResult, VerifyResult
 from codex_wizard.core.auth import AuthRecord, parse_auth_json
 from codex_wizard.core.authfile import ServerAuth
-from codex_wizard.core.connection import ConnectSettings, HostKeyInfo
 from codex_wizard.core.events import LoginExited, RelayResult
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.probe import ProbeResult, ToolInfo
 from codex_wizard.core.push import PushError, PushResult
 from codex_wizard.core.services import Services
+from codex_wizard.core.sshtypes import ConnectSettings, HostKeyInfo
 from codex_wizard.core.status import HostStatus
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState, TunnelRequest, TunnelStats
 from codex_wizard.tui.app import WizardApp

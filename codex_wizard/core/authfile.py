@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
-from .connection import ServerConnection
 from .sanitize import printable
+from .server import ServerConnection
 from .shellenv import ENV_FUNCS
 
 READ_TIMEOUT = 30.0

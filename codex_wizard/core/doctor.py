@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from .auth import AuthKind, AuthRecord
 from .authfile import read_remote_auth
-from .connection import ConnectError, ConnectErrorKind, ConnectSettings, connect
+from .connection import connect
 from .hosts import HostTarget
 from .ports import CODEX_PORTS, PortOwner, local_port_owners
 from .probe import (
@@ -23,6 +23,7 @@ from .probe import (
     version_major,
 )
 from .shellenv import Where, interactive_rc, plain_rc
+from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings
 from .standalone import codex_runs_without_node
 from .tokenstate import TokenState, describe_state, token_state
 from .tunnel import ForwardingCheck, ForwardingState, check_forwarding

@@ -19,7 +19,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from .auth import AuthKind
-from .connection import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
 from .events import (
     LoginError,
     LoginEvent,
@@ -34,12 +33,13 @@ from .ports import CODEX_PORTS, PortOwner, port_is_free
 from .probe import ProbeError, ProbeResult, ServerEnv
 from .progress import LoginMode, LoginPhase, LoginProgress
 from .relay import PastedAddressError, validate_pasted_callback
+from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
 
 if TYPE_CHECKING:
-    from .connection import ServerConnection
     from .hosts import HostTarget
     from .login import LoginSession
     from .push import PushResult
+    from .server import ServerConnection
     from .services import Services
     from .tunnel import ForwardingCheck
 

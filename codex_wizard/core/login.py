@@ -14,7 +14,6 @@ import re
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, urlparse, urlsplit
 
-from .connection import ServerConnection
 from .events import (
     AUTH_HOST,
     CallbackSeen,
@@ -37,6 +36,7 @@ from .events import (
 from .probe import ServerEnv
 from .remote import ConnectionLost, GroupProcess, group_command
 from .sanitize import printable
+from .server import ServerConnection
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .authfile import read_remote_auth
-from .connection import ServerConnection
 from .probe import ServerEnv
 from .sanitize import printable
+from .server import ServerConnection
 
 
 class PushError(Exception):

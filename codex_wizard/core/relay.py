@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import asyncssh
 
-from .connection import ServerConnection
 from .events import RelayResult
 from .login import CALLBACK_PATH
 from .probe import ServerEnv
 from .sanitize import printable
+from .server import ServerConnection
 
 RELAY_CLIENTS = ("curl", "python3", "wget", "node")
 _STATUS_MARK = "@@cw-status "

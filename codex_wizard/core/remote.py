@@ -20,8 +20,8 @@ import asyncssh
 from .sanitize import printable
 
 if TYPE_CHECKING:
-    from .connection import ServerConnection
     from .probe import ServerEnv
+    from .server import ServerConnection
 
 PID_ECHO = 'echo "@@cwpid $$"; '
 _PID = re.compile(r"^@@cwpid (\d+)$")

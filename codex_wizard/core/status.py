@@ -24,11 +24,13 @@ import asyncssh
 from .actions import verify_login
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from .authfile import read_server_auth
-from .connection import ConnectError, ConnectSettings, ServerConnection, connect
+from .connection import connect
 from .hosts import HostTarget
 from .probe import ServerEnv
 from .push import local_auth_path
 from .sanitize import printable
+from .server import ServerConnection
+from .sshtypes import ConnectError, ConnectSettings
 from .tokenstate import Storage, TokenState, describe_state, renews_on_use, token_state
 
 DEFAULT_CONCURRENCY = 32

@@ -23,7 +23,7 @@ from .ports import PortOwner, is_windows_excluded, local_port_owners
 from .sanitize import printable
 
 if TYPE_CHECKING:
-    from .connection import ServerConnection
+    from .server import ServerConnection
 
 LOOPBACK = "127.0.0.1"
 _CHUNK = 65536

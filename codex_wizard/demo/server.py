@@ -21,10 +21,10 @@ from urllib.parse import urlencode, urlsplit
 
 import asyncssh
 
-from ..core.connection import ConnectSettings
 from ..core.hosts import HostTarget
 from ..core.login import redirect_port, url_state
 from ..core.ports import CODEX_PORTS
+from ..core.sshtypes import ConnectSettings
 from . import authio, commands, httpio
 from .laptop import HomeSFTPServer, answer_not_found, free_ports, write_laptop_files
 from .login_sim import SimulatedLogin, run_device_auth

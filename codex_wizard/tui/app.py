@@ -25,11 +25,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
 
-from ..core.connection import ConnectSettings
 from ..core.hostlist import HostList
 from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase
 from ..core.remembered import MemoryHosts, RememberedHosts
+from ..core.sshtypes import ConnectSettings
 from ..startup import import_asyncssh_quickly
 from .messages import LoginChanged
 from .prompter import WizardPrompter

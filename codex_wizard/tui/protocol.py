@@ -13,11 +13,11 @@ if TYPE_CHECKING:
     from textual.widget import Widget
     from textual.worker import Worker
 
-    from ..core.connection import ConnectSettings
     from ..core.hostlist import HostList
     from ..core.hosts import HostTarget
     from ..core.progress import LoginMode
     from ..core.services import Services
+    from ..core.sshtypes import ConnectSettings
     from .state import Step, WizardState
 
 

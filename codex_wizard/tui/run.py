@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..core.connection import ConnectSettings
+from ..core.sshtypes import ConnectSettings
 from ..errors import parse_target
 from ..startup import import_asyncssh_quickly
 from .app import WizardApp

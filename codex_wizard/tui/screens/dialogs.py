@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from ...core.connection import HostKeyInfo, remove_entry_command
+from ...core.sshtypes import HostKeyInfo, remove_entry_command
 from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
