@@ -12,30 +12,26 @@ from pathlib import Path
 import pytest
 
 from codex_wizard.core.probe import ProbeResult, ToolInfo
-from codex_wizard.core.standalone import (
+from codex_wizard.core.registry import (
     DEFAULT_REGISTRY,
-    MARK,
-    Platform,
-    StandaloneError,
     document_url,
-    install_script,
     integrity_matches,
-    metadata_script,
-    path_advice,
-    platform_for,
     platform_version,
     registry_from_env,
     registry_from_npmrc,
     sha512_hex,
-    standalone_reason,
     tarball_from,
 )
-from codex_wizard.core.standalone_install import (
-    InstallProgress,
-    Phase,
-    _parse_document,
-    _ScriptWatcher,
+from codex_wizard.core.standalone import (
+    Platform,
+    StandaloneError,
+    path_advice,
+    platform_for,
+    standalone_reason,
 )
+from codex_wizard.core.standalone_install import InstallProgress, Phase, _ScriptWatcher
+from codex_wizard.core.standalone_registry import _parse_document
+from codex_wizard.core.standalone_scripts import MARK, install_script, metadata_script
 from tests.lab.registry import build_package, integrity_of, serve_in_thread
 
 LINUX_X64 = Platform("linux-x64", "x86_64-unknown-linux-musl")

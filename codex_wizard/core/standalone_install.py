@@ -6,17 +6,16 @@ First the server fetches the package documents from its own registry (`~/.npmrc`
 reach that registry (or `upload="always"`), this computer fetches and verifies the tarball from
 its registry (`npm_config_registry`, `~/.npmrc`, else npmjs) and streams it over an exec channel's
 stdin (no SFTP needed). Either way the server verifies the sha512 again, unpacks and switches
-(core/standalone.py). Progress reports bytes, total and rate; cancelling the awaiting task stops
-the download, the upload or the script on the server (its process group is killed) and removes
-the temp dir: nothing half-installed is left, the previous codex stays.
+stdin (no SFTP needed). Either way the server verifies the sha512 again, unpacks and switches
+(core/standalone_scripts.py). Progress reports bytes, total and rate; cancelling the awaiting
+task stops the download, the upload or the script on the server (its process group is killed)
+and removes the temp dir: nothing half-installed is left, the previous codex stays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import secrets
 import tempfile
 import threading
@@ -33,31 +32,23 @@ import asyncssh
 
 from .actions import run_streaming
 from .probe import ProbeResult, ServerEnv
+from .registry import Tarball, integrity_matches
 from .remote import group_command
-from .standalone import (
-    BIN_LINK,
-    DEFAULT_REGISTRY,
-    MARK,
-    StandaloneError,
-    Tarball,
-    cleanup_script,
-    document_url,
-    install_script,
-    integrity_matches,
-    metadata_script,
-    path_advice,
-    platform_for,
-    platform_version,
-    registry_from_env,
-    registry_from_npmrc,
-    tarball_from,
-    upload_script,
+from .standalone import BIN_LINK, StandaloneError, path_advice, platform_for
+from .standalone_registry import (
+    HTTP_TIMEOUT,
+    METADATA_TIMEOUT,
+    FetchFailed,
+    fetch_error,
+    local_registry_url,
+    local_tarball,
+    server_registry_url,
+    server_tarball,
 )
+from .standalone_scripts import MARK, cleanup_script, install_script, upload_script
 
 INSTALL_TIMEOUT = 3600.0  # a 150 MB download on a slow link, then unpacking
-METADATA_TIMEOUT = 60.0
 UPLOAD_CHUNK = 256 * 1024
-HTTP_TIMEOUT = 30.0
 Upload = Literal["auto", "never", "always"]
 
 
@@ -136,12 +127,6 @@ class StandaloneResult:
         return f"codex {self.version} installed ({how}) in {self.entrypoint}; {self.link} -> it"
 
 
-class _FetchFailed(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind  # net | http | none
-
-
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -187,14 +172,14 @@ async def _install(
     if upload != "always":
         server_registry = registry or await server_registry_url(conn)
         try:
-            tarball = await _server_tarball(conn, server_registry, version, platform)
-        except _FetchFailed as exc:
+            tarball = await server_tarball(conn, server_registry, version, platform)
+        except FetchFailed as exc:
             if exc.kind == "http" or upload == "never":
-                raise StandaloneError(_fetch_error(exc, server_registry)) from None
+                raise StandaloneError(fetch_error(exc, server_registry)) from None
         else:
             return await _run_install(conn, probe, tarball, token, True, on_progress, timeout)
     local_registry = registry or local_registry_url()
-    tarball = await asyncio.to_thread(_local_tarball, local_registry, version, platform)
+    tarball = await asyncio.to_thread(local_tarball, local_registry, version, platform)
     with tempfile.TemporaryDirectory(prefix="codex-wizard-") as tmp:
         path = Path(tmp) / "pkg.tgz"
         await _download_here(tarball, path, on_progress)
@@ -203,99 +188,12 @@ async def _install(
     return replace(result, via="upload")
 
 
-def _fetch_error(exc: _FetchFailed, registry: str) -> str:
-    if exc.kind == "none":
-        return "the server has none of curl, wget or python3 to download with"
-    if exc.kind == "http":
-        return f"the registry {registry} answered: {exc}"
-    return f"the server cannot reach the registry {registry}: {exc}"
-
-
 async def _cleanup(conn, token: str) -> None:
     """Remove the install's temp dir on the server (a cancel or a failure). Never raises."""
     if conn.is_closed():
         return
     with contextlib.suppress(Exception):
         await asyncio.shield(conn.run(cleanup_script(token), timeout=15))
-
-
-# --- registries and documents --------------------------------------------------------------
-
-
-async def server_registry_url(conn) -> str:
-    """The registry the server's ~/.npmrc names (for @openai, else `registry=`), or npmjs."""
-    result = await conn.run('cat "$HOME/.npmrc" 2>/dev/null', timeout=METADATA_TIMEOUT)
-    text = result.stdout if isinstance(result.stdout, str) else ""
-    return registry_from_npmrc(text) or DEFAULT_REGISTRY
-
-
-def local_registry_url() -> str:
-    """This computer's npm registry: npm_config_registry, ~/.npmrc, else npmjs."""
-    npmrc = Path.home() / ".npmrc"
-    try:
-        text = npmrc.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    return registry_from_env(dict(os.environ)) or registry_from_npmrc(text) or DEFAULT_REGISTRY
-
-
-async def _server_document(conn, url: str) -> dict[str, object]:
-    lines: list[str] = []
-    _, _, error = await run_streaming(
-        conn,
-        group_command(ServerEnv(), metadata_script(url)),
-        on_line=lines.append,
-        timeout=METADATA_TIMEOUT,
-    )
-    if error:
-        raise StandaloneError(f"asking the registry from the server failed: {error}")
-    return _parse_document(lines, url)
-
-
-def _parse_document(lines: list[str], url: str) -> dict[str, object]:
-    marks = [i for i, line in enumerate(lines) if line.startswith(MARK)]
-    failed = next((lines[i].split() for i in marks if " fetchfail " in lines[i]), None)
-    if failed is not None:
-        detail = next((ln.strip() for ln in lines if ln.strip() and MARK not in ln), "")
-        raise _FetchFailed(failed[2], detail or f"{url}: no answer")
-    try:
-        start = next(i for i in marks if lines[i] == f"{MARK} doc")
-        end = next(i for i in marks if lines[i] == f"{MARK} end")
-        doc = json.loads("\n".join(lines[start + 1 : end]))
-    except (StopIteration, ValueError):
-        doc = None
-    if not isinstance(doc, dict):
-        raise StandaloneError(f"the registry's answer for {url} is not a package document")
-    return doc
-
-
-async def _server_tarball(conn, registry: str, version: str | None, platform) -> Tarball:
-    launcher = await _server_document(conn, document_url(registry, version or "latest"))
-    pinned = platform_version(launcher, platform)
-    package = await _server_document(conn, document_url(registry, pinned))
-    return tarball_from(launcher, package)
-
-
-def _get_json(url: str) -> dict[str, object]:
-    try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as reply:
-            doc = json.load(reply)
-    except urllib.error.HTTPError as exc:
-        raise StandaloneError(f"the registry answered {exc.code} for {url}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise StandaloneError(f"this computer cannot reach {url} either: {reason}") from None
-    except ValueError:
-        raise StandaloneError(f"the registry's answer for {url} is not JSON") from None
-    if not isinstance(doc, dict):
-        raise StandaloneError(f"the registry's answer for {url} is not a package document")
-    return doc
-
-
-def _local_tarball(registry: str, version: str | None, platform) -> Tarball:
-    launcher = _get_json(document_url(registry, version or "latest"))
-    package = _get_json(document_url(registry, platform_version(launcher, platform)))
-    return tarball_from(launcher, package)
 
 
 # --- this computer: download and upload ----------------------------------------------------
