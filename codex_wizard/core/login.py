@@ -43,10 +43,6 @@ DEFAULT_LOGIN_PORT = 1455
 CALLBACK_PATH = "/auth/callback"
 
 AUTHORIZE_PATH = "/oauth/authorize"
-# Candidates are whole words, so a URL inside another (https://evil/?u=https://auth...) is
-# judged as the word it is; the allowlist (login_url_port, device_url_ok) then decides.
-_URL = re.compile(r"\S*oauth/authorize\S*", re.IGNORECASE)
-_DEVICE_URL = re.compile(r"\S*/codex/device\S*", re.IGNORECASE)
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")
 _DEVICE_CODE = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,})+\b")
 DEVICE_AUTH_HELP = (
@@ -54,6 +50,17 @@ DEVICE_AUTH_HELP = (
     "ChatGPT's security settings (a workspace admin may have to allow it), or use the browser "
     "login with the tunnel."
 )
+
+
+def _word_with(line: str, anchor: str) -> str | None:
+    """The first whitespace-separated word of line containing anchor (any case), if any.
+
+    Whole words, so a URL inside another (https://evil/?u=https://auth...) is judged as the
+    word it is; the allowlist (login_url_port, device_url_ok) then decides.
+    """
+    if anchor not in line.lower():  # the common case, and linear on a megabyte line
+        return None
+    return next((word for word in line.split() if anchor in word.lower()), None)
 
 
 def _on_auth_host(url: str) -> bool:
@@ -112,10 +119,10 @@ def url_state(url: str) -> str | None:
 
 def parse_login_line(line: str) -> SessionEvent | None:
     """What one line of `codex login` output means, if anything."""
-    url = _URL.search(line)
+    url = _word_with(line, "oauth/authorize")
     if url:
-        port = login_url_port(url.group(0))
-        return UrlReady(url.group(0), port) if port else SuspiciousUrl(url.group(0))
+        port = login_url_port(url)
+        return UrlReady(url, port) if port else SuspiciousUrl(url)
     if "Successfully logged in" in line:
         return LoginSucceeded()
     if "Token exchange failed" in line:
@@ -152,11 +159,11 @@ class DeviceCodeReader:
     def feed(self, line: str) -> DeviceCodeReady | SuspiciousUrl | None:
         if self.url and self.code:
             return None
-        url = _DEVICE_URL.search(line)
-        if url and not device_url_ok(url.group(0)):
-            return SuspiciousUrl(url.group(0))
+        url = _word_with(line, "/codex/device")
+        if url and not device_url_ok(url):
+            return SuspiciousUrl(url)
         if url:
-            self.url = url.group(0)
+            self.url = url
         if "one-time code" in line.lower():
             self._after_code_anchor = True
             line = line.split("code", 1)[1]

@@ -6,7 +6,7 @@ title, a DCS talks to the terminal itself, bidirectional overrides make text rea
 from what it is. `printable` removes all of them; the core applies it where server text enters,
 so every face (the wizard, the plain-terminal commands, JSON) gets clean text.
 
-Stdlib only and cheap: one regular expression and one str.translate per call.
+Stdlib only and cheap: two regular-expression passes per call.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import re
 #   and APC (ESC _, 0x9f): up to BEL, ST (ESC \ or 0x9c), the end of the line or the next ESC;
 # - CSI (ESC [, 0x9b): parameters, intermediates, one final byte;
 # - other ESC sequences: intermediates (0x20-0x2f), then one final byte (0x30-0x7e).
-# Whatever is left over (a lone ESC, a cut-off sequence) is a control character that the
-# translate table below drops anyway, so the guarantee does not rest on this pattern.
+# Whatever is left over (a lone ESC, a cut-off sequence) is a control character that _CONTROL
+# drops anyway, so the guarantee does not rest on this pattern. The lookahead lets the regex
+# engine skip plain text quickly (codex may print megabytes on one line).
 _SEQUENCE = re.compile(
+    r"(?=[\x1b\x90\x98\x9b\x9d\x9e\x9f])(?:"
     r"(?:\x1b[P_X\]^]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x9c|\x1b\\)?"
     r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
     r"|\x1b[ -/]*[0-~]?"
+    r")"
 )
-
-_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-_DROP: dict[int, None] = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *_BIDI], None)
-del _DROP[ord("\t")], _DROP[ord("\n")]
-_ONE_LINE = {**_DROP, ord("\n"): " "}
+# C0 but tab and newline, DEL, C1, and the bidirectional marks, embeddings, overrides, isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str | bytes, *, keep_newlines: bool = True) -> str:
@@ -41,4 +41,5 @@ def printable(text: str | bytes, *, keep_newlines: bool = True) -> str:
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return _SEQUENCE.sub("", text).translate(_DROP if keep_newlines else _ONE_LINE)
+    clean = _CONTROL.sub("", _SEQUENCE.sub("", text))
+    return clean if keep_newlines else clean.replace("\n", " ")
