@@ -201,7 +201,7 @@ async def test_no_token_on_any_wizard_screen() -> None:
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
             await shoot("login")
             await pilot.press("s")
-            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=10)
             await shoot("login done")
             await pilot.press("n")
             await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)

@@ -53,7 +53,7 @@ async def test_demo_full_login_to_expiry_and_clean_quit():
             assert codex_login_running(demo)
             assert app.state.login.url.startswith("https://auth.openai.com/oauth/authorize?")
             await pilot.press("s")  # simulate the browser coming back
-            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=10)
             assert app.state.login.phase is LoginPhase.SUCCEEDED
             assert "GET" in text_of(app, "#tunnel-live")
             await pilot.press("n")
@@ -99,7 +99,7 @@ async def test_demo_token_exchange_failure_then_fresh_login():
             await to_login(pilot, app)
             first = app.state.login.url
             await pilot.press("s")
-            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=10)
             assert app.state.login.phase is LoginPhase.EXCHANGE_FAILED
             assert "error sending request" in text_of(app, "#login-message")
             await pilot.press("f")
@@ -146,7 +146,7 @@ async def test_demo_forwarding_refused_offers_the_other_ways_and_relays():
             assert codex_login_running(demo)
             await pilot.press("s")  # the demo types in where the browser ended
             await pilot.press("enter")
-            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=10)
             assert app.state.login.phase is LoginPhase.SUCCEEDED
             assert "Relayed with curl" in text_of(app, "#paste-note")
             await pilot.press("n")
@@ -187,7 +187,7 @@ async def test_demo_device_code_login():
             await wait_for(pilot, lambda: app.state.login.device_code is not None, timeout=10)
             assert app.state.login.device_code == "DEMO-7KQ4"
             assert app.state.login.device_url == "https://auth.openai.com/codex/device"
-            await wait_for(pilot, lambda: app.state.login.exited, timeout=10)
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=10)
             assert app.state.login.phase is LoginPhase.SUCCEEDED
             await pilot.press("n")
             await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)

@@ -87,7 +87,7 @@ async def browser_signs_in(app: WizardApp, url: str) -> int:
 
 async def expiry_shown(pilot, app: WizardApp, lab: SshLab) -> None:
     """Next from a finished login to the token screen, with the new token's expiry."""
-    await wait_for(pilot, lambda: app.state.login.exited, timeout=SLOW)
+    await wait_for(pilot, lambda: app.state.login.ended, timeout=SLOW)  # codex and the check
     assert app.state.login.phase is LoginPhase.SUCCEEDED, app.state.login.message
     await pilot.press("n")
     await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen", timeout=SLOW)

@@ -71,7 +71,7 @@ async def test_a_drop_mid_login_offers_reconnect_which_starts_a_fresh_login():
         assert "lost during the sign-in" in what and "no longer works" in what
         assert "fresh login" in text_of(app, "#problem-todo")
         assert app.focused is app.screen.query_one("#reconnect", Button)
-        await wait_for(pilot, lambda: app.state.login.exited)
+        await wait_for(pilot, lambda: app.state.login.ended)
         assert app.state.login.phase is LoginPhase.DISCONNECTED
         await pilot.press("r")
         await wait_for(pilot, lambda: len(calls.sessions) == 2)
@@ -201,7 +201,7 @@ async def test_a_drop_after_success_goes_on_at_the_token_not_a_new_login():
         await walk_to_login(pilot, app, calls)
         calls.sessions[-1].push(LoginSucceeded())
         calls.sessions[-1].push(LoginExited(0))
-        await wait_for(pilot, lambda: app.state.login.exited)
+        await wait_for(pilot, lambda: app.state.login.ended)
         conns[0].ssh.drop()
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
         await pilot.press("r")

@@ -440,7 +440,7 @@ async def test_login_events_callback_and_success_enable_next():
         session.push(OutputLine("Successfully logged in"))
         session.push(LoginSucceeded())
         session.push(LoginExited(0))
-        await wait_for(pilot, lambda: app.state.login.exited)
+        await wait_for(pilot, lambda: app.state.login.ended)
         await pilot.pause()
         assert "Logged in" in text_of(app, "#login-status")
         assert not app.screen.query_one("#next", Button).disabled
@@ -692,7 +692,7 @@ async def test_keyboard_only_walk_through_every_step():
         calls.sessions[0].push(UrlReady(URL, 1455))
         calls.sessions[0].push(LoginSucceeded())
         calls.sessions[0].push(LoginExited(0))
-        await wait_for(pilot, lambda: app.state.login.exited)
+        await wait_for(pilot, lambda: app.state.login.ended)
         await pilot.press("n")
         await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
         await pilot.press("escape")
