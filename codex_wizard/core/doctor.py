@@ -87,7 +87,7 @@ def check_node(node: ToolInfo, probe: ProbeResult | None = None) -> Check:
     return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
 
 
-def _node_check(probe: ProbeResult) -> Check:
+def node_check(probe: ProbeResult) -> Check:
     """check_node, except that a working codex without a usable node is the standalone one."""
     check = check_node(probe.node, probe)
     if codex_runs_without_node(probe):
@@ -366,7 +366,7 @@ async def run_doctor(
             checks.append(_skip("PATH", "probe failed"))
         else:
             checks += [
-                _node_check(probe),
+                node_check(probe),
                 check_npm(probe.npm, probe),
                 check_codex(probe.codex, probe),
                 check_path(probe),

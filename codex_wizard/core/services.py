@@ -15,11 +15,13 @@ from .authfile import read_remote_auth, read_server_auth
 from .browser import open_in_browser
 from .clipboard import copy_text
 from .connection import connect
+from .livecheck import live_check
 from .login import LoginSession
 from .ports import cancel_pending_login, local_port_owners, wait_port_free
 from .probe import probe_server
 from .push import load_local_auth, push_auth
 from .relay import replay_on_server
+from .standalone_install import install_standalone
 from .status import check_host, local_login
 from .tunnel import check_forwarding
 
@@ -47,6 +49,8 @@ class Services:
     read_auth: Callable = read_remote_auth
     read_login: Callable = read_server_auth  # auth.json where codex looks for it
     install: Callable = actions.install_codex
+    install_standalone: Callable = install_standalone
+    live_check: Callable = live_check
     verify: Callable = actions.verify_login
     logout: Callable = actions.logout
     relay: Callable = replay_on_server

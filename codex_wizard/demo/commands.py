@@ -17,7 +17,7 @@ def codex_problem(machine: DemoMachine, cmd: ShellCommand, term: Terminal) -> in
         exec_word = "exec: " if cmd.echo_pid else ""
         term.err(f"sh: 1: {exec_word}codex: not found")
         return 127
-    if not machine.node_installed:
+    if not machine.codex_runs:
         term.err(machine.version("codex")[1])
         return 127
     if cmd.codex_home and not machine.codex_home(cmd.codex_home).is_dir():

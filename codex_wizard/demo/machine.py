@@ -141,6 +141,8 @@ class DemoMachine:
     codex_installed: bool = False
     codex_bin: str | None = None
     """Where an install put codex, when not the scenario's place (npm --prefix)."""
+    standalone: bool = False
+    """codex is the standalone one: it runs without Node.js."""
     listeners: dict[int, tuple[str, int]] = field(default_factory=dict)
     """Simulated listeners on 127.0.0.1: port -> (process name, pid)."""
 
@@ -195,6 +197,14 @@ class DemoMachine:
         return bool(self.scenario.node_version)
 
     @property
+    def codex_runs(self) -> bool:
+        """npm's codex needs node; the standalone one does not."""
+        return self.standalone or self.node_installed
+
+    def install_standalone(self, bin_dir: str) -> None:
+        self.codex_installed, self.codex_bin, self.standalone = True, bin_dir, True
+
+    @property
     def codex_dir(self) -> str:
         if self.codex_bin:
             return self.codex_bin
@@ -218,7 +228,7 @@ class DemoMachine:
             return 0, f"v{self.scenario.node_version}"
         if tool == "npm":
             return 0, NPM_VERSION
-        if not self.node_installed:
+        if not self.codex_runs:
             return 127, "/usr/bin/env: 'node': No such file or directory"
         return 0, CODEX_VERSION_LINE
 

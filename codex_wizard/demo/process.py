@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import asyncssh
 
@@ -69,6 +70,24 @@ class SimProcess:
         if not self.outcome.done():
             self.finish("HUP")
         return self.outcome.result()
+
+
+async def supervise(
+    procs: dict[int, SimProcess],
+    pid: int,
+    terminal: Terminal,
+    play: Callable[[SimProcess], Awaitable[None]],
+) -> Outcome:
+    """Run play(proc) as process `pid`, listed in `procs` (for kills) until it ends: by itself
+    (play finishes proc), by a kill, or by a hang-up."""
+    proc = SimProcess(pid, terminal)
+    procs[pid] = proc
+    flow = asyncio.create_task(play(proc))
+    try:
+        return await proc.wait()
+    finally:
+        flow.cancel()
+        procs.pop(pid, None)
 
 
 def end_process(process: asyncssh.SSHServerProcess, outcome: Outcome) -> None:

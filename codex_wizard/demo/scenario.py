@@ -12,6 +12,8 @@ class DemoScenario:
     `node_version=""` means Node.js is not installed (so neither is npm, and codex cannot run).
     `pace` scales every simulated delay (npm install, time to the URL, token exchange): tests
     pass a small value, screenshots and people keep 1.0.
+    `live_check` is how `codex exec` (the test prompt) ends: "reply", "refresh_used" or
+    "usage_limit" (it says 401 when not logged in).
     `hostile` makes the server act compromised: codex's lines, the tools' versions, `uname`,
     port owners' names, auth.json's fields and sshd's refusals carry HOSTILE's escapes, and
     codex prints look-alike login links (tests prove none of it reaches the terminal raw).
@@ -25,6 +27,7 @@ class DemoScenario:
     logged_in: bool = True
     token_exchange_fails: bool = False
     saves_no_login: bool = False  # codex says "Successfully logged in" but writes no auth.json
+    live_check: str = "reply"
     hostile: bool = False
     pace: float = 1.0
 

@@ -25,11 +25,11 @@ from ..core.hosts import HostTarget
 from ..core.login import redirect_port, url_state
 from ..core.ports import CODEX_PORTS
 from ..core.sshtypes import ConnectSettings
-from . import authio, commands, httpio
+from . import authio, commands, httpio, standalone_sim
 from .laptop import HomeSFTPServer, answer_not_found, free_ports, write_laptop_files
 from .login_sim import SimulatedLogin, run_device_auth
 from .machine import DemoMachine, ShellCommand, parse_command
-from .process import Outcome, SimProcess, Terminal, end_process
+from .process import Outcome, SimProcess, Terminal, end_process, supervise
 from .scenario import DEMO_HOST_ALIAS, HOME, DemoScenario
 from .tokens import EXISTING_EXPIRES_IN_S, demo_auth_json
 
@@ -252,6 +252,9 @@ class DemoServer:
         if cmd.kill_pgid is not None:
             self._kill(cmd.kill_pgid)
             return 0
+        if standalone_sim.is_standalone_script(cmd.raw):  # before the relay: it has curl too
+            play = standalone_sim.script_player(self.machine, cmd.raw, term)
+            return await supervise(self._procs, self._new_pid(), term, play)
         if any(sign in cmd.raw for sign in _RELAY_CLIENT_SIGNS):
             return await self._relay(process, term)
         if authio.is_push(cmd.raw):
@@ -266,6 +269,10 @@ class DemoServer:
             return 0
         if cmd.words[:1] == ("codex",):
             return await self._codex(cmd, term)
+        if (status := standalone_sim.quiet_status(cmd)) is not None:
+            return status
+        if (live := standalone_sim.live_check_command(cmd.raw)) is not None:
+            return await self._codex(live, term)
         if commands.is_install(cmd.words):
             return await commands.npm_install(self.machine, cmd, term)
         term.err(f"codex-wizard demo server: it only runs what codex-wizard sends: {cmd.raw}")
@@ -289,6 +296,8 @@ class DemoServer:
             return commands.logout(self.machine, cmd, term)
         if args in (("--version",), ("-V",)):
             return commands.codex_version(self.machine, term)
+        if args[:1] == ("exec",):
+            return await standalone_sim.codex_exec(self.machine, cmd, term)
         term.err(f"error: unrecognized arguments: {' '.join(args)}")
         return 2
 
@@ -372,21 +381,14 @@ class DemoServer:
             self.machine.listeners.pop(login.port, None)
 
     async def _device_login(self, pid: int, cmd: ShellCommand, term: Terminal) -> Outcome:
-        proc = SimProcess(pid, term)
-        self._procs[pid] = proc
-        flow = asyncio.create_task(
-            run_device_auth(
-                proc,
-                self.machine.auth_file(cmd.codex_home),
-                self.scenario.pace,
-                hostile=self.scenario.hostile,
-            )
+        auth = self.machine.auth_file(cmd.codex_home)
+        hostile = self.scenario.hostile
+        return await supervise(
+            self._procs,
+            pid,
+            term,
+            lambda proc: run_device_auth(proc, auth, self.scenario.pace, hostile=hostile),
         )
-        try:
-            return await proc.wait()
-        finally:
-            flow.cancel()
-            self._procs.pop(pid, None)
 
 
 class _DemoSSHServer(asyncssh.SSHServer):

@@ -21,6 +21,7 @@ from ..text import STATE_STYLES, ago, auth_kind_text, format_when, urgency
 from ..widgets.fields import FieldList
 from .base import StepScreen, styled
 from .dialogs import ConfirmDialog
+from .livecheck import LiveCheckPanel
 
 NOT_AN_API_KEY = (
     "Note: this is a ChatGPT sign-in (an OAuth token) for the Codex CLI only. It is not an "
@@ -120,6 +121,7 @@ class ExpiryScreen(StepScreen):
         Binding("l", "login_again", "Log in again"),
         Binding("x", "logout", "Log out"),
         Binding("h", "hosts", "Other host"),
+        Binding("p", "live_check", "Test prompt"),
     ]
 
     def __init__(self) -> None:
@@ -135,6 +137,7 @@ class ExpiryScreen(StepScreen):
             yield Button("Log in again (l)", id="login-again")
             yield Button("Log out (x)", id="logout", variant="error")
         yield Static("", id="expiry-note")
+        yield LiveCheckPanel(id="live-check-panel")
 
     def on_mount(self) -> None:
         if self.wizard.state.record is None:
@@ -235,6 +238,15 @@ class ExpiryScreen(StepScreen):
         note.update(styled(f"{mark} codex logout: {said}", style))
         app.state.record = None
         self.reload()
+
+    def action_live_check(self) -> None:
+        if not self.busy:
+            self.query_one(LiveCheckPanel).start()
+
+    @on(LiveCheckPanel.Done)
+    def _live_check_done(self, event: LiveCheckPanel.Done) -> None:
+        if event.check is not None:  # codex may have renewed the token: read it again
+            self.reload()
 
     def action_hosts(self) -> None:
         self.wizard.run_worker(self.wizard.back_to_hosts(), exit_on_error=False)

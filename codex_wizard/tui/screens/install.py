@@ -1,5 +1,6 @@
 """Step 3: is codex installed and runnable? A checklist from the probe, and Install/Update
-streaming npm's output live, with a user-prefix install when npm may not write globally."""
+streaming npm's output live, with a user-prefix install when npm may not write globally, and
+the standalone codex (no Node.js) beside it (screens/standalone.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from ...core.doctor import (
     Check,
     Verdict,
     check_codex,
-    check_node,
     check_npm,
     check_path,
+    node_check,
 )
 from ...core.probe import ProbeResult
+from ...core.standalone import standalone_reason
 from ..state import Step
 from ..widgets.checklist import Checklist
 from .base import StepScreen, styled
+from .standalone import StandalonePanel
 
 SUPPORTED_OS = ("Linux", "Darwin")
 
@@ -49,7 +52,7 @@ def install_checks(probe: ProbeResult, user_prefix: bool = False) -> list[Check]
         )
     return [
         check_os(probe),
-        check_node(probe.node, probe),
+        node_check(probe),
         check_npm(probe.npm, probe),
         codex,
         check_path(probe),
@@ -61,6 +64,8 @@ class InstallScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("i", "install", "Install/Update"),
         Binding("u", "install_user", "Install to ~/.local"),
+        Binding("s", "standalone", "Standalone codex"),
+        Binding("c", "cancel_standalone", "Cancel install"),
         Binding("r", "recheck", "Re-check"),
         Binding("t", "token", "Token status"),
     ]
@@ -69,6 +74,7 @@ class InstallScreen(StepScreen):
         super().__init__()
         self.busy = False
         self.offer_user_prefix = False
+        self.npm_trouble: str | None = None  # why npm failed, when standalone is the way out
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="install-summary", classes="lead")
@@ -79,6 +85,7 @@ class InstallScreen(StepScreen):
             yield Button("Re-check (r)", id="recheck")
         yield Static("", id="install-note")
         yield Log(id="install-log", max_lines=1000, auto_scroll=True)
+        yield StandalonePanel(id="standalone-panel")
 
     def on_mount(self) -> None:
         self.query_one("#install-log", Log).display = False
@@ -132,23 +139,37 @@ class InstallScreen(StepScreen):
         install.label = (
             "Update codex (i)" if probe is not None and probe.codex.found else "Install codex (i)"
         )
-        install.disabled = self.busy or not self._npm_works()
+        install.disabled = self._busy() or not self._npm_works()
         user = self.query_one("#install-user", Button)
         user.display = self.offer_user_prefix
-        user.disabled = self.busy
-        self.query_one("#recheck", Button).disabled = self.busy
+        user.disabled = self._busy()
+        self.query_one("#recheck", Button).disabled = self._busy()
+        reason = standalone_reason(probe) if probe is not None else None
+        self._panel.offer(reason or self.npm_trouble, enabled=probe is not None and not self.busy)
         self.refresh_bindings()
+
+    @property
+    def _panel(self) -> StandalonePanel:
+        return self.query_one("#standalone-panel", StandalonePanel)
+
+    def _busy(self) -> bool:
+        """npm, the probe or the standalone install is running."""
+        return self.busy or self._panel.busy
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "install":
-            return not self.busy and self._npm_works()
+            return not self._busy() and self._npm_works()
         if action == "install_user":
-            return (not self.busy) if self.offer_user_prefix else False
+            return (not self._busy()) if self.offer_user_prefix else False
         if action == "recheck":
-            return not self.busy
+            return not self._busy()
+        if action == "standalone":
+            return not self._busy() and self.wizard.state.probe is not None
+        if action == "cancel_standalone":
+            return self._panel.busy
         if action == "token":
             probe = self.wizard.state.probe
-            return probe is not None and probe.codex.works and not self.busy
+            return probe is not None and probe.codex.works and not self._busy()
         return super().check_action(action, parameters)
 
     def action_install(self) -> None:
@@ -160,8 +181,26 @@ class InstallScreen(StepScreen):
             self.start_install(user_prefix=True)
 
     def action_recheck(self) -> None:
-        if not self.busy:
+        if not self._busy():
             self.recheck()
+
+    def action_standalone(self) -> None:
+        if self.check_action("standalone", ()):
+            self.set_next(False, "installing…")
+            self._panel.start()
+            self._update_buttons()
+
+    def action_cancel_standalone(self) -> None:
+        self._panel.cancel()
+
+    @on(StandalonePanel.Finished)
+    def _standalone_finished(self, event: StandalonePanel.Finished) -> None:
+        if event.result is not None and event.result.ok:
+            self.npm_trouble = None
+            self.wizard.state.flow.installed_to_user_prefix()  # ~/.local/bin/codex
+            self.recheck()
+        else:
+            self.render_probe()
 
     def action_token(self) -> None:
         if self.check_action("token", ()):
@@ -178,6 +217,10 @@ class InstallScreen(StepScreen):
     @on(Button.Pressed, "#recheck")
     def _recheck_pressed(self) -> None:
         self.action_recheck()
+
+    @on(Button.Pressed, "#standalone")
+    def _standalone_pressed(self) -> None:
+        self.action_standalone()
 
     def start_install(self, *, user_prefix: bool) -> None:
         self.busy = True
@@ -213,8 +256,11 @@ class InstallScreen(StepScreen):
                 state.flow.installed_to_user_prefix()
             self.recheck()
             return
+        if result.network_error:
+            self.npm_trouble = "npm can't reach the registry from the server"
         if result.permission_error and not user_prefix:
             self.offer_user_prefix = True
+            self.npm_trouble = "npm may not write to its global folder"
             note.update(
                 styled(
                     "npm may not write to its global folder (a permission error, EACCES). "
