@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..core.ports import PortOwner
     from ..core.probe import ProbeResult, ServerEnv
     from ..core.push import PushResult
+    from ..core.standalone_install import StandaloneResult
     from ..core.tunnel import ForwardingCheck
 
 
@@ -80,6 +81,7 @@ class WizardState:
     mode: LoginMode = LoginMode.TUNNEL  # the way in chosen last
     lost: LostConnection | None = None  # the connection went away; Reconnect is offered
     resume: Step | None = None  # a reconnect in progress goes on at this step
+    standalone: StandaloneResult | None = None  # installed by the wizard, on this server
 
     @property
     def conn(self):  # ServerConnection | None
@@ -117,3 +119,4 @@ class WizardState:
         self.mode = LoginMode.TUNNEL
         self.lost = None
         self.resume = None
+        self.standalone = None

@@ -23,10 +23,11 @@ from ...core.doctor import (
 )
 from ...core.probe import ProbeResult
 from ...core.standalone import standalone_reason
+from ...core.standalone_install import StandaloneResult
 from ..state import Step
 from ..widgets.checklist import Checklist
 from .base import StepScreen, styled
-from .standalone import StandalonePanel
+from .standalone import StandalonePanel, unlisted_standalone_checks
 
 SUPPORTED_OS = ("Linux", "Darwin")
 
@@ -40,7 +41,12 @@ def check_os(probe: ProbeResult) -> Check:
     return Check("OS", Verdict.WARN, where, "codex ships builds for Linux, macOS and Windows.")
 
 
-def install_checks(probe: ProbeResult, user_prefix: bool = False) -> list[Check]:
+def install_checks(
+    probe: ProbeResult, user_prefix: bool = False, standalone: StandaloneResult | None = None
+) -> list[Check]:
+    if standalone is not None and not probe.codex.found:
+        node, codex, path = unlisted_standalone_checks(standalone)
+        return [check_os(probe), node, check_npm(probe.npm, probe), codex, path]
     codex = check_codex(probe.codex, probe)
     if user_prefix and codex.verdict is Verdict.FAIL and not probe.codex.found:
         codex = Check(
@@ -115,7 +121,7 @@ class InstallScreen(StepScreen):
         probe = state.probe
         if probe is None:
             return
-        checks = install_checks(probe, state.user_prefix)
+        checks = install_checks(probe, state.user_prefix, state.standalone)
         self.query_one("#checklist", Checklist).show(checks)
         codex = checks[3]
         ready = codex.verdict is not Verdict.FAIL
@@ -197,6 +203,7 @@ class InstallScreen(StepScreen):
     def _standalone_finished(self, event: StandalonePanel.Finished) -> None:
         if event.result is not None and event.result.ok:
             self.npm_trouble = None
+            self.wizard.state.standalone = event.result
             self.wizard.state.flow.installed_to_user_prefix()  # ~/.local/bin/codex
             self.recheck()
         else:

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
 from textual.worker import Worker
 
+from ...core.doctor import Check, Verdict
 from ...core.sanitize import printable
 from ...core.standalone_install import InstallProgress, Phase, StandaloneResult
 from .base import styled
@@ -48,6 +49,22 @@ def result_text(result: StandaloneResult, host: str) -> Text:
     if result.path_hint:
         text.append("\n" + printable(result.path_hint.replace("HOST", host)), style="yellow")
     return text
+
+
+def unlisted_standalone_checks(result: StandaloneResult) -> tuple[Check, Check, Check]:
+    """The node, codex and PATH rows once the standalone codex is in ~/.local/bin but none of
+    the server's shells lists that directory: the wizard runs it from there all the same."""
+    hint = printable((result.path_hint or "").replace("HOST", "<host>"))
+    return (
+        Check("node", Verdict.PASS, "not needed (the standalone codex runs without it)"),
+        Check(
+            "codex",
+            Verdict.PASS,
+            f"standalone codex {result.version} ({printable(result.link or '')}); "
+            "codex-wizard runs it from there",
+        ),
+        Check("PATH", Verdict.WARN, "~/.local/bin is not on the server's PATH", hint),
+    )
 
 
 class StandalonePanel(Vertical):
