@@ -89,9 +89,9 @@ class InstallScreen(StepScreen):
             yield Button("Install codex (i)", id="install")
             yield Button(f"Install to {USER_PREFIX} (u)", id="install-user")
             yield Button("Re-check (r)", id="recheck")
+        yield StandalonePanel(id="standalone-panel")
         yield Static("", id="install-note")
         yield Log(id="install-log", max_lines=1000, auto_scroll=True)
-        yield StandalonePanel(id="standalone-panel")
 
     def on_mount(self) -> None:
         self.query_one("#install-log", Log).display = False
