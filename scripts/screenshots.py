@@ -60,6 +60,10 @@ SHOTS = {
     "14-device-code": "Step 5, device code: the link and the one-time code, both copyable.",
     "15-push-auth": "Step 5, push: this computer's login copied over, backup kept, verified.",
     "16-connection-lost": "A dropped connection mid-login: what happened, and Reconnect.",
+    "17-standalone-offer": "Step 3, no Node.js on the server: the standalone codex, and why.",
+    "18-standalone-done": "Step 3: the standalone codex installed: where, and which rc file.",
+    "19-test-prompt-confirm": "Step 6: 'send one test prompt' says first that it uses quota.",
+    "20-test-prompt": "Step 6: codex answered the test prompt; the token is read again.",
 }
 
 
@@ -348,6 +352,33 @@ async def lost_run(shooter: Shooter) -> None:
             await pilot.press("ctrl+q")
 
 
+async def standalone_run(shooter: Shooter) -> None:
+    """A server without Node.js: the standalone codex, then one test prompt."""
+    scenario = DemoScenario(codex_installed=False, node_version="", pace=PACE)
+    async with DemoServer(scenario=scenario, workdir=WORKDIR / "standalone") as demo:
+        app = demo_wizard(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: on(app, "HostScreen"))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on(app, "InstallScreen") and app.state.probe)
+            await shooter.shot(pilot, "17-standalone-offer")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.standalone is not None and next_enabled(app))
+            await shooter.shot(pilot, "18-standalone-done")
+            await pilot.press("t")  # already logged in: straight to the token
+            await wait_for(pilot, lambda: on(app, "ExpiryScreen") and app.state.record)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: on(app, "ConfirmDialog"))
+            await shooter.shot(pilot, "19-test-prompt-confirm")
+            await pilot.press("y")
+            await wait_for(
+                pilot, lambda: "answered" in str(app.screen.query_one("#live-note").render())
+            )
+            await wait_for(pilot, lambda: not app.screen.busy)
+            await shooter.shot(pilot, "20-test-prompt")
+            await pilot.press("ctrl+q")
+
+
 def to_png(svgs: list[Path]) -> bool:
     try:
         import cairosvg
@@ -380,6 +411,7 @@ async def run(out: Path) -> list[Path]:
     await device_run(shooter)
     await push_run(shooter)
     await lost_run(shooter)
+    await standalone_run(shooter)
     return shooter.saved
 
 

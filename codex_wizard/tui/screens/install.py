@@ -150,7 +150,10 @@ class InstallScreen(StepScreen):
         user.display = self.offer_user_prefix
         user.disabled = self._busy()
         self.query_one("#recheck", Button).disabled = self._busy()
-        reason = standalone_reason(probe) if probe is not None else None
+        needed = (
+            probe is not None and not probe.codex.works and self.wizard.state.standalone is None
+        )
+        reason = standalone_reason(probe) if needed else None
         self._panel.offer(reason or self.npm_trouble, enabled=probe is not None and not self.busy)
         self.refresh_bindings()
 
