@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button
+from textual.widgets import Button, DataTable
 
 from codex_wizard.core.progress import LoginPhase
 from codex_wizard.tui.app import WizardApp
+from tests.lab.fake_tokens import make_auth_json
 from tests.lab.registry import build_package
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import no_codex_left
@@ -26,6 +27,16 @@ from tests.test_tui_lab import SLOW, browser_signs_in, choose_lab_host, expiry_s
 from tests.tui_fakes import SIZE, screen_name, text_of, wait_for
 
 pytestmark = pytest.mark.lab
+
+
+async def pick_the_lab(pilot, app: WizardApp, lab: SshLab) -> None:
+    """Step 1 with the keyboard, whatever the lab's token status says."""
+    await wait_for(pilot, lambda: screen_name(app) == "HostScreen")
+    table = app.screen.query_one("#hosts", DataTable)
+    labels = [str(table.get_cell_at((row, 0))) for row in range(table.row_count)]
+    for _ in range(labels.index(lab.alias)):
+        await pilot.press("down")
+    await pilot.press("enter")
 
 
 def standalone_status(app: WizardApp) -> str:
@@ -109,3 +120,43 @@ async def test_wizard_cancel_mid_download_leaves_nothing(
     assert installed_dirs(lab) == []
     assert not lab.server_path(".local/bin/codex").exists()
     assert lab.server_processes("curl") == []
+
+
+async def test_wizard_refuses_a_corrupted_tarball_and_installs_nothing(
+    lab: SshLab, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    build_package(request.getfixturevalue("server_registry"), "0.169.0", corrupt=True)
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await choose_lab_host(pilot, app, lab)
+        await wait_for(pilot, lambda: app.state.probe is not None, timeout=SLOW)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "✗" in standalone_status(app), timeout=SLOW)
+        assert "does not match the registry's sha512" in standalone_status(app)
+        assert app.screen.query_one("#next", Button).disabled
+        await pilot.press("ctrl+q")
+    assert installed_dirs(lab) == []
+    assert not lab.server_path(".local/bin/codex").exists()
+
+
+async def test_wizard_test_prompt_with_a_used_refresh_token_says_log_in_again(
+    lab: SshLab, tmp_path: Path
+) -> None:
+    lab.install_codex("fake", "path")
+    lab.write_server_file(".codex/auth.json", make_auth_json(), 0o600)
+    lab.set_fake_knobs(exec="refresh_used")
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_the_lab(pilot, app, lab)
+        await wait_for(pilot, lambda: app.state.probe is not None, timeout=SLOW)
+        await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "✗" in text_of(app, "#live-note"), timeout=SLOW * 2)
+        note = text_of(app, "#live-note")
+        assert "refresh token was already used" in note and "Press l to log in again" in note
+        await pilot.press("ctrl+q")
+    assert lab.server_processes("codex exec") == []
