@@ -120,3 +120,18 @@ async def test_test_prompt_declined_sends_nothing():
             await pilot.pause()
             assert text_of(app, "#live-note") == ""
             assert not app.screen.query_one("#live-check", Button).disabled
+
+
+async def test_test_prompt_from_a_hostile_server_is_shown_printable():
+    async with DemoServer(scenario=DemoScenario(pace=PACE, hostile=True)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await at_install(pilot, app)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: "codex answered: OK" in text_of(app, "#live-note"), 10)
+            note = text_of(app, "#live-note")
+            assert not any(ch in note for ch in "\x1b\x07\x9b\x9d\u202e")
