@@ -135,3 +135,16 @@ async def test_test_prompt_from_a_hostile_server_is_shown_printable():
             await wait_for(pilot, lambda: "codex answered: OK" in text_of(app, "#live-note"), 10)
             note = text_of(app, "#live-note")
             assert not any(ch in note for ch in "\x1b\x07\x9b\x9d\u202e")
+
+
+async def test_back_mid_install_stops_it_on_the_server():
+    async with DemoServer(scenario=replace(NO_NODE, pace=0.5)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await at_install(pilot, app)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: "downloading on the server:" in status_of(app), 10)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) == "HostScreen")
+            await asyncio.sleep(3 * 0.5)
+            assert not demo.machine.codex_installed
