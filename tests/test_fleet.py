@@ -5,6 +5,7 @@ in-process against the demo server (three ssh_config aliases of it), no root nee
 from __future__ import annotations
 
 import asyncio
+
 from codex_wizard.cli import parse_args
 from codex_wizard.cli_login import login_command
 from codex_wizard.core.fleet import FleetRun, HostOutcome, Outcome
