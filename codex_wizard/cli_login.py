@@ -200,6 +200,6 @@ def _uncancel() -> None:
 
 
 def _print_fleet(fleet: FleetRun) -> None:
-    say(f"\n{fleet.summary()}:")
-    for line in fleet.table():
-        say(f"  {line}")
+    say()
+    for line in fleet.report():
+        say(line)

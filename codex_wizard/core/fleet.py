@@ -102,3 +102,7 @@ class FleetRun:
         """'2 of 3 logged in'."""
         done = sum(r.outcome is Outcome.LOGGED_IN for r in self.results())
         return f"{done} of {len(self)} logged in"
+
+    def report(self) -> list[str]:
+        """The summary, then the table indented below it: what the faces print at the end."""
+        return [f"{self.summary()}:", *(f"  {line}" for line in self.table())]
