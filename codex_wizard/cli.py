@@ -71,8 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    login = sub.add_parser("login", parents=[common], help="log codex in on a server")
-    login.add_argument("host", help="ssh_config Host, or user@host:port")
+    login = sub.add_parser(
+        "login",
+        parents=[common],
+        help="log codex in on a server (several: each in turn, in the terminal)",
+    )
+    login.add_argument(
+        "hosts", nargs="+", metavar="HOST", help="ssh_config Host, or user@host:port"
+    )
     login.add_argument("--no-tui", action="store_true", help="plain terminal output")
     login.add_argument("--open", action="store_true", help="open the URL in the browser")
     login.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
@@ -155,9 +161,12 @@ def _first_positional(argv: list[str]) -> str | None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    if _first_positional(argv) in COMMANDS:
-        return build_parser().parse_args(argv)
-    return build_wizard_parser().parse_args(argv)
+    if _first_positional(argv) not in COMMANDS:
+        return build_wizard_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "login":
+        args.host = args.hosts[0]  # the wizard and a one-host login take the first
+    return args
 
 
 class _StdoutUntilClosed:
@@ -242,7 +251,9 @@ def _terminate_like_ctrl_c() -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None or (
-        args.command == "login" and not (args.no_tui or args.relay or args.device_auth)
+        args.command == "login"
+        and len(args.hosts) == 1
+        and not (args.no_tui or args.relay or args.device_auth)
     ):
         # The wizard imports asyncssh itself, once its first screen is drawn (issue 6).
         return _run_wizard(args)

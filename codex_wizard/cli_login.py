@@ -6,19 +6,23 @@ Thin: core.flow does the work and decides the outcome; this prints what changed.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
 
 from .cli_terminal import TerminalPrompter, connect_settings, say, show_copyable
 from .core.auth import AuthRecord
 from .core.browser import open_in_browser
+from .core.fleet import FleetRun, HostOutcome
 from .core.flow import FlowError, LoginFlow, Prompter
+from .core.hosts import HostTarget
 from .core.probe import ProbeResult
 from .core.progress import LoginMode, LoginPhase, LoginProgress
 from .core.services import Services
 from .core.shellenv import Where
 from .core.sshtypes import ConnectError
 from .core.tokenstate import describe_expiry
-from .errors import EXIT_OK, UserError, parse_target
+from .errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError, parse_target
 
 PHASE_LINES = {
     LoginPhase.CALLBACK: "The browser reached codex through the tunnel…",
@@ -28,7 +32,9 @@ PHASE_LINES = {
 }
 
 
-def expiry_line(record: AuthRecord) -> str:
+def expiry_line(record: AuthRecord | None) -> str:
+    if record is None:
+        return ""
     if record.access is None or record.access.expires_at is None:
         return f"Logged in ({record.kind}); expiry unknown: {record.problem or ''}".rstrip(": ")
     when = record.access.expires_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -111,14 +117,38 @@ async def login_command(
     prompter: Prompter | None = None,
     local_port_for: Callable[[int], int] = lambda port: port,
 ) -> int:
-    """The login on the terminal; prompter and local_port_for are the tests' seams."""
-    target = parse_target(args.host)
+    """The login on the terminal, of one host or of several in turn; prompter and
+    local_port_for are the tests' seams."""
+    targets = [parse_target(name) for name in args.hosts]  # a bad one stops before any login
+    prompter = prompter or TerminalPrompter()
+
+    async def login_on(target: HostTarget) -> tuple[str, LoginProgress]:
+        return await _login_on(target, args, prompter, local_port_for)
+
+    if len(targets) > 1:
+        return await login_fleet(FleetRun(targets), login_on)
+    try:
+        label, progress = await login_on(targets[0])
+    except (ConnectError, FlowError) as exc:
+        raise UserError(str(exc)) from None
+    say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    return EXIT_OK
+
+
+async def _login_on(
+    target: HostTarget,
+    args: argparse.Namespace,
+    prompter: Prompter,
+    local_port_for: Callable[[int], int],
+) -> tuple[str, LoginProgress]:
+    """One host's login, verified; raises ConnectError or FlowError. Nothing is left running
+    on the server when it returns or raises (Ctrl-C included)."""
     mode = login_mode(args)
     flow = LoginFlow(
         target,
         connect_settings(args, interactive=False),
         Services(),
-        prompter or TerminalPrompter(),
+        prompter,
         codex_home=args.codex_home,
         local_port_for=local_port_for,
         on_change=ProgressPrinter(open_browser=args.open, tunnel=mode is LoginMode.TUNNEL),
@@ -126,11 +156,50 @@ async def login_command(
     say(f"Connecting to {target.label()}…")
     try:
         await flow.connect()
-        progress = await flow.run(mode, timeout=args.timeout)
-    except (ConnectError, FlowError) as exc:
-        raise UserError(str(exc)) from None
+        return flow.label, await flow.run(mode, timeout=args.timeout)
     finally:
         await flow.close()
-    assert progress.record is not None
-    say(f"Logged in on {flow.label}. {expiry_line(progress.record)}")
-    return EXIT_OK
+
+
+async def login_fleet(
+    fleet: FleetRun, login_on: Callable[[HostTarget], Awaitable[tuple[str, LoginProgress]]]
+) -> int:
+    """Each host in turn (a failure goes on to the next), then the table of outcomes.
+
+    Exit 0 only when every host is logged in. Ctrl-C stops the host under way cleanly (its
+    flow closes: no `codex login` left on the server), marks the rest not run, and still
+    prints the table.
+    """
+    current: HostTarget | None = None
+    try:
+        while (current := fleet.next_after(current)) is not None:
+            say(f"\n[{fleet.position(current)}/{len(fleet)}] {current.label()}")
+            try:
+                label, progress = await login_on(current)
+            except (ConnectError, FlowError) as exc:
+                fleet.record(HostOutcome.failed(current, str(exc)))
+                print(f"codex-wizard: {current.label()}: {exc}", file=sys.stderr)
+            else:
+                fleet.record(HostOutcome.logged_in(current, progress.record))
+                say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    except asyncio.CancelledError:
+        _uncancel()
+        fleet.stop(current)
+        _print_fleet(fleet)
+        print("codex-wizard: cancelled.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print_fleet(fleet)
+    return EXIT_OK if fleet.all_logged_in else EXIT_ATTENTION
+
+
+def _uncancel() -> None:
+    """Ctrl-C was handled here: the command ends with its table, not as a cancelled task."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def _print_fleet(fleet: FleetRun) -> None:
+    say()
+    for line in fleet.report():
+        say(line)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import itertools
+import os
 import random
 import shutil
 import sys
@@ -31,10 +33,18 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from textual.widgets import Button  # noqa: E402
 
-from codex_wizard.core import push  # noqa: E402
+from codex_wizard.core import status  # noqa: E402
+from codex_wizard.core.hosts import HostTarget  # noqa: E402
 from codex_wizard.core.ports import port_is_free  # noqa: E402
 from codex_wizard.core.progress import LoginPhase  # noqa: E402
-from codex_wizard.demo import DemoScenario, DemoServer, login_sim, server, tokens  # noqa: E402  # noqa: E402
+from codex_wizard.demo import (  # noqa: E402
+    DemoScenario,
+    DemoServer,
+    authio,
+    login_sim,
+    server,
+    tokens,
+)
 from codex_wizard.tui.app import WizardApp  # noqa: E402
 
 SIZE = (110, 36)
@@ -64,6 +74,8 @@ SHOTS = {
     "18-standalone-done": "Step 3: the standalone codex installed: where, and which rc file.",
     "19-test-prompt-confirm": "Step 6: 'send one test prompt' says first that it uses quota.",
     "20-test-prompt": "Step 6: codex answered the test prompt; the token is read again.",
+    "21-fleet-hosts": "Step 1, several servers: an idle one `renews` (codex renews it on use), a "
+    "copy of this computer's login is `shared`; space marks hosts to log in one after another.",
 }
 
 
@@ -114,11 +126,11 @@ def make_repeatable(seed: str) -> None:
     for module in (login_sim, server, tokens):
         module.secrets = secrets
     tokens.time = _FixedTime
-    push.datetime = _FixedDatetime  # the backup's time stamp
+    authio.datetime = _FixedDatetime  # the demo's backup time stamp
     keys = _seeded_keys(seed)
     server.asyncssh = _AsyncsshWithKeys(keys)
     if all(port_is_free(port) for port in LOCAL_PORTS):
-        server._free_ports = lambda count: list(LOCAL_PORTS[:count])
+        server.free_ports = lambda count: list(LOCAL_PORTS[:count])
 
 
 class _AsyncsshWithKeys:
@@ -379,6 +391,73 @@ async def standalone_run(shooter: Shooter) -> None:
             await pilot.press("ctrl+q")
 
 
+@contextlib.contextmanager
+def patched_env(name: str, value: str):
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+FLEET = {  # host alias: its auth.json (None: not logged in)
+    "web1": "fresh",
+    "old-vps": "renews",
+    "build": "copy",
+    "gpu-box": None,
+}
+
+
+def fleet_auth(kind: str | None, laptop_auth: Path) -> str | None:
+    if kind == "renews":  # idle for days: the access token expired 2 days ago
+        return tokens.demo_auth_json(expires_in_s=10 * 86400, now=NOW.timestamp() - 12 * 86400)
+    if kind == "copy":  # this computer's very login, copied over (one refresh token)
+        return laptop_auth.read_text()
+    return None
+
+
+async def fleet_run(shooter: Shooter) -> None:
+    """Four demo servers in one host list, their states checked as the wizard does."""
+    async with contextlib.AsyncExitStack() as stack:
+        demos = {}
+        for name, kind in FLEET.items():
+            scenario = DemoScenario(pace=PACE, logged_in=kind is not None)
+            demo = DemoServer(scenario=scenario, workdir=WORKDIR / f"fleet-{name}")
+            demos[name] = await stack.enter_async_context(demo)
+        laptop_auth = demos["build"].laptop_auth_path
+        blocks = []
+        for name, demo in demos.items():
+            text = fleet_auth(FLEET[name], laptop_auth)
+            if text is not None:
+                demo.auth_json_path.write_text(text)
+            blocks.append(
+                demo.settings.ssh_config.read_text().replace("Host demo\n", f"Host {name}\n")
+            )
+        config = WORKDIR / "fleet_ssh_config"
+        config.write_text("\n".join(blocks))
+        first = demos["web1"]
+        app = WizardApp(
+            settings=replace(first.settings, ssh_config=config),
+            hosts=[HostTarget(name) for name in FLEET],
+            demo=first,
+            now=lambda: NOW,
+        )
+        # this computer's own login is the demo's made-up one, never the user's real one
+        stack.enter_context(patched_env("CODEX_HOME", str(laptop_auth.parent)))
+        app.backend.local_login = lambda: status.local_login(NOW)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: on(app, "HostScreen"))
+            await wait_for(pilot, lambda: len(app.screen.shown) == len(FLEET))
+            await pilot.press("space", "down", "space", "down", "space")
+            await pilot.pause(0.3)
+            await shooter.shot(pilot, "21-fleet-hosts")
+            await pilot.press("ctrl+q")
+
+
 def to_png(svgs: list[Path]) -> bool:
     try:
         import cairosvg
@@ -412,6 +491,7 @@ async def run(out: Path) -> list[Path]:
     await push_run(shooter)
     await lost_run(shooter)
     await standalone_run(shooter)
+    await fleet_run(shooter)
     return shooter.saved
 
 

@@ -362,9 +362,7 @@ class LoginFlow:
                 else:
                     await probe  # "codex not found on any PATH" says more than codex's own exit
         except TimeoutError:
-            raise FlowError(
-                FailureKind.TIMEOUT, f"no login within {timeout:g} s; stopped codex login."
-            ) from None
+            raise FlowError(FailureKind.TIMEOUT, self.progress.timed_out(timeout)) from None
         finally:
             for task in (forwarding, probe, relay):
                 if task is not None:

@@ -131,6 +131,15 @@ class LoginProgress:
             return True
         return self.exited and self.phase is not LoginPhase.VERIFYING
 
+    def timed_out(self, timeout: float) -> str:
+        """Why a login that waited `timeout` seconds gave up, with a stale URL named."""
+        said = (
+            " The browser's last answer was 'State mismatch': it used an older login's URL."
+            if self.phase is LoginPhase.MISMATCH
+            else ""
+        )
+        return f"no login within {timeout:g} s; stopped codex login.{said}"
+
     def new_output(self, before: LoginProgress) -> tuple[str, ...]:
         """codex's lines that arrived since `before` (an earlier value of this login)."""
         count = min(self.lines_seen - before.lines_seen, len(self.output))

@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
 
+from ..core.fleet import FleetRun
 from ..core.hostlist import HostList
 from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase
@@ -252,10 +253,17 @@ class WizardApp(App[int]):
         """Background checks ask nothing: an unknown host key is reported, not confirmed."""
         return replace(self.settings, confirm_host_key=None)
 
-    def choose_host(self, target: HostTarget) -> None:
-        """On to target's connection."""
+    def choose_host(self, target: HostTarget, fleet: FleetRun | None = None) -> None:
+        """On to target's connection (the next of `fleet`'s marked hosts, when given)."""
+        self.state.fleet = fleet
         self.start_flow(target)
         self.goto(Step.CONNECT)
+
+    async def next_host(self, target: HostTarget) -> None:
+        """From the token step to the fleet's next host."""
+        fleet = self.state.fleet
+        await self.close_server()
+        self.choose_host(target, fleet)
 
     def start_flow(self, target: HostTarget) -> LoginFlow:
         """The login flow of target: the wizard's one from now on (it owns the connection)."""

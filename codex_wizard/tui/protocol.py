@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from textual.widget import Widget
     from textual.worker import Worker
 
+    from ..core.fleet import FleetRun
     from ..core.hostlist import HostList
     from ..core.hosts import HostTarget
     from ..core.progress import LoginMode
@@ -43,7 +44,9 @@ class Wizard(Protocol):
 
     def status_settings(self) -> ConnectSettings: ...
 
-    def choose_host(self, target: HostTarget) -> None: ...
+    def choose_host(self, target: HostTarget, fleet: FleetRun | None = None) -> None: ...
+
+    async def next_host(self, target: HostTarget) -> None: ...
 
     async def connected(self, say: Callable[[str], None] | None = None) -> None: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from ..core.fleet import FleetRun
 from ..core.sshtypes import ConnectSettings
 from ..errors import parse_target
 from ..startup import import_asyncssh_quickly
@@ -16,7 +17,14 @@ async def _run(app: WizardApp) -> int:
         await app.run_async()
     finally:
         await app.close_all()
+    _print_fleet(app.state.fleet)
     return app.return_code or 0
+
+
+def _print_fleet(fleet: FleetRun | None) -> None:
+    """After marked hosts were logged in, their table stays on the terminal."""
+    if fleet is not None and fleet.outcomes:
+        print("\n".join(fleet.report()))
 
 
 async def _run_demo(args: argparse.Namespace) -> int:

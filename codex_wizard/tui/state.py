@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from ..core.auth import AuthRecord
+from ..core.fleet import FleetRun, HostOutcome
 from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 
@@ -82,6 +83,7 @@ class WizardState:
     lost: LostConnection | None = None  # the connection went away; Reconnect is offered
     resume: Step | None = None  # a reconnect in progress goes on at this step
     standalone: StandaloneResult | None = None  # installed by the wizard, on this server
+    fleet: FleetRun | None = None  # the hosts marked on the host list, logged in in turn
 
     @property
     def conn(self):  # ServerConnection | None
@@ -110,6 +112,24 @@ class WizardState:
     @property
     def user_prefix(self) -> bool:
         return self.flow is not None and self.flow.user_prefix
+
+    def host_outcome(self) -> HostOutcome:
+        """What became of this host's login, for the fleet's table."""
+        assert self.target is not None
+        if self.login.succeeded or self.pushed is not None:
+            return HostOutcome.logged_in(self.target, self.record or self.login.record)
+        return HostOutcome.failed(self.target, self.login.message or "not logged in")
+
+    def upcoming_host(self) -> HostTarget | None:
+        """The fleet's host after this one (None when there is no fleet or it was the last)."""
+        return self.fleet.next_after(self.target) if self.fleet is not None else None
+
+    def finish_host(self) -> HostTarget | None:
+        """This host is done: its outcome goes in the fleet; the host to log in next, if any."""
+        if self.fleet is None or self.target is None:
+            return None
+        self.fleet.record(self.host_outcome())
+        return self.upcoming_host()
 
     def forget_server(self) -> None:
         """Back to no host: drop everything learned about the server."""

@@ -140,6 +140,7 @@ class ExpiryScreen(StepScreen):
         yield LiveCheckPanel(id="live-check-panel")
 
     def on_mount(self) -> None:
+        self._show_fleet()
         if self.wizard.state.record is None:
             self.reload()
         else:
@@ -170,6 +171,15 @@ class ExpiryScreen(StepScreen):
         self.query_one("#expiry-fields", FieldList).show(fields)
         self.query_one("#logout", Button).disabled = record.kind is AuthKind.MISSING
         self.refresh_bindings()
+
+    def _show_fleet(self) -> None:
+        """Among marked hosts, Next goes on to the next one (Finish after the last)."""
+        state = self.wizard.state
+        if state.fleet is None or state.target is None:
+            return
+        upcoming = state.upcoming_host()
+        place = f"host {state.fleet.position(state.target)} of {len(state.fleet)}"
+        self.set_next(True, place, f"Next host: {upcoming.label()}" if upcoming else "Finish")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("verify", "login_again", "logout") and self.busy:
@@ -264,4 +274,8 @@ class ExpiryScreen(StepScreen):
         self.action_logout()
 
     async def go_next(self) -> None:
-        await self.wizard.action_quit()
+        upcoming = self.wizard.state.finish_host()
+        if upcoming is not None:
+            await self.wizard.next_host(upcoming)
+        else:
+            await self.wizard.action_quit()

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from ...core.fleet import FleetRun
 from ...core.hosts import HostArgError, HostTarget, parse_host_arg
 from ...core.tokenstate import TokenState
 from ..state import Step
@@ -32,6 +33,7 @@ class HostScreen(StepScreen):
     STEP = Step.HOST
     NEXT_LABEL = "Connect"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark"),
         Binding("r", "refresh_status", "Re-check"),
         Binding("delete,x", "forget", "Forget host"),
         Binding("slash", "focus_input", "Type a host", show=False),
@@ -43,6 +45,7 @@ class HostScreen(StepScreen):
         self.statuses: dict[str, HostStatus] = {}
         self.shown: dict[str, HostStatus] = {}  # statuses compared with each other (shared)
         self.local: HostStatus | None = None  # this computer's own login
+        self.marked: set[HostTarget] = set()  # to be logged in one after another
 
     def compose_body(self) -> ComposeResult:
         yield Static("Which server should Codex be logged in on?", classes="lead")
@@ -70,7 +73,7 @@ class HostScreen(StepScreen):
         self.entries = self.wizard.host_list.entries()
         for target, source in self.entries:
             label = target.label()
-            table.add_row(label, source, self._status_cell(label), key=label)
+            table.add_row(self._host_cell(target), source, self._status_cell(label), key=label)
         empty = self.query_one("#hosts-empty", Static)
         empty.display = not self.entries
         empty.update(
@@ -84,6 +87,11 @@ class HostScreen(StepScreen):
                 exclusive=True,
                 exit_on_error=False,
             )
+
+    def _host_cell(self, target: HostTarget) -> Text:
+        if target in self.marked:
+            return styled(f"✓ {target.label()}", "ok")
+        return Text(target.label())
 
     def _status_cell(self, label: str) -> Text:
         status = self.shown.get(label)
@@ -144,11 +152,32 @@ class HostScreen(StepScreen):
     def _row_highlighted(self) -> None:
         self.refresh_bindings()
 
+    def action_mark(self) -> None:
+        """Mark (or unmark) the host under the cursor: Connect then logs the marked ones in,
+        one after another, each with a login of its own."""
+        target = self.selected_target()
+        if target is None:
+            return
+        self.marked ^= {target}
+        table = self.query_one("#hosts", DataTable)
+        table.update_cell(target.label(), "host", self._host_cell(target), update_width=True)
+        count = len(self.marked)
+        note = f"{count} marked: Connect logs each in, one after another" if count else ""
+        self.set_next(True, note)
+
+    def choose(self, target: HostTarget) -> None:
+        """Connect to target, or, with hosts marked, to the first of them as a fleet."""
+        marked = [entry for entry, _ in self.entries if entry in self.marked]
+        if marked:
+            self.wizard.choose_host(marked[0], FleetRun(marked))
+        else:
+            self.wizard.choose_host(target)
+
     @on(DataTable.RowSelected, "#hosts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         target = self.selected_target()
         if target is not None:
-            self.wizard.choose_host(target)
+            self.choose(target)
 
     @on(Input.Submitted, "#host-input")
     def _typed(self) -> None:
@@ -176,7 +205,7 @@ class HostScreen(StepScreen):
             return
         target = self.selected_target()
         if target is not None:
-            self.wizard.choose_host(target)
+            self.choose(target)
 
     def action_back(self) -> None:
         """Nothing before the first step."""
