@@ -16,14 +16,14 @@ from .cli_login import expiry_line
 from .cli_terminal import TerminalPrompter, ask_yes_no, connect_settings, say, show_copyable
 from .core.auth import AuthKind
 from .core.doctor import DoctorReport, Verdict, run_doctor
-from .core.events import SessionEvent, SuspiciousUrl, UrlReady
+from .core.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from .core.flow import LoginFlow
 from .core.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
 from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
 from .core.probe import ProbeError
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
-from .core.sharers import find_sharers, logout_warning
+from .core.sharers import find_sharers, logout_notice
 from .core.sshtypes import ConnectError
 from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
 from .core.tokenstate import TokenState
@@ -170,6 +170,8 @@ def _show_fresh_event(args: argparse.Namespace, services: Services, event: Sessi
             say("(could not open a browser here: open the link above)")
     elif isinstance(event, SuspiciousUrl):
         say(event.warning)
+    elif isinstance(event, LoginSucceeded):
+        say(f"Signed in. Copying the new login to {args.host}…")
 
 
 async def _fresh_login_data(
@@ -243,9 +245,7 @@ async def logout_command(args: argparse.Namespace) -> int:
         connect_settings(args, interactive=False),
         codex_home=args.codex_home,
     )
-    if status.reachable and not status.login_id:
-        say(f"{status.host}: {status.describe()}")
-    say(logout_warning(status.host, names, checked=checked))
+    say(logout_notice(status, names, checked=checked))
     if not args.yes and not await ask_yes_no(f"Log codex out on {status.host}?"):
         raise UserError("not logged out (add --yes when there is no terminal to ask on).")
     flow = _open_flow(args)

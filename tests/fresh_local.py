@@ -46,22 +46,29 @@ class LocalSide:
         return list(self.tmp_dir.iterdir())
 
     def codex_processes(self) -> list[psutil.Process]:
-        """Local processes running this side's fake codex (launcher and native)."""
-        codex = str(self.bin_dir / "codex")
+        """Local processes whose CODEX_HOME is one of this side's temporary folders (the
+        codex a fresh login started: launcher and native binary, fake or real)."""
         found = []
-        for process in psutil.process_iter(["cmdline"]):
-            if codex in (process.info.get("cmdline") or []):
+        for process in psutil.process_iter():
+            try:
+                home = process.environ().get("CODEX_HOME", "")
+            except psutil.Error:
+                continue
+            if home.startswith(f"{self.tmp_dir}/"):
                 found.append(process)
         return found
 
 
-def make_local_side(root: Path, *, own_login: bool = True) -> LocalSide:
+def make_local_side(root: Path, *, own_login: bool = True, codex: Path | None = None) -> LocalSide:
     bin_dir, home, tmp = root / "bin", root / "codex-home", root / "tmp"
     for folder in (bin_dir, home, tmp):
         folder.mkdir(parents=True)
-    shutil.copy(HERE / "fake_codex.py", bin_dir / "codex")
-    (bin_dir / "codex").chmod(0o755)
-    shutil.copy(HERE / "fake_tokens.py", bin_dir / "fake_tokens.py")
+    if codex is not None:  # a real codex
+        (bin_dir / "codex").symlink_to(codex)
+    else:
+        shutil.copy(HERE / "fake_codex.py", bin_dir / "codex")
+        (bin_dir / "codex").chmod(0o755)
+        shutil.copy(HERE / "fake_tokens.py", bin_dir / "fake_tokens.py")
     if own_login:
         (home / "auth.json").write_text(make_auth_json(tag="this-computer"))
     knobs = root / "fake-codex.json"

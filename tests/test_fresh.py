@@ -22,10 +22,12 @@ from codex_wizard.core.fresh import (
     find_local_codex,
     fresh_auth,
 )
-from codex_wizard.core.sharers import logout_warning, sharers
+from codex_wizard.core.ports import port_is_free
+from codex_wizard.core.sharers import logout_notice, logout_warning, sharers
 from codex_wizard.core.status import THIS_COMPUTER, HostStatus
 from codex_wizard.core.tokenstate import TokenState
 from tests.fresh_local import LocalSide, make_local_side, sign_in
+from tests.lab.account import REAL_CODEX_BIN
 from tests.lab.fake_tokens import make_auth_json
 
 
@@ -77,6 +79,32 @@ async def test_cancelled_fresh_login_leaves_no_home_and_no_codex(local: LocalSid
         await task
     assert local.leftovers() == []
     assert local.codex_processes() == []
+
+
+async def test_real_codex_here_prints_its_url_and_is_stopped_with_its_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_codex_available: bool
+) -> None:
+    side = make_local_side(tmp_path / "real", codex=REAL_CODEX_BIN)
+    for name, value in side.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("tempfile.tempdir", None)
+    urls: list[UrlReady] = []
+    ready = asyncio.Event()
+
+    def on_event(event: SessionEvent) -> None:
+        if isinstance(event, UrlReady):
+            urls.append(event)
+            ready.set()
+
+    task = asyncio.create_task(fresh_auth(codex_of(side), on_event, timeout=120))
+    await asyncio.wait_for(ready.wait(), 60)
+    assert urls[0].port == 1455 and side.codex_processes()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert side.leftovers() == []
+    assert side.codex_processes() == []
+    assert port_is_free(1455)
 
 
 async def test_failed_exchange_says_why_and_cleans_up(local: LocalSide) -> None:
@@ -155,6 +183,17 @@ def test_sharers_are_other_files_with_the_same_login() -> None:
     ]
     assert sharers(web1, known) == ("web2", THIS_COMPUTER)
     assert sharers(HostStatus("gone", TokenState.ERROR), known) == ()
+    assert "these hold a copy: web2, this computer." in logout_notice(web1, ["web2", THIS_COMPUTER])
+
+
+def test_logout_notice_for_what_is_there() -> None:
+    unreachable = HostStatus("web9", TokenState.ERROR, error="no answer within 8 s")
+    assert "copies are unknown" in logout_notice(unreachable, [])
+    nothing = HostStatus("web8", TokenState.LOGGED_OUT, parse_auth_json(None))
+    assert "changes nothing" in logout_notice(nothing, [])
+    api_key = parse_auth_json(b'{"OPENAI_API_KEY": "sk-test-not-a-real-key"}')
+    key = HostStatus("web7", TokenState.API_KEY, api_key)
+    assert "nothing is revoked" in logout_notice(key, [])
 
 
 def test_logout_warning_says_it_revokes_everywhere() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from .hosts import HostTarget
 from .sshtypes import ConnectSettings
 from .status import HostStatus, check_fleet, check_host, local_login, shared_with
+from .tokenstate import TokenState
 
 SHARER_TIMEOUT = 8.0  # the other hosts are only asked who shares the login: no long wait
 
@@ -42,6 +43,21 @@ def logout_warning(label: str, names: Sequence[str], *, checked: int | None = No
     if checked:
         return f"{head}; none of the {checked} other places checked holds a copy."
     return f"{head}; no other copy is known."
+
+
+def logout_notice(status: HostStatus, names: Sequence[str], *, checked: int | None = None) -> str:
+    """logout_warning for what `status` holds: a ChatGPT login, an API key, nothing, unknown."""
+    label = status.host
+    if not status.reachable:
+        return (
+            f"Could not read the login on {label} ({status.error or 'no answer'}), so its "
+            f"copies are unknown. {logout_warning(label, ())}"
+        )
+    if status.state is TokenState.LOGGED_OUT:
+        return f"{label} holds no Codex login: `codex logout` there changes nothing."
+    if status.state is TokenState.API_KEY:
+        return f"`codex logout` on {label} removes its API key there; nothing is revoked."
+    return logout_warning(label, names, checked=checked)
 
 
 async def find_sharers(
