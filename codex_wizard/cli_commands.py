@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
 from .core.sharers import find_sharers, logout_notice
 from .core.sshtypes import ConnectError
-from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
+from .core.status import HostStatus, check_fleet, check_host, fleet_exit_code, local_login
 from .core.tokenstate import TokenState
 from .errors import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, UserError, parse_target
 
@@ -239,12 +239,12 @@ async def logout_command(args: argparse.Namespace) -> int:
     """Name the known copies of the host's login, ask, then `codex logout` there."""
     target = parse_target(args.host)
     say("Looking for other copies of its login (this computer, the ssh_config hosts)…")
-    status, names, checked = await find_sharers(
-        target,
-        _other_hosts(args),
-        connect_settings(args, interactive=False),
-        codex_home=args.codex_home,
-    )
+    settings = connect_settings(args, interactive=False)
+
+    def check(host: HostTarget, timeout: float) -> Awaitable[HostStatus]:
+        return check_host(host, settings, codex_home=args.codex_home, timeout=timeout)
+
+    status, names, checked = await find_sharers(target, _other_hosts(args), check)
     say(logout_notice(status, names, checked=checked))
     if not args.yes and not await ask_yes_no(f"Log codex out on {status.host}?"):
         raise UserError("not logged out (add --yes when there is no terminal to ask on).")

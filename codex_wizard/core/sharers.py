@@ -2,18 +2,23 @@
 
 `codex logout` revokes the refresh token at OpenAI (/oauth/revoke), so every copy of that login
 stops working wherever it was copied. Before it runs, both faces name the copies they know of:
-the other hosts already checked (the wizard's host list, or a quick check of the ssh_config
-hosts) and this computer, compared by login_id (core.status), aliases of one file not counted.
+the other hosts the face knows (ssh_config's, the wizard's host list), checked again quickly,
+and this computer, compared by login_id (core.status); aliases of one file are not counted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from .hosts import HostTarget
-from .sshtypes import ConnectSettings
-from .status import HostStatus, check_fleet, check_host, local_login, shared_with
+from .status import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_HOST_TIMEOUT,
+    HostStatus,
+    local_login,
+    shared_with,
+)
 from .tokenstate import TokenState
 
 SHARER_TIMEOUT = 8.0  # the other hosts are only asked who shares the login: no long wait
@@ -60,22 +65,55 @@ def logout_notice(status: HostStatus, names: Sequence[str], *, checked: int | No
     return logout_warning(label, names, checked=checked)
 
 
+CheckHost = Callable[[HostTarget, float], Awaitable[HostStatus]]
+"""check_host for a target within a timeout (the face binds its settings and CODEX_HOME)."""
+
+
+async def known_logins(
+    others: Iterable[HostTarget],
+    check: CheckHost,
+    local: Callable[[], HostStatus | None] = local_login,
+    *,
+    timeout: float = SHARER_TIMEOUT,
+) -> list[HostStatus]:
+    """The logins found on `others` (each once, checked at once, unreachable ones left out)
+    and this computer's, to compare a host's login with."""
+    rest = list({other.label(): other for other in others}.values())
+    gate = asyncio.Semaphore(DEFAULT_CONCURRENCY)
+
+    async def other(host: HostTarget) -> HostStatus | None:
+        async with gate:
+            return await _bounded(check, host, timeout)
+
+    here, *fleet = await asyncio.gather(asyncio.to_thread(local), *map(other, rest))
+    return [result for result in (*fleet, here) if result is not None and result.reachable]
+
+
 async def find_sharers(
     target: HostTarget,
-    others: Sequence[HostTarget],
-    settings: ConnectSettings,
+    others: Iterable[HostTarget],
+    check: CheckHost,
+    local: Callable[[], HostStatus | None] = local_login,
     *,
-    codex_home: str | None = None,
+    target_timeout: float = DEFAULT_HOST_TIMEOUT,
     timeout: float = SHARER_TIMEOUT,
 ) -> tuple[HostStatus, tuple[str, ...], int]:
     """target's status, the names sharing its login (others and this computer) and how many
-    places answered, checked concurrently; an unreachable other host simply doesn't count."""
+    places answered, all checked at once."""
     label = target.label()
-    rest = [other for other in others if other.label() != label]
-    status, fleet, local = await asyncio.gather(
-        check_host(target, settings, codex_home=codex_home, timeout=max(timeout, 20.0)),
-        check_fleet(rest, settings, codex_home=codex_home, timeout=timeout),
-        asyncio.to_thread(local_login),
+    status, known = await asyncio.gather(
+        _bounded(check, target, target_timeout),
+        known_logins([o for o in others if o.label() != label], check, local, timeout=timeout),
     )
-    known = [*(result for result in fleet if result.reachable), local]
+    if status is None:
+        status = HostStatus(label, TokenState.ERROR, error=f"no answer within {target_timeout:g} s")
     return status, sharers(status, known), len(known)
+
+
+async def _bounded(check: CheckHost, host: HostTarget, timeout: float) -> HostStatus | None:
+    """check's answer within timeout (even if check ignores it), else None."""
+    try:
+        async with asyncio.timeout(timeout + 1):
+            return await check(host, timeout)
+    except Exception:  # TimeoutError, a check that breaks: one place fewer compared
+        return None
