@@ -54,11 +54,11 @@ SHOTS = {
     "08-login-success": "Step 5: the browser came back through the tunnel; codex logged in.",
     "09-expiry": "Step 6: the new token: expiry as a date and 'in N days', plan, masked account.",
     "10-exchange-failed": "Step 5: codex's own message when the token exchange fails.",
-    "11-ways-in": "Step 4: the server refuses forwarding: relay, device code or push instead.",
+    "11-ways-in": "Step 4: the server refuses forwarding: log in here, relay or device code.",
     "12-relay": "Step 5, relay: paste where the browser ended; it is replayed on the server.",
     "13-relay-done": "Step 5, relay: codex got the callback over SSH and logged in, no tunnel.",
     "14-device-code": "Step 5, device code: the link and the one-time code, both copyable.",
-    "15-push-auth": "Step 5, push: this computer's login copied over, backup kept, verified.",
+    "15-push-auth": "Step 5, push: a fresh login made here, or this computer's copied (warned).",
     "16-connection-lost": "A dropped connection mid-login: what happened, and Reconnect.",
 }
 

@@ -41,6 +41,8 @@ async def load_local(wizard: Wizard) -> LocalAuth:
 
 async def find_codex(wizard: Wizard) -> LocalCodex | str:
     """The Codex CLI on this computer, for a fresh login, or why there is none."""
+    if wizard.demo is not None:  # the demo never runs the real codex here, nor signs anyone in
+        return "not in the demo (it would run the real codex on this computer)."
     try:
         return await asyncio.to_thread(wizard.backend.find_local_codex)
     except FreshLoginError as exc:
@@ -75,7 +77,7 @@ class PushScreen(StepScreen):
         self.local: LocalAuth | None = None
         self.codex: LocalCodex | str | None = None  # str: why there is none here
         self.url: str | None = None  # the fresh login's, while it waits for the browser
-        self.busy = False
+        self.busy = True  # until this computer's codex and login are looked at
 
     @property
     def label(self) -> str:
@@ -97,7 +99,6 @@ class PushScreen(StepScreen):
         yield FieldList(id="push-result")
 
     def on_mount(self) -> None:
-        self.busy = True
         self.render_push()
         self.run_guarded(self._load(), "reading this computer's auth.json", group="local")
 
