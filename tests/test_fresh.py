@@ -199,5 +199,5 @@ def test_logout_notice_for_what_is_there() -> None:
 def test_logout_warning_says_it_revokes_everywhere() -> None:
     named = logout_warning("web1", ["web2", THIS_COMPUTER])
     assert "revokes" in named and "web2, this computer" in named
-    assert "none of the 3 other places" in logout_warning("web1", [], checked=3)
+    assert "no copy was found in the 3 other places" in logout_warning("web1", [], checked=3)
     assert "no other copy is known" in logout_warning("web1", [])

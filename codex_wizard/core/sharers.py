@@ -46,7 +46,8 @@ def logout_warning(label: str, names: Sequence[str], *, checked: int | None = No
     if names:
         return f"{head}, and these hold a copy: {', '.join(names)}."
     if checked:
-        return f"{head}; none of the {checked} other places checked holds a copy."
+        places = "place" if checked == 1 else "places"
+        return f"{head}; no copy was found in the {checked} other {places} checked."
     return f"{head}; no other copy is known."
 
 
