@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--copy", action="store_true", help="this computer's own login (then shared: warned)"
     )
-    which.add_argument("--from", dest="source", type=Path, help="an auth.json file to copy")
+    which.add_argument(
+        "--from", dest="source", type=Path, metavar="FILE", help="an auth.json file to copy"
+    )
     push.add_argument("--yes", action="store_true", help="--copy without asking")
     push.add_argument("--open", action="store_true", help="--fresh: open the URL in the browser")
     push.add_argument("--timeout", type=float, default=600, help="--fresh: seconds (600)")
