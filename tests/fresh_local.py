@@ -4,6 +4,7 @@ follows codex's login URL to its callback."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -57,6 +58,13 @@ class LocalSide:
             if home.startswith(f"{self.tmp_dir}/"):
                 found.append(process)
         return found
+
+
+def kill_leftovers(side: LocalSide) -> None:
+    """After a test (one that failed, above all): no codex of ours left running."""
+    for process in side.codex_processes():
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def make_local_side(root: Path, *, own_login: bool = True, codex: Path | None = None) -> LocalSide:

@@ -11,13 +11,14 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from codex_wizard.core.auth import parse_auth_json
 from codex_wizard.core.ports import port_is_free
-from tests.fresh_local import LocalSide, make_local_side, sign_in
+from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, URL_LINE, cli, run_cli
@@ -25,11 +26,12 @@ from tests.test_e2e_tokens import renamed
 
 
 @pytest.fixture
-def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalSide:
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSide]:
     side = make_local_side(tmp_path / "here")
     for name, value in side.env().items():
         monkeypatch.setenv(name, value)  # the CLI processes inherit this computer's side
-    return side
+    yield side
+    kill_leftovers(side)
 
 
 def login_id(path: Path) -> str | None:
@@ -76,6 +78,21 @@ def test_ctrl_c_during_fresh_leaves_no_home_and_no_local_codex(
     assert local.codex_processes() == []
     assert port_is_free(1455)
     assert not lab.server_path(".codex/auth.json").exists()
+
+
+def test_local_codex_dies_with_a_killed_cli(lab: SshLab, local: LocalSide) -> None:
+    """SIGKILL leaves no clean-up to run: codex here still goes (PR_SET_PDEATHSIG)."""
+    lab.install_codex("fake", "path")
+    with cli(lab, "push-auth", "lab", "--fresh") as run:
+        run.wait_for(URL_LINE.pattern)
+        run.proc.kill()
+        run.finish()
+    for _ in range(100):
+        if not local.codex_processes():
+            break
+        time.sleep(0.1)
+    assert local.codex_processes() == []
+    assert port_is_free(1455)
 
 
 def test_copy_warns_that_the_two_share_one_login(lab: SshLab, local: LocalSide) -> None:

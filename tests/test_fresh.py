@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,18 +27,19 @@ from codex_wizard.core.ports import port_is_free
 from codex_wizard.core.sharers import logout_notice, logout_warning, sharers
 from codex_wizard.core.status import THIS_COMPUTER, HostStatus
 from codex_wizard.core.tokenstate import TokenState
-from tests.fresh_local import LocalSide, make_local_side, sign_in
+from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.account import REAL_CODEX_BIN
 from tests.lab.fake_tokens import make_auth_json
 
 
 @pytest.fixture
-def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalSide:
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSide]:
     side = make_local_side(tmp_path)
     for name, value in side.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("tempfile.tempdir", None)  # TMPDIR is read again
-    return side
+    yield side
+    kill_leftovers(side)
 
 
 def codex_of(side: LocalSide) -> LocalCodex:

@@ -6,13 +6,14 @@ else holding it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button
 
 from codex_wizard.core.auth import parse_auth_json
-from tests.fresh_local import LocalSide, make_local_side, sign_in
+from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import no_codex_left
 from tests.test_tui_lab import SLOW, lab_app, to_tunnel_step
@@ -20,12 +21,13 @@ from tests.tui_fakes import SIZE, screen_name, text_of, wait_for
 
 
 @pytest.fixture
-def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalSide:
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSide]:
     side = make_local_side(tmp_path / "here")
     for name, value in side.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("tempfile.tempdir", None)  # TMPDIR is read again
-    return side
+    yield side
+    kill_leftovers(side)
 
 
 async def test_tui_fresh_login_from_this_computer(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from .sanitize import printable
 
 TEMP_PREFIX = "codex-wizard-fresh-"
 STOP_TIMEOUT = 3.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The credentials must land in the temporary auth.json, never in this computer's OS keyring.
 FILE_STORE_CONFIG = 'cli_auth_credentials_store = "file"\n'
 _FAILURES = (TokenExchangeFailed, LoginError, PortsBusy, LoginCancelled)
@@ -124,6 +127,7 @@ class FreshLogin:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped as one
+                preexec_fn=_die_with_parent,
             )
         except BaseException as exc:
             await self.close()
@@ -165,6 +169,15 @@ class FreshLogin:
         home, self.home = self.home, None
         if home is not None:
             await asyncio.to_thread(shutil.rmtree, home, True)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec, on Linux: SIGTERM when we die, even by SIGKILL or a closed
+    terminal's SIGHUP (the npm launcher passes it on to the native codex)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:
