@@ -47,7 +47,7 @@ def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
     return common
 
 
-COMMANDS = ("login", "status", "doctor", "push-auth", "install", "verify")
+COMMANDS = ("login", "status", "doctor", "push-auth", "logout", "install", "verify")
 _VALUE_OPTIONS = {
     "-F",
     "--ssh-config",
@@ -102,13 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("host", help="ssh_config Host, or user@host:port")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
-    push = sub.add_parser(
-        "push-auth", parents=[common], help="copy this computer's Codex login to a server"
-    )
+    push = sub.add_parser("push-auth", parents=[common], help="put a Codex login on a server")
     push.add_argument("host", help="ssh_config Host, or user@host:port")
-    push.add_argument(
-        "--from", dest="source", type=Path, help="auth.json to copy (default ~/.codex/auth.json)"
+    which = push.add_mutually_exclusive_group()
+    which.add_argument(
+        "--fresh", action="store_true", help="a new login of its own, made here in the browser"
     )
+    which.add_argument(
+        "--copy", action="store_true", help="this computer's own login (then shared: warned)"
+    )
+    which.add_argument(
+        "--from", dest="source", type=Path, metavar="FILE", help="an auth.json file to copy"
+    )
+    push.add_argument("--yes", action="store_true", help="--copy without asking")
+    push.add_argument("--open", action="store_true", help="--fresh: open the URL in the browser")
+    push.add_argument("--timeout", type=float, default=600, help="--fresh: seconds (600)")
+    logout = sub.add_parser("logout", parents=[common], help="codex logout on a server, warned")
+    logout.add_argument("host", help="ssh_config Host, or user@host:port")
+    logout.add_argument("--yes", action="store_true", help="log out without asking")
     _add_install_commands(sub, common)
     return parser
 
@@ -270,10 +281,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from . import cli_install
 
         return asyncio.run(getattr(cli_install, f"{args.command}_command")(args))
-    if args.command == "push-auth":
-        from .cli_commands import push_auth_command
+    if args.command in ("push-auth", "logout"):
+        from . import cli_commands
 
-        return asyncio.run(push_auth_command(args))
+        return asyncio.run(getattr(cli_commands, f"{args.command.replace('-', '_')}_command")(args))
     from .cli_login import login_command
 
     return asyncio.run(login_command(args))

@@ -1,27 +1,33 @@
-"""The plain-terminal commands besides login: status, doctor, push-auth. Thin: the work is in
-core; login is in cli_login."""
+"""The plain-terminal commands besides login: status, doctor, push-auth, logout. Thin: the work
+is in core; login is in cli_login."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from .cli_login import expiry_line
-from .cli_terminal import TerminalPrompter, connect_settings, say
+from .cli_terminal import TerminalPrompter, ask_yes_no, connect_settings, say, show_copyable
 from .core.auth import AuthKind
 from .core.doctor import DoctorReport, Verdict, run_doctor
+from .core.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from .core.flow import LoginFlow
+from .core.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
 from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
+from .core.probe import ProbeError
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
+from .core.sharers import find_sharers, logout_notice
 from .core.sshtypes import ConnectError
-from .core.status import HostStatus, check_fleet, fleet_exit_code, local_login
+from .core.status import HostStatus, check_fleet, check_host, fleet_exit_code, local_login
 from .core.tokenstate import TokenState
-from .errors import EXIT_ATTENTION, EXIT_OK, UserError, parse_target
+from .errors import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, UserError, parse_target
 
 MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
 
@@ -125,24 +131,88 @@ async def doctor_command(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------- push-auth
 
+COPY_WARNING = (
+    "{source} and {host} will then share one login: the first of the two to renew it "
+    "(codex does so by itself every few days) logs the other out."
+)
+PUSH_CHOICES = (
+    "say which login to put on {host}: --fresh (a new login of its own, made here in the "
+    "browser; recommended), --copy (this computer's own, then shared) or --from FILE."
+)
 
-async def push_auth_command(args: argparse.Namespace) -> int:
-    source = args.source or local_auth_path()
-    try:
-        data = load_local_auth(source)
-    except PushError as exc:
-        raise UserError(str(exc)) from None
-    flow = LoginFlow(
+
+def _open_flow(args: argparse.Namespace) -> LoginFlow:
+    return LoginFlow(
         parse_target(args.host),
         connect_settings(args, interactive=False),
         Services(),
         TerminalPrompter(),
         codex_home=args.codex_home,
     )
+
+
+async def _confirm_copy(args: argparse.Namespace, source: Path) -> None:
+    """--copy: the sharing warning, then a yes (--yes, or y on a terminal); else UserError."""
+    say(COPY_WARNING.format(source=f"This computer ({source})", host=args.host))
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError("not copied: add --yes to copy it anyway (no terminal to ask on).")
+    if not await ask_yes_no("Copy it anyway?"):
+        raise UserError("not copied.")
+
+
+def _show_fresh_event(args: argparse.Namespace, services: Services, event: SessionEvent) -> None:
+    if isinstance(event, UrlReady):
+        say("Sign in in the browser (codex on this computer may have opened it already):")
+        show_copyable(event.url)
+        if args.open and not services.open_browser(event.url):
+            say("(could not open a browser here: open the link above)")
+    elif isinstance(event, SuspiciousUrl):
+        say(event.warning)
+    elif isinstance(event, LoginSucceeded):
+        say(f"Signed in. Copying the new login to {args.host}…")
+
+
+async def _fresh_login_data(
+    args: argparse.Namespace, services: Services, codex: LocalCodex
+) -> tuple[bytes, str]:
+    say(f"Logging in with {codex.describe()} on this computer, in a temporary CODEX_HOME.")
+    data = await fresh_auth(
+        codex, lambda event: _show_fresh_event(args, services, event), timeout=args.timeout
+    )
+    return data, "a fresh login made on this computer"
+
+
+async def _login_data(args: argparse.Namespace) -> tuple[bytes | None, str]:
+    """The file's bytes and how to name it, for --copy and --from; (None, ...) for --fresh."""
+    if args.fresh:
+        return None, ""
+    source = local_auth_path() if args.copy else args.source
+    if source is None:
+        raise UserError(PUSH_CHOICES.format(host=args.host), EXIT_USAGE)
     try:
-        await flow.connect()
+        data = load_local_auth(source)
+    except PushError as exc:
+        raise UserError(str(exc)) from None
+    if args.copy:
+        await _confirm_copy(args, source)
+    return data, str(source)
+
+
+async def push_auth_command(args: argparse.Namespace) -> int:
+    data, source = await _login_data(args)
+    try:
+        codex = find_local_codex() if data is None else None  # before connecting: fail fast
+    except FreshLoginError as exc:
+        raise UserError(str(exc)) from None
+    flow = _open_flow(args)
+    try:
+        await flow.connect()  # first: a bad host or key fails before any browser sign-in
+        if codex is not None:
+            data, source = await _fresh_login_data(args, flow.services, codex)
         result = await flow.push(data)
-    except (ConnectError, PushError) as exc:
+    except (ConnectError, PushError, FreshLoginError) as exc:
         raise UserError(str(exc)) from None
     finally:
         await flow.close()
@@ -151,4 +221,45 @@ async def push_auth_command(args: argparse.Namespace) -> int:
         say(f"The previous file is kept as {result.backup_path}.")
     say(f"codex on {flow.label} says: {result.login_status}")
     say(expiry_line(result.record))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------- logout
+
+
+def _other_hosts(args: argparse.Namespace) -> list[HostTarget]:
+    targets: list[HostTarget] = []
+    for name in list_config_hosts(args.ssh_config):
+        with contextlib.suppress(HostArgError):
+            targets.append(parse_host_arg(name))
+    return targets
+
+
+async def logout_command(args: argparse.Namespace) -> int:
+    """Name the known copies of the host's login, ask, then `codex logout` there."""
+    target = parse_target(args.host)
+    say("Looking for other copies of its login (this computer, the ssh_config hosts)…")
+    settings = connect_settings(args, interactive=False)
+
+    def check(host: HostTarget, timeout: float) -> Awaitable[HostStatus]:
+        return check_host(host, settings, codex_home=args.codex_home, timeout=timeout)
+
+    status, names, checked = await find_sharers(target, _other_hosts(args), check)
+    say(logout_notice(status, names, checked=checked))
+    if not args.yes and not await ask_yes_no(f"Log codex out on {status.host}?"):
+        raise UserError("not logged out (add --yes when there is no terminal to ask on).")
+    flow = _open_flow(args)
+    try:
+        await flow.connect()
+        with contextlib.suppress(ProbeError):  # without it, the env finds codex itself
+            await flow.run_probe()
+        result = await flow.services.logout(flow.conn, flow.env)
+    except ConnectError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        await flow.close()
+    said = result.error or result.last_line() or f"exit code {result.exit_code}"
+    if not result.ok:
+        raise UserError(f"codex logout on {flow.label} failed: {said}")
+    say(f"codex logout on {flow.label}: {said}")
     return EXIT_OK

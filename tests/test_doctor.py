@@ -37,7 +37,12 @@ def report(**verdicts: Verdict) -> DoctorReport:
 
 def test_recommends_relay_when_forwarding_is_refused() -> None:
     text = report(forwarding=Verdict.FAIL).recommendation()
-    assert "--relay" in text and "--device-auth" in text and "push-auth web" in text
+    assert "--relay" in text and "--device-auth" in text and "push-auth web --fresh" in text
+
+
+def test_a_busy_port_here_rules_out_a_fresh_login_here_too() -> None:
+    text = report(local_port=Verdict.FAIL).recommendation()
+    assert "--relay" in text and "push-auth" not in text
 
 
 def test_recommends_install_first() -> None:

@@ -92,17 +92,29 @@ async def test_ways_in_from_the_tunnel_step_lists_four_ways_with_the_local_login
         assert app.focused is app.screen.query_one("#way-tunnel", Button)
         assert "The tunnel is the usual way" in text_of(app, "#ways-why")
         push = text_of(app, "#way-push-text")
-        assert "Here: ChatGPT sign-in, ad***@example.com, plan plus" in push
+        assert "Fresh: /usr/local/bin/codex." in push
+        assert "Copy: ChatGPT sign-in, ad***@example.com, plan plus" in push
         assert "expires in 3 days 2 hours" in push
         await pilot.press("down")  # arrows move between the choices; Enter takes one
-        assert app.focused is app.screen.query_one("#way-relay", Button)
+        assert app.focused is app.screen.query_one("#way-push", Button)  # a fresh login next
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen_name(app) == "TunnelScreen")
         assert not calls.sessions
 
 
-async def test_refused_forwarding_disables_the_tunnel_and_recommends_relay():
-    backend, calls = fake_backend(forwarding=REFUSED)
+async def test_refused_forwarding_recommends_a_fresh_login_here_when_codex_is_here():
+    backend, _ = fake_backend(forwarding=REFUSED)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ways_screen(pilot, app, refused=True)
+        await wait_for(pilot, lambda: app.screen.codex is not None)
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#way-push", Button))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "PushScreen")
+
+
+async def test_refused_forwarding_without_codex_here_disables_the_tunnel_and_recommends_relay():
+    backend, calls = fake_backend(forwarding=REFUSED, local_codex=None)
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await ways_screen(pilot, app, refused=True)
@@ -119,17 +131,18 @@ async def test_refused_forwarding_disables_the_tunnel_and_recommends_relay():
         assert app.state.mode is LoginMode.RELAY
 
 
-async def test_no_local_login_means_no_push_with_the_reason():
+async def test_no_codex_and_no_local_login_means_no_push_with_the_reasons():
     backend, _ = fake_backend(
-        local_auth_error="/home/ada/.codex/auth.json does not exist: log in with codex first."
+        local_auth_error="/home/ada/.codex/auth.json does not exist: log in with codex first.",
+        local_codex=None,
     )
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await ways_screen(pilot, app)
-        assert app.screen.query_one("#way-push", Button).disabled
-        assert "Not possible: /home/ada/.codex/auth.json does not exist" in text_of(
-            app, "#way-push-text"
-        )
+        await wait_for(pilot, lambda: app.screen.query_one("#way-push", Button).disabled)
+        text = text_of(app, "#way-push-text")
+        assert "No copy: /home/ada/.codex/auth.json does not exist" in text
+        assert "No fresh login: neither codex nor npx" in text
         await pilot.press("p")
         await pilot.pause()
         assert screen_name(app) == "WaysInScreen"
@@ -353,7 +366,8 @@ async def test_push_asks_first_then_shows_backup_status_and_the_token():
         assert "ada@build.example.com:~/.codex/auth.json" in fields
         await pilot.press("p")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
-        assert "kept as a backup" in text_of(app, "#dialog-body")
+        body = text_of(app, "#dialog-body")
+        assert "kept as a backup" in body and "share one login" in body
         await pilot.press("n")  # not yet
         await wait_for(pilot, lambda: screen_name(app) == "PushScreen")
         assert calls.pushed == []
@@ -366,7 +380,7 @@ async def test_push_asks_first_then_shows_backup_status_and_the_token():
         result = text_of(app, "#push-result")
         assert "~/.codex/auth.json.bak-20261125T120000Z" in result
         assert "Logged in using ChatGPT" in result
-        assert "Pushed" in text_of(app, "#push-note")
+        assert "shares this computer's login now" in text_of(app, "#push-note")
         await pilot.press("n")
         await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen")
         await pilot.pause()

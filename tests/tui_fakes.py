@@ -15,7 +15,8 @@ from typing import Any
 from codex_wizard.core.actions import ActionResult, InstallResult, VerifyResult
 from codex_wizard.core.auth import AuthRecord, parse_auth_json
 from codex_wizard.core.authfile import ServerAuth
-from codex_wizard.core.events import LoginExited, RelayResult
+from codex_wizard.core.events import LoginExited, LoginSucceeded, RelayResult, UrlReady
+from codex_wizard.core.fresh import FreshLoginError, LocalCodex
 from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.ports import PortOwner
 from codex_wizard.core.probe import ProbeResult, ToolInfo
@@ -23,6 +24,7 @@ from codex_wizard.core.push import PushError, PushResult
 from codex_wizard.core.services import Services
 from codex_wizard.core.sshtypes import ConnectSettings, HostKeyInfo
 from codex_wizard.core.status import HostStatus
+from codex_wizard.core.tokenstate import TokenState
 from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState, TunnelRequest, TunnelStats
 from codex_wizard.tui.app import WizardApp
 from codex_wizard.tui.state import Step
@@ -198,6 +200,8 @@ class Calls:
     status: list[str] = field(default_factory=list)
     relayed: list[Any] = field(default_factory=list)  # PastedCallbacks, with the tools
     pushed: list[bytes] = field(default_factory=list)
+    fresh: list[LocalCodex] = field(default_factory=list)
+    signed_in: asyncio.Event = field(default_factory=asyncio.Event)  # the fresh login's browser
 
 
 def fake_backend(
@@ -218,6 +222,8 @@ def fake_backend(
     local_auth: bytes | None = None,
     local_auth_error: str | None = None,
     push_result: PushResult | PushError | None = None,
+    local_codex: str | None = "/usr/local/bin/codex",
+    fresh_error: FreshLoginError | None = None,
 ) -> tuple[Services, Calls]:
     calls = Calls()
     conn = conn or FakeConn()
@@ -276,6 +282,12 @@ def fake_backend(
             await asyncio.Event().wait()  # never answers
         return found
 
+    async def check_connected(c, label, **kwargs):
+        """The host on show, over its connection: its record, in a file of its own."""
+        return HostStatus(
+            label, TokenState.OK, await read_auth(c, ".codex/auth.json"), file_id=label
+        )
+
     async def install(c, env, *, user_prefix=False, on_line=None):
         calls.install.append(user_prefix)
         for line in install_lines or ["added 2 packages in 1s"]:
@@ -323,10 +335,26 @@ def fake_backend(
         calls.opened.append(url)
         return browser
 
+    def find_local_codex():
+        if local_codex is None:
+            raise FreshLoginError("neither codex nor npx (Node.js) is on this PATH.")
+        return LocalCodex((local_codex,))
+
+    async def fresh_auth(codex, on_event, *, timeout):
+        """codex login here: its URL, then (once calls.signed_in is set) success or the error."""
+        calls.fresh.append(codex)
+        on_event(UrlReady(URL, 1455))
+        await calls.signed_in.wait()
+        if fresh_error is not None:
+            raise fresh_error
+        on_event(LoginSucceeded())
+        return make_auth_json(tag="fresh").encode()
+
     backend = Services(
         connect=connect,
         probe=probe_server,
         check_host=check_host,
+        check_connected=check_connected,
         local_login=lambda: None,  # this computer's login: none (never the real ~/.codex)
         check_forwarding=check_forwarding,
         local_port_owners=local_port_owners,
@@ -338,6 +366,8 @@ def fake_backend(
         install=install,
         verify=verify,
         logout=logout,
+        find_local_codex=find_local_codex,
+        fresh_auth=fresh_auth,
         copy_text=copy_text,
         open_browser=open_browser,
         relay=relay,

@@ -282,12 +282,17 @@ def recommend(report: DoctorReport) -> str:
         return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
     if "server port" in failed:
         return f"Free port 1455 or 1457 on the server, then: codex-wizard login {host}"
-    if "forwarding" in failed or "local port" in failed:
-        why = "the server refuses forwarding" if "forwarding" in failed else "1455 is busy here"
+    if "forwarding" in failed:
         return (
-            f"No tunnel ({why}): codex-wizard login {host} --relay (paste the address the "
-            "browser ends on); or --device-auth if device-code login is on in ChatGPT; or, "
-            f"if Codex is logged in on this computer, codex-wizard push-auth {host}"
+            f"No tunnel (the server refuses forwarding): codex-wizard push-auth {host} --fresh "
+            "(codex logs in on this computer, the server gets its own login); or codex-wizard "
+            f"login {host} --relay (paste the address the browser ends on); or --device-auth "
+            "if device-code login is on in ChatGPT"
+        )
+    if "local port" in failed:
+        return (
+            f"No tunnel (1455 is busy here): codex-wizard login {host} --relay (paste the "
+            "address the browser ends on); or --device-auth if device-code login is on in ChatGPT"
         )
     if report.verdict("token") is Verdict.PASS:
         return "Nothing to do: codex is logged in."

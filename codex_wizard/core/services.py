@@ -15,6 +15,7 @@ from .authfile import read_remote_auth, read_server_auth
 from .browser import open_in_browser
 from .clipboard import copy_text
 from .connection import connect
+from .fresh import find_local_codex, fresh_auth
 from .livecheck import live_check
 from .login import LoginSession
 from .ports import cancel_pending_login, local_port_owners, wait_port_free
@@ -22,7 +23,7 @@ from .probe import probe_server
 from .push import load_local_auth, push_auth
 from .relay import replay_on_server
 from .standalone_install import install_standalone
-from .status import check_host, local_login
+from .status import check_connected, check_host, local_login
 from .tunnel import check_forwarding
 
 
@@ -40,6 +41,7 @@ class Services:
     connect: Callable = connect
     probe: Callable = probe_server
     check_host: Callable = check_host
+    check_connected: Callable = check_connected
     local_login: Callable = local_login
     check_forwarding: Callable = check_forwarding
     local_port_owners: Callable = local_port_owners
@@ -56,5 +58,7 @@ class Services:
     relay: Callable = replay_on_server
     load_local_auth: Callable = load_local_auth
     push_auth: Callable = push_auth
+    find_local_codex: Callable = find_local_codex
+    fresh_auth: Callable = fresh_auth
     copy_text: Callable[[str], str] = copy_quietly
     open_browser: Callable[[str], bool] = open_in_browser

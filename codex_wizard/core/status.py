@@ -198,6 +198,13 @@ async def _check_on(
     )
 
 
+async def check_connected(
+    conn: ServerConnection, label: str, *, codex_home: str | None = None, warn_days: float = 3.0
+) -> HostStatus:
+    """check_host's reading over a connection already open (the wizard's own)."""
+    return await _check_on(conn, label, codex_home, warn_days)
+
+
 def _shown_home(codex_home: str | None) -> str:
     home = codex_home or "~/.codex"
     return home if home.startswith(("/", "~")) else f"~/{home}"

@@ -222,13 +222,22 @@ class ExpiryScreen(StepScreen):
             self.run_guarded(self._logout(), "logging out")
 
     async def _logout(self) -> None:
+        from .logout import logout_notice_for
+
         app = self.wizard
         label = app.state.target.label() if app.state.target else "the server"
+        note = self.query_one("#expiry-note", Static)
+        note.update(styled("Looking for other copies of this login…", "dim"))
+        self.busy = True
+        try:
+            notice = await logout_notice_for(app)
+        finally:
+            self.busy = False
+        note.update("")
         yes = await app.ask(
             ConfirmDialog(
                 f"Log Codex out on {label}?",
-                "`codex logout` removes the stored credentials on the server. Codex there "
-                "stops working until someone logs in again.",
+                f"{notice} Codex there stops working until someone logs in again.",
                 yes="Log out",
                 no="Keep",
                 danger=True,
@@ -237,7 +246,6 @@ class ExpiryScreen(StepScreen):
         if not yes:
             return
         self.busy = True
-        note = self.query_one("#expiry-note", Static)
         note.update(styled("Running codex logout…"))
         try:
             result = await app.backend.logout(app.state.conn, app.state.env)

@@ -1,10 +1,12 @@
 """Step 4, the ways in: how the sign-in gets back to codex on the server. The tunnel when the
-server forwards ports; when it refuses (or a jump host or a container is in the way): relay the
-browser's redirect, a device code, or push this computer's auth.json. Offered on its own when
-forwarding is refused, and always reachable from the tunnel step."""
+server forwards ports; when it refuses (or a jump host or a container is in the way): first a
+fresh login made with codex on this computer and pushed (a login of the server's own), then
+relaying the browser's redirect or a device code. Offered on its own when forwarding is
+refused, and always reachable from the tunnel step."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,18 +16,25 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from ...core.fresh import LocalCodex
 from ...core.progress import LoginMode
 from ...core.push import LocalAuth
 from ..state import Step, forwarding_refused
 from ..text import login_summary
 from .base import StepScreen, styled
-from .push import load_local
+from .push import find_codex, load_local
 
 WAYS: dict[LoginMode, tuple[str, str]] = {
     LoginMode.TUNNEL: (
         "Tunnel (t)",
         "The usual way: the browser comes back to codex through 127.0.0.1:1455, forwarded "
         "over this SSH connection.",
+    ),
+    LoginMode.PUSH: (
+        "Log in here, push it (p)",
+        "codex on this computer signs in in the browser here (nothing to forward) and the new "
+        "login goes to the server: a login of its own. Or copy this computer's own login "
+        "(the two then share it, and the first to renew logs the other out).",
     ),
     LoginMode.RELAY: (
         "Relay the redirect (r)",
@@ -37,13 +46,8 @@ WAYS: dict[LoginMode, tuple[str, str]] = {
         "codex shows a link and a one-time code: sign in on any device and enter the code. "
         "Needs 'device code login' turned on in ChatGPT's security settings.",
     ),
-    LoginMode.PUSH: (
-        "Push auth.json (p)",
-        "Already logged in to Codex on this computer? Copy that login to the server (backed up, "
-        "mode 0600), then check it with codex login status.",
-    ),
 }
-KEYS = {LoginMode.TUNNEL: "t", LoginMode.RELAY: "r", LoginMode.DEVICE: "d", LoginMode.PUSH: "p"}
+KEYS = {LoginMode.TUNNEL: "t", LoginMode.PUSH: "p", LoginMode.RELAY: "r", LoginMode.DEVICE: "d"}
 
 
 class WaysInScreen(StepScreen):
@@ -51,9 +55,9 @@ class WaysInScreen(StepScreen):
     NEXT_LABEL = "Next"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "choose('tunnel')", "Tunnel"),
+        Binding("p", "choose('push')", "Log in here"),
         Binding("r", "choose('relay')", "Relay"),
         Binding("d", "choose('device')", "Device code"),
-        Binding("p", "choose('push')", "Push auth.json"),
         Binding("up", "app.focus_previous", "Previous", show=False),
         Binding("down", "app.focus_next", "Next choice", show=False),
     ]
@@ -61,6 +65,7 @@ class WaysInScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self.local: LocalAuth | None = None
+        self.codex: LocalCodex | str | None = None  # str: why there is none here
 
     def compose_body(self) -> ComposeResult:
         label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
@@ -80,11 +85,19 @@ class WaysInScreen(StepScreen):
         self.run_guarded(self._load_local(), "reading this computer's auth.json", group="local")
 
     async def _load_local(self) -> None:
-        self.local = await load_local(self.wizard)
+        self.local, self.codex = await asyncio.gather(
+            load_local(self.wizard), find_codex(self.wizard)
+        )
+        relay = self.query_one("#way-relay", Button)
         self.render_ways()
+        chose_other = isinstance(self.focused, Button) and self.focused is not relay
+        if not chose_other:  # the first guess: a fresh login here beats it when possible
+            self.query_one(f"#way-{self.recommended().value}", Button).focus()
 
     def recommended(self) -> LoginMode:
-        return LoginMode.RELAY if self.refused else LoginMode.TUNNEL
+        if not self.refused:
+            return LoginMode.TUNNEL
+        return LoginMode.PUSH if isinstance(self.codex, LocalCodex) else LoginMode.RELAY
 
     @property
     def refused(self) -> bool:
@@ -114,29 +127,45 @@ class WaysInScreen(StepScreen):
         tunnel = self.query_one("#way-tunnel", Button)
         tunnel.disabled = self.refused
         tunnel.variant = "default" if self.refused else "primary"
-        self.query_one("#way-relay", Button).variant = "primary" if self.refused else "default"
+        for mode in (LoginMode.PUSH, LoginMode.RELAY):
+            primary = self.refused and mode is self.recommended()
+            self.query_one(f"#way-{mode.value}", Button).variant = (
+                "primary" if primary else "default"
+            )
         self._render_push()
         self.refresh_bindings()
 
     def _render_push(self) -> None:
         push_text = Text(WAYS[LoginMode.PUSH][1])
-        local = self.local
-        button = self.query_one("#way-push", Button)
-        if local is None:
-            push_text.append(f"\nLooking at {self.wizard.local_auth_path}…", style="dim")
-        elif local.usable and local.record is not None:
-            summary, style = login_summary(local.record, self.wizard.now(), self.wizard.warn_days)
-            push_text.append_text(styled(f"\nHere: {summary}.", style or "dim"))
+        codex, local = self.codex, self.local
+        if codex is None or local is None:
+            push_text.append("\nLooking for codex and a login on this computer…", style="dim")
         else:
-            push_text.append(f"\nNot possible: {local.error}", style="dim")
-        button.disabled = local is not None and not local.usable
+            push_text.append_text(self._here(codex, local))
+        self.query_one("#way-push", Button).disabled = not self.available(LoginMode.PUSH)
         self.query_one("#way-push-text", Static).update(push_text)
+
+    def _here(self, codex: LocalCodex | str, local: LocalAuth) -> Text:
+        """What this computer offers: its codex (fresh) and its own login (copy)."""
+        fresh = (
+            styled(f"\nFresh: {codex.describe()}.", "dim")
+            if isinstance(codex, LocalCodex)
+            else styled(f"\nNo fresh login: {codex}", "dim")
+        )
+        if local.usable and local.record is not None:
+            summary, style = login_summary(local.record, self.wizard.now(), self.wizard.warn_days)
+            fresh.append_text(styled(f"\nCopy: {summary}.", style or "dim"))
+        else:
+            fresh.append_text(styled(f"\nNo copy: {local.error}", "dim"))
+        return fresh
 
     def available(self, mode: LoginMode) -> bool:
         if mode is LoginMode.TUNNEL:
             return not self.refused
         if mode is LoginMode.PUSH:
-            return self.local is None or self.local.usable
+            if self.codex is None or self.local is None:
+                return True  # still looking
+            return isinstance(self.codex, LocalCodex) or self.local.usable
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
