@@ -187,6 +187,9 @@ class SignInScreen(StepScreen):
         self.action_ways()
 
     def go_next(self) -> None:
+        state = self.wizard.state
+        if state.login.succeeded:  # read back when the login was verified: no second read
+            state.record = state.login.record
         self.wizard.goto(Step.EXPIRY)
 
 
