@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -235,7 +236,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"codex-wizard: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\ncodex-wizard: cancelled.", file=sys.stderr)
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print("\ncodex-wizard: cancelled.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
         if args.debug:
@@ -249,15 +251,17 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _terminate_like_ctrl_c() -> None:
-    """SIGTERM (kill, a closing terminal's session manager) cleans up like Ctrl-C does."""
+    """SIGTERM (kill, a session manager) and SIGHUP (the terminal was closed) clean up like
+    Ctrl-C does: no `codex login` left on the server, no temporary login folder left here."""
 
     def interrupt(signum: int, frame: object) -> None:
         # Re-raised as SIGINT, so asyncio.run cancels the main task and its clean-up runs in
         # order (tunnels closed before their connections), exactly as for Ctrl-C.
         signal.raise_signal(signal.SIGINT)
 
-    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
-        signal.signal(signal.SIGTERM, interrupt)
+    if sys.platform != "win32":
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, interrupt)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -264,7 +264,11 @@ async def test_npm_install_connection_dropped(lab: SshLab) -> None:
 
 # ------------------------------------------------------------------------------ signals
 
-SIGNALS = pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+SIGNALS = pytest.mark.parametrize(
+    "sig",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["ctrl-c", "sigterm", "sighup"],  # SIGHUP: the terminal was closed
+)
 
 
 def interrupted(run: Running, sig: signal.Signals, *, clean: bool = True) -> str:

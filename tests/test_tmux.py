@@ -207,3 +207,25 @@ def test_ctrl_c_at_the_host_key_question_leaves_at_once(
     term.wait_for(lambda _: term.at_prompt(), "shell prompt")
     assert not known.exists()
     assert "Traceback" not in term.screen(joined=True)
+
+
+def test_closing_the_terminal_mid_login_leaves_nothing_running(lab: SshLab, terminal: Tmux) -> None:
+    """The user closes the terminal window while codex waits for the browser: the pane's
+    processes get SIGHUP; codex-wizard cleans up as for Ctrl-C (tests/test_faults_more.py's
+    sighup cases prove that path) and nothing is left on the server or here."""
+    term = terminal
+    lab.install_codex("fake", "path")
+    term.run(f"codex-wizard login lab --no-tui -F {lab.ssh_config}")
+    term.wait_text("Waiting for the browser", joined=True)
+    assert lab.server_processes("codex login")
+    term.close()  # the terminal (tmux's server) goes away: SIGHUP to the pane's processes
+    no_codex_left(lab)
+    deadline = time.monotonic() + 30
+    while any("codex-wizard login lab" in line for line in _local_processes()):
+        assert time.monotonic() < deadline, "codex-wizard still running after its terminal closed"
+        time.sleep(0.1)
+
+
+def _local_processes() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=30)
+    return ps.stdout.splitlines()
