@@ -256,7 +256,10 @@ def _terminate_like_ctrl_c() -> None:
 
     def interrupt(signum: int, frame: object) -> None:
         # Re-raised as SIGINT, so asyncio.run cancels the main task and its clean-up runs in
-        # order (tunnels closed before their connections), exactly as for Ctrl-C.
+        # order (tunnels closed before their connections), exactly as for Ctrl-C. A background
+        # job (`cmd &`) ignores SIGINT: then asyncio.run's own clean-up cancels the tasks.
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            raise KeyboardInterrupt
         signal.raise_signal(signal.SIGINT)
 
     if sys.platform != "win32":

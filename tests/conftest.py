@@ -7,6 +7,7 @@ pinned real Codex tests skip when it is not installed, except under CI=true, whe
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,14 @@ from tests.lab import (
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started in the background of a shell (`cmd &`) inherits SIGINT ignored, and so
+    would every CLI the tests start: their Ctrl-C cases would test nothing. Ctrl-C as a user's
+    terminal delivers it, for pytest and its children."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def skip_or_fail(reason: str) -> None:

@@ -317,6 +317,22 @@ def test_signal_while_waiting_for_the_url(lab: SshLab, sig: signal.Signals) -> N
     no_codex_login(lab)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_background_job_still_cleans_up(lab: SshLab, sig: signal.Signals) -> None:
+    """`codex-wizard login … &` runs with SIGINT ignored (POSIX, for background jobs): SIGTERM
+    and SIGHUP must still stop it cleanly, though they cannot go through SIGINT."""
+    lab.install_codex("fake", "path")
+    argv = [*CLI, "login", "lab", "--no-tui", "-F", str(lab.ssh_config)]
+    run = Running(["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv])
+    try:
+        run.wait_for("Waiting for the browser")
+        interrupted(run, sig)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    no_codex_login(lab)
+
+
 SLOW_NODE = """#!/bin/sh
 case "$1" in
   --version|-v) sleep 30; echo v22.11.0 ;;
