@@ -20,7 +20,7 @@ from .core.probe import ProbeResult
 from .core.progress import LoginMode, LoginPhase, LoginProgress
 from .core.services import Services
 from .core.shellenv import Where
-from .core.sshtypes import ConnectError
+from .core.sshtypes import ConnectError, ConnectSettings
 from .core.tokenstate import describe_expiry
 from .errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError, parse_target
 
@@ -121,9 +121,10 @@ async def login_command(
     local_port_for are the tests' seams."""
     targets = [parse_target(name) for name in args.hosts]  # a bad one stops before any login
     prompter = prompter or TerminalPrompter()
+    settings = connect_settings(args, interactive=False)  # one key passphrase for every host
 
     async def login_on(target: HostTarget) -> tuple[str, LoginProgress]:
-        return await _login_on(target, args, prompter, local_port_for)
+        return await _login_on(target, args, settings, prompter, local_port_for)
 
     if len(targets) > 1:
         return await login_fleet(FleetRun(targets), login_on)
@@ -138,6 +139,7 @@ async def login_command(
 async def _login_on(
     target: HostTarget,
     args: argparse.Namespace,
+    settings: ConnectSettings,
     prompter: Prompter,
     local_port_for: Callable[[int], int],
 ) -> tuple[str, LoginProgress]:
@@ -146,7 +148,7 @@ async def _login_on(
     mode = login_mode(args)
     flow = LoginFlow(
         target,
-        connect_settings(args, interactive=False),
+        settings,
         Services(),
         prompter,
         codex_home=args.codex_home,

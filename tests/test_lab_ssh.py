@@ -208,6 +208,36 @@ async def test_encrypted_key_without_agent(
     assert refused.value.kind is ConnectErrorKind.AUTH_REFUSED
 
 
+async def test_a_passphrase_is_asked_once_per_run(
+    lab: SshLab, tmp_path: Path, encrypted_key: Path
+) -> None:
+    """Unlocked once, the key serves a reconnect and the next host that names it, without
+    asking again; a host whose IdentityFile names another key is not offered it (as ssh)."""
+    config = _config(lab, tmp_path, "enc", IdentityFile=str(encrypted_key))
+    other = tmp_path / "id_other"
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)])
+    config.write_text(
+        config.read_text()
+        + _config(lab, tmp_path, "enc2", IdentityFile=str(encrypted_key)).read_text()
+        + _config(lab, tmp_path, "elsewhere", IdentityFile=str(other)).read_text()
+    )
+    asked: list[str] = []
+
+    async def passphrase(path: str) -> str | None:
+        asked.append(path)
+        return "s3cret"
+
+    settings = ConnectSettings(config, ask_passphrase=passphrase)
+    for alias in ("enc", "enc", "enc2"):  # a reconnect, then another host with that key
+        async with await connect(HostTarget(alias), settings) as conn:
+            assert (await conn.run("echo ok")).stdout.strip() == "ok"
+    assert asked == [str(encrypted_key)]
+    assert not _ssh_accepts(config, "elsewhere")
+    with pytest.raises(ConnectError) as refused:
+        await connect(HostTarget("elsewhere"), settings)
+    assert refused.value.kind is ConnectErrorKind.AUTH_REFUSED
+
+
 async def test_encrypted_key_with_agent(lab: SshLab, tmp_path: Path, encrypted_key: Path) -> None:
     sock = tmp_path / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)

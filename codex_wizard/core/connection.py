@@ -127,10 +127,15 @@ class _HostKeyCheck:
         return ConnectError(message, kind, jump_host=self.label if self.jump else None)
 
 
-def _client_factory(check: _HostKeyCheck) -> Callable[[], asyncssh.SSHClient]:
+def _client_factory(
+    check: _HostKeyCheck, identities: list[Path]
+) -> Callable[[], asyncssh.SSHClient]:
+    """The client of one hop: it offers only the unlocked keys among that hop's IdentityFiles,
+    as ssh offers only the identities its config names."""
     import asyncssh
 
-    unlocked = list(check.attempt.unlocked.values())
+    names = {str(path) for path in identities}
+    unlocked = [key for path, key in check.attempt.unlocked.items() if path in names]
 
     class _Client(asyncssh.SSHClient):
         def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
@@ -191,7 +196,7 @@ async def connect(target: HostTarget, settings: ConnectSettings) -> ServerConnec
     An unknown host key is confirmed through settings.confirm_host_key, an encrypted key's
     passphrase asked through settings.ask_passphrase; each answer means one more attempt.
     """
-    attempt = _Attempt(settings)
+    attempt = _Attempt(settings, unlocked=settings.unlocked_keys)  # type: ignore[arg-type]
     while True:
         try:
             return await _connect_chain(target, attempt)
@@ -283,7 +288,7 @@ async def _handshake(
             asyncssh.connect(
                 target.name,
                 known_hosts=check,
-                client_factory=_client_factory(check),
+                client_factory=_client_factory(check, identity_files(resolved.options)),
                 keepalive_interval=settings.keepalive_interval,
                 connect_timeout=settings.connect_timeout,
                 tunnel=tunnel,

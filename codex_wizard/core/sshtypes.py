@@ -131,3 +131,7 @@ class ConnectSettings:
     ask_passphrase: PassphrasePrompt | None = None
     keepalive_interval: float = 15.0
     extra_options: dict[str, object] = field(default_factory=dict)  # the target's only
+    unlocked_keys: dict[str, object] = field(default_factory=dict)
+    """Encrypted keys unlocked with a passphrase, by path, for the rest of this run (memory
+    only, as ssh-agent holds them): a reconnect or the next host does not ask again. Shared
+    by copies of these settings (dataclasses.replace keeps the same dict)."""
