@@ -83,6 +83,28 @@ async def test_cancelled_fresh_login_leaves_no_home_and_no_codex(local: LocalSid
     assert local.codex_processes() == []
 
 
+async def test_cancelled_twice_while_codex_stops_still_cleans_up(local: LocalSide) -> None:
+    """A wizard quitting cancels its workers more than once: the second cancel comes while
+    codex is still stopping, and the folder and the process group must still go."""
+    url = asyncio.Event()
+    task = asyncio.create_task(
+        fresh_auth(codex_of(local), lambda e: isinstance(e, UrlReady) and url.set(), timeout=60)
+    )
+    await asyncio.wait_for(url.wait(), 30)
+    task.cancel()
+    for _ in range(5):  # a few loop turns: codex has had SIGTERM, not the time to exit
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert local.leftovers() == []
+    for _ in range(50):  # SIGKILLed: gone as soon as the kernel has reaped them
+        if not local.codex_processes():
+            break
+        await asyncio.sleep(0.1)
+    assert local.codex_processes() == []
+
+
 async def test_real_codex_here_prints_its_url_and_is_stopped_with_its_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_codex_available: bool
 ) -> None:

@@ -127,7 +127,7 @@ class FreshLogin:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped as one
-                preexec_fn=_die_with_parent,
+                preexec_fn=_death_signal_setter(),
             )
         except BaseException as exc:
             await self.close()
@@ -162,22 +162,41 @@ class FreshLogin:
             ) from None
 
     async def close(self) -> None:
-        """Stop codex's process group, delete the temporary home. Idempotent, never raises."""
+        """Stop codex's process group, delete the temporary home. Idempotent, never raises.
+
+        Cancelled again while codex takes its time to stop (a wizard quitting cancels its
+        workers more than once), the rest is done at once: SIGKILL, then the folder."""
         process, self.process = self.process, None
-        if process is not None:
-            await _stop_group(process)
         home, self.home = self.home, None
-        if home is not None:
-            await asyncio.to_thread(shutil.rmtree, home, True)
+        try:
+            if process is not None:
+                await _stop_group(process)
+            if home is not None:
+                await asyncio.to_thread(shutil.rmtree, home, True)
+        except BaseException:
+            if process is not None:
+                _signal_group(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            if home is not None:
+                shutil.rmtree(home, True)
+            raise
 
 
-def _die_with_parent() -> None:
-    """In the child before exec, on Linux: SIGTERM when we die, even by SIGKILL or a closed
-    terminal's SIGHUP (the npm launcher passes it on to the native codex)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _death_signal_setter() -> Callable[[], None] | None:
+    """On Linux, what the child runs before exec: SIGTERM when we die, even by SIGKILL or a
+    closed terminal's SIGHUP (the npm launcher passes it on to the native codex). libc is
+    looked up here, in the parent: a dlopen in the forked child of a threaded process can
+    deadlock."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return die_with_parent
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:
