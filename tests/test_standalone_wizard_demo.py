@@ -148,3 +148,30 @@ async def test_back_mid_install_stops_it_on_the_server():
             await wait_for(pilot, lambda: screen_name(app) == "HostScreen")
             await asyncio.sleep(3 * 0.5)
             assert not demo.machine.codex_installed
+
+
+async def test_leaving_the_token_step_mid_test_prompt_is_quiet():
+    """Esc while codex exec runs: the check is cancelled with the screen, and no error screen
+    comes up about the panel's widgets being gone."""
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=SIZE) as pilot:
+            started = asyncio.Event()
+
+            async def never_answers(conn, env):
+                started.set()
+                await asyncio.Event().wait()
+
+            app.backend.live_check = never_answers
+            await at_install(pilot, app)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, started.is_set)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) != "ExpiryScreen")
+            for _ in range(5):
+                await pilot.pause()
+            assert screen_name(app) not in ("ErrorScreen", "ExpiryScreen")

@@ -62,6 +62,24 @@ async def test_fresh_login_failure_is_said_and_nothing_is_pushed():
         assert not app.screen.query_one("#fresh", Button).disabled  # try again
 
 
+async def test_leaving_mid_fresh_login_stops_it_quietly():
+    """Esc while the browser sign-in is awaited: the fresh login is cancelled (its clean-up is
+    core's), and no error screen comes up about the push screen's widgets being gone."""
+    backend, calls = fake_backend()
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await push_screen(pilot, app)
+        await wait_for(pilot, lambda: app.screen.codex is not None)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: URL in text_of(app, "#push-url"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) != "PushScreen")
+        for _ in range(5):
+            await pilot.pause()
+        assert screen_name(app) == "WaysInScreen"
+        assert calls.pushed == []
+
+
 async def test_without_codex_here_only_the_copy_is_offered():
     backend, _ = fake_backend(local_codex=None)
     app = make_app(backend)

@@ -83,7 +83,8 @@ class LiveCheckPanel(Vertical):
             raise
         finally:
             self.busy = False
-            self.query_one("#live-check", Button).disabled = False
+            for button in self.query("#live-check").results(Button):  # none: the step was left
+                button.disabled = False
             self.post_message(self.Done(check))
 
     async def _check(self) -> LiveCheck:

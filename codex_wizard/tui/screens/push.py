@@ -198,6 +198,7 @@ class PushScreen(StepScreen):
         self.note(f"Starting {codex.describe()} on this computer, in a temporary CODEX_HOME…")
         self.render_push()
         try:
+            await app.state.flow.stop_login()  # a tunnel login of ours would hold port 1455
             data = await app.backend.fresh_auth(codex, self._fresh_event, timeout=FRESH_TIMEOUT)
             app.state.record = (await app.state.flow.push(data)).record
         except (FreshLoginError, PushError) as exc:
@@ -224,7 +225,8 @@ class PushScreen(StepScreen):
     def _show_url(self, url: str | None) -> None:
         self.url = url
         text = "" if url is None else f"Sign in in the browser (o opens it; codex may have):\n{url}"
-        self.query_one("#push-url", Static).update(text)
+        for shown in self.query("#push-url").results(Static):  # none once the screen was left
+            shown.update(text)
         self.refresh_bindings()
 
     def action_open(self) -> None:
