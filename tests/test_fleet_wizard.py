@@ -84,3 +84,45 @@ async def test_one_host_chosen_is_no_fleet() -> None:
             await sign_in_to_token_step(pilot, app)
             assert app.state.fleet is None
             assert "Finish" in str(app.screen.query_one("#next", Button).label)
+
+
+async def test_back_to_the_list_mid_run_keeps_the_rest_marked_and_the_outcomes() -> None:
+    """web1 is logged in already (its token step, then Next host); web2 is left at its install
+    step (Back: skipped); the list still marks web3, and the end counts all three."""
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        fleet_config(demo)
+        app = WizardApp(
+            settings=demo.settings,
+            hosts=[HostTarget(name) for name in ("web1", "web2", "web3")],
+            local_port_for=demo.local_port_for,
+            demo=demo,
+            check_statuses=False,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("space", "down", "space", "down", "space", "enter")
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("t")  # logged in already: straight to its token
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            await pilot.press("n")  # Next host: web2
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            assert app.state.target == HostTarget("web2")
+            await pilot.press("escape")  # back to the list
+            await wait_for(pilot, lambda: screen_name(app) == "HostScreen")
+            await pilot.pause()
+            assert app.screen.marked == {HostTarget("web3")}
+            assert "1 marked" in text_of(app, "#nav-note")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.state.target == HostTarget("web3"))
+            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+            assert "Finish" in str(app.screen.query_one("#next", Button).label)
+            fleet = app.state.fleet
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.return_code is not None)
+    assert fleet is not None
+    outcomes = {r.target.name: (r.outcome, r.detail) for r in fleet.results()}
+    assert outcomes["web1"][0] is Outcome.LOGGED_IN
+    assert outcomes["web2"] == (Outcome.NOT_RUN, "skipped")
+    assert outcomes["web3"][0] is Outcome.LOGGED_IN
+    assert fleet.report()[0] == "2 of 3 logged in:"

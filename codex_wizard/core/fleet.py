@@ -54,6 +54,14 @@ class FleetRun:
         self.targets = list(dict.fromkeys(targets))
         self.outcomes: dict[HostTarget, HostOutcome] = {}
 
+    def continued(self, marked: Sequence[HostTarget]) -> FleetRun:
+        """Back on the host list mid-run: the hosts done so far keep their outcomes, the
+        marked ones (again, if done before) come after them."""
+        done = [t for t in self.targets if t in self.outcomes and t not in marked]
+        fleet = FleetRun([*done, *marked])
+        fleet.outcomes = {t: self.outcomes[t] for t in done}
+        return fleet
+
     def __len__(self) -> int:
         return len(self.targets)
 

@@ -303,6 +303,7 @@ class WizardApp(App[int]):
             await self._resume(resume, say or (lambda line: None))
 
     async def back_to_hosts(self) -> None:
+        self.state.leave_host()
         await self.close_server()
         self.state.target = None
         self.goto(Step.HOST)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from ..core.auth import AuthRecord
-from ..core.fleet import FleetRun, HostOutcome
+from ..core.auth import AuthKind, AuthRecord
+from ..core.fleet import FleetRun, HostOutcome, Outcome
 from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 
@@ -116,13 +116,22 @@ class WizardState:
     def host_outcome(self) -> HostOutcome:
         """What became of this host's login, for the fleet's table."""
         assert self.target is not None
-        if self.login.succeeded or self.pushed is not None:
-            return HostOutcome.logged_in(self.target, self.record or self.login.record)
+        record = self.record or self.login.record
+        shown = record is not None and record.kind is AuthKind.CHATGPT  # e.g. logged in before
+        if self.login.succeeded or self.pushed is not None or shown:
+            return HostOutcome.logged_in(self.target, record)
+        if self.login.phase is LoginPhase.IDLE:  # left before any login was tried
+            return HostOutcome(self.target, Outcome.NOT_RUN, "skipped")
         return HostOutcome.failed(self.target, self.login.message or "not logged in")
 
     def upcoming_host(self) -> HostTarget | None:
         """The fleet's host after this one (None when there is no fleet or it was the last)."""
         return self.fleet.next_after(self.target) if self.fleet is not None else None
+
+    def leave_host(self) -> None:
+        """Back to the host list mid-run: this host's outcome so far goes in the fleet."""
+        if self.fleet is not None and self.target in self.fleet.targets:
+            self.fleet.record(self.host_outcome())
 
     def finish_host(self) -> HostTarget | None:
         """This host is done: its outcome goes in the fleet; the host to log in next, if any."""

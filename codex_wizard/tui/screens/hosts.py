@@ -56,6 +56,9 @@ class HostScreen(StepScreen):
         yield Static("", id="host-error", classes="error-text")
 
     def on_mount(self) -> None:
+        fleet = self.wizard.state.fleet  # back here mid-run: the hosts still to do stay marked
+        if fleet is not None:
+            self.marked = set(fleet.targets) - set(fleet.outcomes)
         table = self.query_one("#hosts", DataTable)
         table.add_column("Host", key="host")
         table.add_column("From", key="from")
@@ -65,7 +68,8 @@ class HostScreen(StepScreen):
             table.focus()
         else:
             self.query_one("#host-input", Input).focus()
-        self.set_next(bool(self.entries) or bool(self.query_one("#host-input", Input).value))
+        typed = bool(self.query_one("#host-input", Input).value)
+        self.set_next(bool(self.entries) or typed, self._marked_note())
 
     def load_hosts(self) -> None:
         table = self.query_one("#hosts", DataTable)
@@ -161,17 +165,21 @@ class HostScreen(StepScreen):
         self.marked ^= {target}
         table = self.query_one("#hosts", DataTable)
         table.update_cell(target.label(), "host", self._host_cell(target), update_width=True)
+        self.set_next(True, self._marked_note())
+
+    def _marked_note(self) -> str:
         count = len(self.marked)
-        note = f"{count} marked: Connect logs each in, one after another" if count else ""
-        self.set_next(True, note)
+        return f"{count} marked: Connect logs each in, one after another" if count else ""
 
     def choose(self, target: HostTarget) -> None:
         """Connect to target, or, with hosts marked, to the first of them as a fleet."""
         marked = [entry for entry, _ in self.entries if entry in self.marked]
-        if marked:
-            self.wizard.choose_host(marked[0], FleetRun(marked))
-        else:
+        if not marked:
             self.wizard.choose_host(target)
+            return
+        earlier = self.wizard.state.fleet
+        fleet = earlier.continued(marked) if earlier else FleetRun(marked)
+        self.wizard.choose_host(marked[0], fleet)
 
     @on(DataTable.RowSelected, "#hosts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
