@@ -9,6 +9,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_
 from .core.probe import ProbeError
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
-from .core.sharers import find_sharers, logout_notice
+from .core.sharers import copy_warning, find_sharers, logout_notice
 from .core.sshtypes import ConnectError
 from .core.status import HostStatus, check_fleet, check_host, fleet_exit_code, local_login
 from .core.tokenstate import TokenState
@@ -131,10 +132,6 @@ async def doctor_command(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------- push-auth
 
-COPY_WARNING = (
-    "{source} and {host} will then share one login: the first of the two to renew it "
-    "(codex does so by itself every few days) logs the other out."
-)
 PUSH_CHOICES = (
     "say which login to put on {host}: --fresh (a new login of its own, made here in the "
     "browser; recommended), --copy (this computer's own, then shared) or --from FILE."
@@ -153,7 +150,7 @@ def _open_flow(args: argparse.Namespace) -> LoginFlow:
 
 async def _confirm_copy(args: argparse.Namespace, source: Path) -> None:
     """--copy: the sharing warning, then a yes (--yes, or y on a terminal); else UserError."""
-    say(COPY_WARNING.format(source=f"This computer ({source})", host=args.host))
+    say(copy_warning(f"This computer ({source})", args.host))
     if args.yes:
         return
     if not sys.stdin.isatty():
@@ -240,9 +237,12 @@ async def logout_command(args: argparse.Namespace) -> int:
     target = parse_target(args.host)
     say("Looking for other copies of its login (this computer, the ssh_config hosts)…")
     settings = connect_settings(args, interactive=False)
+    # --accept-new-host-key is for the host named; the others are only looked at
+    others = replace(settings, accept_new_host_key=False)
 
     def check(host: HostTarget, timeout: float) -> Awaitable[HostStatus]:
-        return check_host(host, settings, codex_home=args.codex_home, timeout=timeout)
+        chosen = settings if host == target else others
+        return check_host(host, chosen, codex_home=args.codex_home, timeout=timeout)
 
     status, names, checked = await find_sharers(target, _other_hosts(args), check)
     say(logout_notice(status, names, checked=checked))

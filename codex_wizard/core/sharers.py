@@ -33,6 +33,14 @@ def sharers(status: HostStatus, known: Iterable[HostStatus]) -> tuple[str, ...]:
     return shared_with(status, group)
 
 
+def copy_warning(source: str, host: str) -> str:
+    """The one sentence said before this computer's own login is copied to a server."""
+    return (
+        f"{source} and {host} will then share one login: the first of the two to renew it "
+        "(codex does so by itself every few days) logs the other out."
+    )
+
+
 def logout_warning(label: str, names: Sequence[str], *, checked: int | None = None) -> str:
     """What `codex logout` on label does, naming the known copies of its login.
 

@@ -19,6 +19,7 @@ from textual.widgets import Button, Static
 from ...core.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from ...core.fresh import FreshLoginError, LocalCodex
 from ...core.push import LocalAuth, PushError, PushResult, read_local_login
+from ...core.sharers import copy_warning
 from ..state import Step
 from ..text import login_summary
 from ..widgets.fields import FieldList
@@ -55,10 +56,6 @@ PUSH_EXPLAINED = (
     "this computer's own login; the two then share one login and the first to renew it logs "
     "the other out. Either way the file is written atomically, mode 0600, an auth.json "
     "already there is kept as a backup, and `codex login status` checks it on the server."
-)
-COPY_WARNING = (
-    "This computer and {label} will then share one login: the first of the two to renew it "
-    "(codex does so by itself every few days) logs the other out."
 )
 
 
@@ -250,7 +247,7 @@ class PushScreen(StepScreen):
         yes = await app.ask(
             ConfirmDialog(
                 f"Copy your Codex login to {self.label}?",
-                f"{COPY_WARNING.format(label=self.label)} This copies {local.path} to "
+                f"{copy_warning('This computer', self.label)} This copies {local.path} to "
                 f"{remote}; an auth.json already there is kept as a backup. A fresh login (f) "
                 "gives the server one of its own instead.",
                 yes="Copy it",
