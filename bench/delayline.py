@@ -114,8 +114,8 @@ class DelayLine:
         half = self.rtt / 2
         try:
             await asyncio.gather(_pump(client_r, server_w, half), _pump(server_r, client_w, half))
-        except (OSError, asyncio.IncompleteReadError):
-            pass
+        except (OSError, asyncio.CancelledError):
+            pass  # a side went away, or the line is closing
         finally:
             for writer in (client_w, server_w):
                 writer.close()
