@@ -99,7 +99,7 @@ class RttBench:
             with DelayLine(self.lab.port, rtt / 1000) as line:
                 config = delayed_config(self.lab, line)
                 log(f"round trip {rtt} ms (delay line on 127.0.0.1:{line.port})")
-                self.measure_url(config, rtt, warm=rtt == rtts[0])
+                self.measure_url(config, rtt)
                 write_auth(self.lab)  # after the logins: a started `codex login` removes it
                 self.measure_status(config, rtt)
                 self.measure_doctor(config, rtt)
@@ -114,7 +114,7 @@ class RttBench:
             f"ref {fmt(median(theirs), comparison.unit)}"
         )
 
-    def measure_url(self, config: Path, rtt: int, *, warm: bool) -> None:
+    def measure_url(self, config: Path, rtt: int) -> None:
         ours = [*ours_argv(), "login", self.lab.alias, "--no-tui", "-F", str(config)]
         theirs = [*ssh_base(config), "-L", "1455:127.0.0.1:1455", self.lab.alias]
         theirs.append('bash -lc "codex login"')
@@ -125,8 +125,8 @@ class RttBench:
             clear_codex_logins(self.lab)
             return done.seconds
 
-        if warm:  # the first runs after an install are slow (docs/codex-cli.md)
-            one(ours, signal.SIGINT), one(theirs, signal.SIGTERM)
+        one(ours, signal.SIGINT), one(theirs, signal.SIGTERM)  # warm-up (codex-cli.md: the first
+        # runs after an install are slow), and at every RTT: one slow outlier weighs on 3 rounds
         self._rounds(
             self.url, rtt, lambda: one(ours, signal.SIGINT), lambda: one(theirs, signal.SIGTERM)
         )

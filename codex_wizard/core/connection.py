@@ -21,7 +21,7 @@ from . import knownhosts
 from .hosts import HostTarget
 from .knownhosts import KnownHostsPolicy
 from .sanitize import printable
-from .server import ServerConnection, coalesce_writes
+from .server import ServerConnection, coalesce_writes, count_round_trips, offer_keys_first
 from .sshconfig import ResolvedHost, identity_files, resolve_options
 from .sshtypes import (
     ConnectError,
@@ -135,6 +135,8 @@ def _client_factory(check: _HostKeyCheck) -> Callable[[], asyncssh.SSHClient]:
     class _Client(asyncssh.SSHClient):
         def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
             coalesce_writes(conn)
+            count_round_trips(conn)
+            offer_keys_first(conn)
 
         def validate_host_public_key(
             self, host: str, addr: str, port: int, key: asyncssh.SSHKey
