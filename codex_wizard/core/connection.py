@@ -21,7 +21,13 @@ from . import knownhosts
 from .hosts import HostTarget
 from .knownhosts import KnownHostsPolicy
 from .sanitize import printable
-from .server import ServerConnection, coalesce_writes, count_round_trips, offer_keys_first
+from .server import (
+    ServerConnection,
+    coalesce_writes,
+    count_round_trips,
+    offer_keys_first,
+    sign_file_keys_at_once,
+)
 from .sshconfig import ResolvedHost, identity_files, resolve_options
 from .sshtypes import (
     ConnectError,
@@ -277,6 +283,7 @@ async def _handshake(
 ) -> asyncssh.SSHClientConnection:
     import asyncssh
 
+    sign_file_keys_at_once()
     settings = check.attempt.settings
     reuse = {"options": resolved.options, "config": None} if resolved.reuse else {}
     extra = {} if check.jump else settings.extra_options

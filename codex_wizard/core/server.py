@@ -20,6 +20,7 @@ __all__ = [
     "coalesce_writes",
     "count_round_trips",
     "offer_keys_first",
+    "sign_file_keys_at_once",
     "tallies",
 ]
 
@@ -126,6 +127,42 @@ def offer_keys_first(conn: asyncssh.SSHClientConnection) -> None:
     preferred = getattr(conn, "_preferred_auth", None) or ()
     if b"publickey" in preferred and getattr(conn, "_auth_methods", None) == [b"none"]:
         conn._auth_methods = [b"publickey", b"none"]
+
+
+def sign_file_keys_at_once() -> None:
+    """For keys read from files, send the signed publickey request at once (idempotent).
+
+    asyncssh, like OpenSSH when it has the public key, first asks whether the server takes a
+    key (a query), then signs: two round trips. RFC 4252 lets a client sign straight away, which
+    costs one. Agent keys keep the query (an agent may ask the user to confirm every use), and
+    so do security keys (a signature needs a touch). Patches asyncssh's publickey client, so
+    it is skipped when asyncssh's internals are not the ones this was written against.
+    """
+    from asyncssh import auth
+    from asyncssh.packet import Boolean, String
+    from asyncssh.public_key import SSHLocalKeyPair
+
+    client = getattr(auth, "_ClientPublicKeyAuth", None)
+    if (
+        client is None
+        or not hasattr(client, "_send_signed_request")
+        or client.__dict__.get("_cw_signs_at_once")
+    ):
+        return
+
+    async def start(self: Any) -> None:
+        self._keypair = await self._conn.public_key_auth_requested()
+        if self._keypair is None:
+            self._conn.try_next_auth(next_method=True)
+            return
+        key = self._keypair
+        if isinstance(key, SSHLocalKeyPair) and not key.algorithm.startswith(b"sk-"):
+            await self._send_signed_request()
+            return
+        await self.send_request(Boolean(False), String(key.algorithm), String(key.public_data))
+
+    client._start = start
+    client._cw_signs_at_once = True
 
 
 class ServerConnection:
