@@ -4,6 +4,7 @@ round trips, a paste during the login's probe shares that probe, auth starts wit
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import subprocess
@@ -112,3 +113,29 @@ async def test_a_cancelled_caller_leaves_the_shared_probe_running() -> None:
     first.cancel()
     release.set()
     assert (await second).os == "Linux"
+
+
+async def test_a_failed_probe_nobody_waits_for_is_not_logged_as_unretrieved() -> None:
+    """Ctrl-C cancels the login's probe; the shared one may still fail on the closed connection."""
+    errors: list[dict] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
+    release = asyncio.Event()
+
+    async def probe(_conn: object) -> ProbeResult:
+        await release.wait()
+        raise RuntimeError("the connection closed")
+
+    flow = LoginFlow(
+        parse_host_arg("srv"),
+        ConnectSettings(),
+        SimpleNamespace(probe=probe),
+        SimpleNamespace(),  # type: ignore[arg-type]
+    )
+    caller = asyncio.create_task(flow.run_probe())
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    release.set()
+    await asyncio.sleep(0.01)
+    flow._probing = None
+    gc.collect()
+    assert not errors

@@ -23,6 +23,7 @@ from .knownhosts import KnownHostsPolicy
 from .sanitize import printable
 from .server import (
     ServerConnection,
+    auth_behind_service_request,
     coalesce_writes,
     count_round_trips,
     offer_keys_first,
@@ -143,6 +144,7 @@ def _client_factory(check: _HostKeyCheck) -> Callable[[], asyncssh.SSHClient]:
             coalesce_writes(conn)
             count_round_trips(conn)
             offer_keys_first(conn)
+            auth_behind_service_request(conn)
 
         def validate_host_public_key(
             self, host: str, addr: str, port: int, key: asyncssh.SSHKey

@@ -34,6 +34,7 @@ from .probe import ProbeError, ProbeResult, ServerEnv
 from .progress import LoginMode, LoginPhase, LoginProgress
 from .relay import PastedAddressError, validate_pasted_callback
 from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
+from .tasks import running_or_new
 
 if TYPE_CHECKING:
     from .hosts import HostTarget
@@ -186,8 +187,7 @@ class LoginFlow:
 
     async def run_probe(self) -> ProbeResult:
         """What the server has (raises ProbeError); a caller while one runs shares it."""
-        if self._probing is None or self._probing.done():
-            self._probing = asyncio.ensure_future(self.services.probe(self.conn))
+        self._probing = running_or_new(self._probing, lambda: self.services.probe(self.conn))
         self.set_probe(await asyncio.shield(self._probing))
         return self.probe
 

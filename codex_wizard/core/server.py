@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RoundTrips",
     "ServerConnection",
+    "auth_behind_service_request",
     "coalesce_writes",
     "count_round_trips",
     "offer_keys_first",
@@ -127,6 +128,48 @@ def offer_keys_first(conn: asyncssh.SSHClientConnection) -> None:
     preferred = getattr(conn, "_preferred_auth", None) or ()
     if b"publickey" in preferred and getattr(conn, "_auth_methods", None) == [b"none"]:
         conn._auth_methods = [b"publickey", b"none"]
+
+
+def auth_behind_service_request(conn: asyncssh.SSHClientConnection) -> None:
+    """Send the first userauth request right behind the `ssh-userauth` service request.
+
+    asyncssh waits for the service's accept before it begins auth: one round trip. The server
+    handles the two in order (OpenSSH's sshd installs its userauth handler as it accepts), as
+    OpenSSH's own `ssh` does not but RFC 4253 permits. The accept, when it comes, is only
+    checked. Per connection (its own copy of the packet handlers); call from connection_made.
+    """
+    from asyncssh import ServiceNotAvailable
+    from asyncssh.constants import MSG_SERVICE_ACCEPT
+
+    handlers = getattr(type(conn), "_packet_handlers", None)
+    request = getattr(conn, "send_service_request", None)
+    if not isinstance(handlers, dict) or MSG_SERVICE_ACCEPT not in handlers or request is None:
+        return
+    accepted = handlers[MSG_SERVICE_ACCEPT]
+    begun = False
+
+    def request_and_begin(service: bytes) -> None:
+        nonlocal begun
+        request(service)
+        if service == b"ssh-userauth" and not begun:
+            begun = True
+            conn._auth_in_progress = True
+            if conn._owner:
+                conn._owner.begin_auth(conn._username)
+            conn.try_next_auth()
+
+    def accept(self: Any, pkttype: int, pktid: int, packet: Any) -> None:
+        if not begun:
+            accepted(self, pkttype, pktid, packet)
+            return
+        service = packet.get_string()
+        packet.check_end()
+        if service != self._next_service:
+            raise ServiceNotAvailable("Unexpected service in service accept")
+        self._next_service = None
+
+    conn._packet_handlers = {**handlers, MSG_SERVICE_ACCEPT: accept}
+    conn.send_service_request = request_and_begin  # type: ignore[method-assign]
 
 
 def sign_file_keys_at_once() -> None:
