@@ -16,13 +16,11 @@ import contextlib
 import json
 import os
 import platform
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -33,84 +31,47 @@ if str(ROOT) not in sys.path:
 from bench.procs import (  # noqa: E402
     BenchError,
     Finished,
-    drain,
-    reap,
     run_to_event,
     run_to_exit,
-    spawn,
-    stop,
+)
+from bench.rtt import DEFAULT_RTTS, RttBench, rtt_table  # noqa: E402
+from bench.sides import (  # noqa: E402
+    CALLBACK_REMOTE_PORT,
+    HERE,
+    URL_LINE,
+    alternate,
+    check_ours,
+    check_ssh,
+    clear_codex_logins,
+    http_get,
+    log,
+    ours_argv,
+    run_xargs,
+    ssh_base,
+    tunnels,
+    wait_port_free,
+    write_auth,
 )
 from bench.stats import Row, median, table  # noqa: E402
 from tests.lab import SshLab, lab_unavailable_reason, real_codex_problem  # noqa: E402
-from tests.lab.fake_tokens import make_auth_json  # noqa: E402
-from tests.lab.proc import kill_pids  # noqa: E402
 
-SECTIONS = ("url", "fleet", "callback", "tui", "memory")
-URL_LINE = re.compile(rb"^https://auth\.openai\.com/oauth/authorize\?\S+\r?\n")
+SECTIONS = ("url", "fleet", "callback", "tui", "memory", "rtt")
 FLEET_SIZES = (1, 10, 50)
-CALLBACK_REMOTE_PORT = 18455
-HERE = Path(__file__).resolve().parent
-
-
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def ours_argv() -> list[str]:
-    """The installed `codex-wizard` command next to this interpreter (as a user runs it)."""
-    script = Path(sys.executable).parent / "codex-wizard"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "codex_wizard"]
-
-
-def ssh_base(lab: SshLab) -> list[str]:
-    return ["ssh", "-F", str(lab.ssh_config), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
-
-
-def alternate(round_no: int, sides: Sequence[Callable[[], None]]) -> None:
-    """Run every side once, rotating who goes first from round to round."""
-    shift = round_no % len(sides)
-    for side in [*sides[shift:], *sides[:shift]]:
-        side()
 
 
 # ---------------------------------------------------------------------------- 1. URL
 
 
-def wait_port_free(port: int, timeout: float = 120) -> None:
-    """Both sides listen on the laptop's 127.0.0.1:port (another test run may hold it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise BenchError(f"127.0.0.1:{port} stays busy here") from None
-        time.sleep(0.2)
-
-
-def clear_codex_logins(lab: SshLab) -> int:
-    """Wait for the server's `codex login` processes to go (5 s), then kill them; how many
-    were still there after the client had gone."""
-    deadline = time.monotonic() + 5
-    pids = lab.server_pids("codex login")
-    left = len(pids)
-    while pids and time.monotonic() < deadline:
-        time.sleep(0.05)
-        pids = lab.server_pids("codex login")
-    if pids:
-        kill_pids(pids, timeout=2)
-    if lab.server_pids("codex login"):
-        raise BenchError(f"codex login survives: {lab.server_processes('codex login')}")
-    return left if pids else 0
-
-
 def bench_url(lab: SshLab, rounds: int, rows: dict[str, Row], memory: dict[str, list]) -> None:
     cfg = str(lab.ssh_config)
     ours = [*ours_argv(), "login", lab.alias, "--no-tui", "-F", cfg]
-    theirs = [*ssh_base(lab), "-L", "1455:127.0.0.1:1455", lab.alias, 'bash -lc "codex login"']
+    theirs = [
+        *ssh_base(lab.ssh_config),
+        "-L",
+        "1455:127.0.0.1:1455",
+        lab.alias,
+        'bash -lc "codex login"',
+    ]
     row = rows["url"] = Row(
         "1. command to URL (real codex 0.169.0)", ref_name="ssh -L ... 'bash -lc \"codex login\"'"
     )
@@ -152,28 +113,6 @@ def bench_url(lab: SshLab, rounds: int, rows: dict[str, Row], memory: dict[str, 
 # ---------------------------------------------------------------------------- 2. fleet
 
 
-def write_auth(lab: SshLab) -> None:
-    lab.write_server_file(".codex/auth.json", make_auth_json(), 0o600)
-    lab.server_path(".codex").chmod(0o700)
-
-
-def check_ours(done: Finished, hosts: Sequence[str]) -> None:
-    try:
-        start = done.output.index("[")
-        results = json.loads(done.output[start:])
-    except ValueError as exc:
-        raise BenchError(f"status output is not JSON ({exc}):\n{done.output[-2000:]}") from None
-    bad = [r for r in results if r.get("state") != "ok"]
-    if done.exit_code != 0 or len(results) != len(hosts) or bad:
-        raise BenchError(f"status exit {done.exit_code}, not ok: {bad[:3]}")
-
-
-def check_ssh(done: Finished, hosts: Sequence[str]) -> None:
-    found = done.output.count('"auth_mode"')
-    if done.exit_code != 0 or found != len(hosts):
-        raise BenchError(f"ssh read {found}/{len(hosts)} auth.json:\n{done.output[-2000:]}")
-
-
 def bench_fleet(
     lab: SshLab, aliases: Sequence[str], rounds: int, rows: dict[str, Row], memory: dict
 ) -> None:
@@ -183,9 +122,9 @@ def bench_fleet(
     for size in FLEET_SIZES:
         hosts = list(aliases[:size])
         ours = [*ours_argv(), "status", *hosts, "--json", "-F", cfg]
-        loop = ["sh", "-c", 'for h in "$@"; do ' + " ".join(ssh_base(lab)) + ' "$h" cat '
+        loop = ["sh", "-c", 'for h in "$@"; do ' + " ".join(ssh_base(lab.ssh_config)) + ' "$h" cat '
                 '.codex/auth.json || exit 1; done', "loop", *hosts]  # fmt: skip
-        xargs = ["xargs", "-P", "50", "-I{}", *ssh_base(lab), "{}", *cat]
+        xargs = ["xargs", "-P", "50", "-I{}", *ssh_base(lab.ssh_config), "{}", *cat]
         seq = Row(f"2. status, {size} host(s) vs sequential ssh loop", ref_name="for h; ssh")
         par = Row(f"2. status, {size} host(s) vs parallel ssh", ref_name="xargs -P 50 ssh")
         seq.speedup = True
@@ -222,74 +161,7 @@ def bench_fleet(
         seq.ours = par.ours = shared
 
 
-def run_xargs(argv: list[str], hosts: Sequence[str]) -> Finished:
-    """xargs reading the host names from stdin, timed until it exits."""
-    start = time.perf_counter()
-    proc = spawn(argv, stdin=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write("".join(f"{h}\n" for h in hosts).encode())
-    proc.stdin.close()
-    out = drain(proc, 300)
-    code, rss = reap(proc)
-    return Finished(time.perf_counter() - start, out.decode("utf-8", "replace"), rss, code)
-
-
 # ---------------------------------------------------------------------------- 3. callback
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"{proc.args!r} exited ({proc.returncode}) before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
-    raise BenchError(f"nothing listens on 127.0.0.1:{port}")
-
-
-REQUEST = b"GET /auth/callback?code=bench&state=bench HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (
-    b"User-Agent: codex-wizard-bench\r\nConnection: close\r\n\r\n"
-)
-
-
-def http_get(port: int) -> float:
-    """One GET on a new TCP connection, read to the end; seconds."""
-    start = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port), 10) as sock:
-        sock.sendall(REQUEST)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    seconds = time.perf_counter() - start
-    if not data.startswith(b"HTTP/1.1 404"):
-        raise BenchError(f"unexpected answer through 127.0.0.1:{port}: {data[:200]!r}")
-    return seconds
-
-
-@contextlib.contextmanager
-def tunnels(lab: SshLab) -> Iterator[tuple[int, int]]:
-    """(our Tunnel's port, ssh -N -L's port), both to the namespace's CALLBACK_REMOTE_PORT."""
-    ours_port, ssh_port = free_port(), free_port()
-    remote = str(CALLBACK_REMOTE_PORT)
-    child = [sys.executable, str(HERE / "tunnel_child.py"), str(lab.ssh_config), lab.alias]
-    ours = spawn([*child, remote, str(ours_port)], stdin=subprocess.PIPE)
-    forward = f"{ssh_port}:127.0.0.1:{remote}"
-    theirs = spawn([*ssh_base(lab), "-N", "-o", "ExitOnForwardFailure=yes", "-L", forward, "lab"])
-    try:
-        wait_listening(ours_port, ours)
-        wait_listening(ssh_port, theirs)
-        yield ours_port, ssh_port
-    finally:
-        for proc in (ours, theirs):
-            stop(proc)
-            reap(proc)
 
 
 def bench_callback(lab: SshLab, rounds: int, gets: int, rows: dict[str, Row]) -> None:
@@ -299,7 +171,10 @@ def bench_callback(lab: SshLab, rounds: int, gets: int, rows: dict[str, Row]) ->
         bar=1.5,
         unit="ms",
     )
-    with lab.hold_port(CALLBACK_REMOTE_PORT, mode="http"), tunnels(lab) as (ours, theirs):
+    with (
+        lab.hold_port(CALLBACK_REMOTE_PORT, mode="http"),
+        tunnels(lab.ssh_config, lab.alias) as (ours, theirs),
+    ):
         log("warm-up: callback round trip")
         for _ in range(10):
             http_get(ours), http_get(theirs)
@@ -425,10 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gets", type=int, default=50, help="GETs per round in 3. (50)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--json", type=Path, help="also write the samples here")
+    parser.add_argument(
+        "--rtt",
+        default=",".join(map(str, DEFAULT_RTTS)),
+        help="round trip times (ms) of the rtt section, 0 first (0,50,100)",
+    )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     if unknown := only - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    rtts = sorted({int(part) for part in args.rtt.split(",") if part.strip()} | {0})
     for reason in (lab_unavailable_reason(), real_codex_problem()):
         if reason:
             log(f"bench: {reason}")
@@ -448,9 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         if "tui" in only:
             bench_tui(lab, args.rounds, rows)
         memory_rows(memory, rows)
+        if "rtt" in only:
+            far = RttBench(lab, aliases, args.rounds)
+            far.run(rtts)
     print("\n".join(f"- {line}" for line in machine()))
     print(f"- {args.rounds} rounds, {time.monotonic() - started:.0f} s in all\n")
-    print(table(list(rows.values())))
+    if rows:
+        print(table(list(rows.values())))
+    if "rtt" in only:
+        text, barred = rtt_table(far, rtts)
+        print(f"\nRound trips through the delay line (RTs: (time - time at 0 ms) / RTT)\n\n{text}")
+        rows.update({f"rtt-{n}": row for n, row in enumerate(barred)})
     if args.json:
         samples = {key: {"ours": row.ours, "ref": row.ref} for key, row in rows.items()}
         args.json.write_text(json.dumps({"machine": machine(), "samples": samples}, indent=2))

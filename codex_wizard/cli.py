@@ -44,7 +44,11 @@ def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
         default=default if in_subcommand else 15.0,
         help="seconds to wait for the SSH handshake (15)",
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        help="show tracebacks for errors, and the round trips each connection waited on",
+    )
     return common
 
 
@@ -248,6 +252,17 @@ def _main(argv: list[str] | None) -> int:
             file=sys.stderr,
         )
         return EXIT_ATTENTION
+    finally:
+        if args.debug:
+            _print_round_trips()
+
+
+def _print_round_trips() -> None:
+    """--debug: what each connection waited on the server for (core/server.py counts it)."""
+    from .core.server import tallies
+
+    for tally in tallies():
+        print(f"codex-wizard: {tally.summary()}", file=sys.stderr)
 
 
 def _terminate_like_ctrl_c() -> None:

@@ -289,7 +289,7 @@ async def test_host_check_reads_the_place_beside_the_file(server: LocalConn) -> 
     assert result.codex_home == str((server.home / ".codex").resolve())
     info = (server.home / ".codex/auth.json").stat()
     assert result.file_id and result.file_id.endswith(f"/{info.st_dev}:{info.st_ino}")
-    assert len(server.commands) == 2  # the file, its place; no codex login status for a file
+    assert len(server.commands) == 1  # the file and its place in one exec; no codex login status
 
 
 async def test_same_file_as_this_computer_is_not_shared(

@@ -21,7 +21,14 @@ from . import knownhosts
 from .hosts import HostTarget
 from .knownhosts import KnownHostsPolicy
 from .sanitize import printable
-from .server import ServerConnection, coalesce_writes
+from .server import (
+    ServerConnection,
+    auth_behind_service_request,
+    coalesce_writes,
+    count_round_trips,
+    offer_keys_first,
+    sign_file_keys_at_once,
+)
 from .sshconfig import ResolvedHost, identity_files, resolve_options
 from .sshtypes import (
     ConnectError,
@@ -140,6 +147,9 @@ def _client_factory(
     class _Client(asyncssh.SSHClient):
         def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
             coalesce_writes(conn)
+            count_round_trips(conn)
+            offer_keys_first(conn)
+            auth_behind_service_request(conn)
 
         def validate_host_public_key(
             self, host: str, addr: str, port: int, key: asyncssh.SSHKey
@@ -280,6 +290,7 @@ async def _handshake(
 ) -> asyncssh.SSHClientConnection:
     import asyncssh
 
+    sign_file_keys_at_once()
     settings = check.attempt.settings
     reuse = {"options": resolved.options, "config": None} if resolved.reuse else {}
     extra = {} if check.jump else settings.extra_options

@@ -34,6 +34,7 @@ from .probe import ProbeError, ProbeResult, ServerEnv
 from .progress import LoginMode, LoginPhase, LoginProgress
 from .relay import PastedAddressError, validate_pasted_callback
 from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
+from .tasks import running_or_new
 
 if TYPE_CHECKING:
     from .hosts import HostTarget
@@ -133,6 +134,7 @@ class LoginFlow:
         self.on_change = on_change
         self.conn: ServerConnection | None = None
         self.probe: ProbeResult | None = None
+        self._probing: asyncio.Future[ProbeResult] | None = None
         self.env = ServerEnv(codex_home=codex_home, auto_path=True)
         self.user_prefix = False  # codex was installed into ~/.local by us
         self.forwarding: ForwardingCheck | None = None
@@ -184,8 +186,9 @@ class LoginFlow:
         return self.conn
 
     async def run_probe(self) -> ProbeResult:
-        """What the server has (raises ProbeError); the environment for codex follows from it."""
-        self.set_probe(await self.services.probe(self.conn))
+        """What the server has (raises ProbeError); a caller while one runs shares it."""
+        self._probing = running_or_new(self._probing, lambda: self.services.probe(self.conn))
+        self.set_probe(await asyncio.shield(self._probing))
         return self.probe
 
     def set_probe(self, probe: ProbeResult) -> None:
@@ -310,9 +313,7 @@ class LoginFlow:
         try:
             probe = self.probe or await self.run_probe()
             result = await self.services.relay(self.conn, callback, probe.tools, self.env)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # not CancelledError (a BaseException): that one goes up
             if session is self.session:
                 self._apply(RelayFailed(f"The relay could not run on {self.label}: {exc}"))
             return None

@@ -4,14 +4,79 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+import weakref
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .hosts import HostTarget
 
 if TYPE_CHECKING:
     import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
 
-__all__ = ["ServerConnection", "coalesce_writes"]
+__all__ = [
+    "RoundTrips",
+    "ServerConnection",
+    "auth_behind_service_request",
+    "coalesce_writes",
+    "count_round_trips",
+    "offer_keys_first",
+    "sign_file_keys_at_once",
+    "tallies",
+]
+
+
+@dataclass
+class RoundTrips:
+    """What one connection waited on the server for (`--debug` shows it).
+
+    `turns` counts every time an answer arrived after we had sent something since the last one:
+    each is a round trip we waited on (a long transfer adds a few for its window adjusts).
+    `at_login` is the part until the connection was up (handshake and auth); `requests` counts
+    what we asked for since: execs, processes, channels, SFTP sessions.
+    """
+
+    label: str = ""
+    turns: int = 0
+    at_login: int = 0
+    requests: Counter[str] = field(default_factory=Counter)
+    sent: bool = False
+
+    def summary(self) -> str:
+        asked = ", ".join(f"{n} {kind}" for kind, n in self.requests.items())
+        after = f" and {self.turns - self.at_login} for {asked}" if asked else ""
+        return f"{self.label}: {self.turns} round trips: {self.at_login} to connect{after}"
+
+
+_TALLIES: deque[RoundTrips] = deque(maxlen=256)
+_COUNTED: weakref.WeakKeyDictionary[Any, RoundTrips] = weakref.WeakKeyDictionary()
+
+
+def tallies() -> list[RoundTrips]:
+    """The round-trip counts of this process's connections, oldest first (the last 256)."""
+    return list(_TALLIES)
+
+
+def count_round_trips(conn: asyncssh.SSHClientConnection) -> None:
+    """Count the round trips conn waits on (call from connection_made, after coalesce_writes)."""
+    transport = getattr(conn, "_transport", None)
+    write = getattr(transport, "write", None)
+    if transport is None or write is None:
+        return
+    tally = _COUNTED[conn] = RoundTrips()
+    received = conn.data_received
+
+    def sending(data: bytes) -> None:
+        tally.sent = True
+        write(data)
+
+    def receiving(data: bytes, *args: Any) -> None:
+        if tally.sent:
+            tally.turns, tally.sent = tally.turns + 1, False
+        received(data, *args)
+
+    transport.write = sending
+    conn.data_received = receiving  # type: ignore[method-assign]
 
 
 def coalesce_writes(conn: asyncssh.SSHClientConnection) -> None:
@@ -53,6 +118,96 @@ def coalesce_writes(conn: asyncssh.SSHClientConnection) -> None:
     transport.close = flush_then_close
 
 
+def offer_keys_first(conn: asyncssh.SSHClientConnection) -> None:
+    """Start auth with publickey instead of asyncssh's `none` probe: one round trip less.
+
+    `none` only asks which methods the server takes; a refused key brings that same list, and
+    with no key to offer asyncssh moves on to `none` as before (so passwords still work). Call
+    from connection_made, before auth starts.
+    """
+    preferred = getattr(conn, "_preferred_auth", None) or ()
+    if b"publickey" in preferred and getattr(conn, "_auth_methods", None) == [b"none"]:
+        conn._auth_methods = [b"publickey", b"none"]
+
+
+def auth_behind_service_request(conn: asyncssh.SSHClientConnection) -> None:
+    """Send the first userauth request right behind the `ssh-userauth` service request.
+
+    asyncssh waits for the service's accept before it begins auth: one round trip. The server
+    handles the two in order (OpenSSH's sshd installs its userauth handler as it accepts), as
+    OpenSSH's own `ssh` does not but RFC 4253 permits. The accept, when it comes, is only
+    checked. Per connection (its own copy of the packet handlers); call from connection_made.
+    """
+    from asyncssh import ServiceNotAvailable
+    from asyncssh.constants import MSG_SERVICE_ACCEPT
+
+    handlers = getattr(type(conn), "_packet_handlers", None)
+    request = getattr(conn, "send_service_request", None)
+    if not isinstance(handlers, dict) or MSG_SERVICE_ACCEPT not in handlers or request is None:
+        return
+    accepted = handlers[MSG_SERVICE_ACCEPT]
+    begun = False
+
+    def request_and_begin(service: bytes) -> None:
+        nonlocal begun
+        request(service)
+        if service == b"ssh-userauth" and not begun:
+            begun = True
+            conn._auth_in_progress = True
+            if conn._owner:
+                conn._owner.begin_auth(conn._username)
+            conn.try_next_auth()
+
+    def accept(self: Any, pkttype: int, pktid: int, packet: Any) -> None:
+        if not begun:
+            accepted(self, pkttype, pktid, packet)
+            return
+        service = packet.get_string()
+        packet.check_end()
+        if service != self._next_service:
+            raise ServiceNotAvailable("Unexpected service in service accept")
+        self._next_service = None
+
+    conn._packet_handlers = {**handlers, MSG_SERVICE_ACCEPT: accept}
+    conn.send_service_request = request_and_begin  # type: ignore[method-assign]
+
+
+def sign_file_keys_at_once() -> None:
+    """For keys read from files, send the signed publickey request at once (idempotent).
+
+    asyncssh, like OpenSSH when it has the public key, first asks whether the server takes a
+    key (a query), then signs: two round trips. RFC 4252 lets a client sign straight away, which
+    costs one. Agent keys keep the query (an agent may ask the user to confirm every use), and
+    so do security keys (a signature needs a touch). Patches asyncssh's publickey client, so
+    it is skipped when asyncssh's internals are not the ones this was written against.
+    """
+    from asyncssh import auth
+    from asyncssh.packet import Boolean, String
+    from asyncssh.public_key import SSHLocalKeyPair
+
+    client = getattr(auth, "_ClientPublicKeyAuth", None)
+    if (
+        client is None
+        or not hasattr(client, "_send_signed_request")
+        or client.__dict__.get("_cw_signs_at_once")
+    ):
+        return
+
+    async def start(self: Any) -> None:
+        self._keypair = await self._conn.public_key_auth_requested()
+        if self._keypair is None:
+            self._conn.try_next_auth(next_method=True)
+            return
+        key = self._keypair
+        if isinstance(key, SSHLocalKeyPair) and not key.algorithm.startswith(b"sk-"):
+            await self._send_signed_request()
+            return
+        await self.send_request(Boolean(False), String(key.algorithm), String(key.public_data))
+
+    client._start = start
+    client._cw_signs_at_once = True
+
+
 class ServerConnection:
     """The single SSH connection to one server, shared by probe, tunnel, login and SFTP."""
 
@@ -68,6 +223,10 @@ class ServerConnection:
         self._jumps = jumps or []  # ProxyJump hops, first to last
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
+        self.round_trips = _COUNTED.pop(conn, None) or RoundTrips()
+        self.round_trips.label = target.label()
+        self.round_trips.at_login = self.round_trips.turns
+        _TALLIES.append(self.round_trips)
 
     @property
     def label(self) -> str:
@@ -84,6 +243,7 @@ class ServerConnection:
         """Run a command on the server and collect its output (never raises on exit code);
         binary: bytes in and out instead of text."""
         text = {"encoding": None} if binary else {}
+        self.round_trips.requests["exec"] += 1
         return await asyncio.wait_for(
             self.ssh.run(command, input=input, check=False, **text), timeout
         )
@@ -96,6 +256,7 @@ class ServerConnection:
         import asyncssh
 
         text = {"encoding": None} if binary else {"encoding": "utf-8", "errors": "replace"}
+        self.round_trips.requests["process"] += 1
         if pty:
             return await self.ssh.create_process(
                 command, term_type="dumb", term_size=(4000, 50), **text
@@ -106,6 +267,7 @@ class ServerConnection:
         self, host: str, port: int
     ) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
         """A direct-tcpip channel to host:port as the server sees it (what `ssh -L` uses)."""
+        self.round_trips.requests["channel"] += 1
         return await self.ssh.open_connection(host, port)
 
     def host_key(self) -> asyncssh.SSHKey | None:
@@ -121,6 +283,7 @@ class ServerConnection:
         """The SFTP session, opened on first use and reused."""
         async with self._sftp_lock:
             if self._sftp is None:
+                self.round_trips.requests["sftp session"] += 1
                 self._sftp = await self.ssh.start_sftp_client()
             return self._sftp
 

@@ -1,6 +1,6 @@
 """Token state of one host or a fleet, checked concurrently over one connection per host.
 
-Besides auth.json, each check reads, in the same round trip, where the login lives (the
+Besides auth.json, each check reads, in the same exec, where the login lives (the
 server's identity and the file's device:inode, so two names of one server are one login) and
 config.toml's credential store. Only when that store is the OS keyring and there is no
 auth.json does it ask `codex login status` (one more round trip). A fleet's results are then
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
 import stat
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +22,7 @@ import asyncssh
 
 from .actions import verify_login
 from .auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
-from .authfile import read_server_auth
+from .authfile import MACHINE_ID_FILES, AuthPlace, read_server_auth
 from .connection import connect
 from .hosts import HostTarget
 from .probe import ServerEnv
@@ -38,9 +37,6 @@ DEFAULT_HOST_TIMEOUT = 20.0
 FINE_STATES = frozenset({TokenState.OK, TokenState.RENEWS, TokenState.API_KEY})
 THIS_COMPUTER = "this computer"
 KEYRING_STORES = frozenset({"keyring", "auto"})
-MAX_CONFIG_BYTES = 65536
-MACHINE_ID_FILES = ("/proc/sys/kernel/random/boot_id", "/etc/machine-id")
-_CONFIG_MARK = "--- config.toml"
 
 
 @dataclass(frozen=True)
@@ -116,54 +112,6 @@ class HostStatus:
 # ---------------------------------------------------------------------------- one host
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where auth.json lives on the server, read beside it in one command."""
-
-    codex_home: str | None
-    machine: str | None
-    file: str | None
-    config: str
-
-    def file_id(self, host_key: str | None) -> str | None:
-        machine = self.machine or (f"key:{host_key}" if host_key else None)
-        where = self.file or (f"{self.codex_home}/auth.json" if self.codex_home else None)
-        return f"{machine}/{where}" if machine and where else None
-
-
-def _place_script(codex_dir: str) -> str:
-    """POSIX sh printing the absolute CODEX_HOME, a machine id, auth.json's device:inode and
-    config.toml (a regular file only: a FIFO would block)."""
-    ids = " || ".join(f"cat {path} 2>/dev/null" for path in MACHINE_ID_FILES)
-    inode = 'stat -L -c %d:%i "$d/auth.json" 2>/dev/null || stat -L -f %d:%i "$d/auth.json"'
-    script = (
-        f"d={shlex.quote(codex_dir)}; "
-        """printf 'home=%s\\n' "$(cd "$d" 2>/dev/null && pwd -P)"; """
-        f"""printf 'machine=%s\\n' "$({ids})"; """
-        f"""printf 'file=%s\\n' "$({inode} 2>/dev/null)"; """
-        f"echo '{_CONFIG_MARK}'; "
-        f'[ -f "$d/config.toml" ] && head -c {MAX_CONFIG_BYTES} "$d/config.toml"; true'
-    )
-    return "exec sh -c " + shlex.quote(script)
-
-
-def _parse_place(output: str) -> _Place:
-    head, _, config = output.partition(f"{_CONFIG_MARK}\n")
-    fields = dict(line.partition("=")[::2] for line in head.splitlines())
-    return _Place(
-        codex_home=fields.get("home", "").strip() or None,
-        machine=fields.get("machine", "").strip() or None,
-        file=fields.get("file", "").strip() or None,
-        config=config,
-    )
-
-
-async def _read_place(conn: ServerConnection, auth_path: str) -> _Place:
-    codex_dir = auth_path.rpartition("/")[0] or "."
-    result = await conn.run(_place_script(codex_dir))
-    return _parse_place(str(result.stdout or ""))
-
-
 def credentials_store(config_text: str) -> str:
     """config.toml's `cli_auth_credentials_store` ("file", codex's default, when unset/bad)."""
     try:
@@ -181,11 +129,12 @@ def _host_key(conn: ServerConnection) -> str | None:
 async def _check_on(
     conn: ServerConnection, label: str, codex_home: str | None, warn_days: float
 ) -> HostStatus:
-    found = await read_server_auth(conn, codex_home)  # CODEX_HOME as the user's shells set it
+    # One exec: CODEX_HOME as the user's shells set it, auth.json, and where it lives.
+    found = await read_server_auth(conn, codex_home, with_place=True)
     if found.error:
         return HostStatus(label, TokenState.ERROR, error=found.error)
     record, codex_home = found.record, found.codex_home or codex_home
-    place = await _read_place(conn, found.path)
+    place = found.place or AuthPlace(None, None, None, "")
     home = place.codex_home or _shown_home(codex_home)
     if record.kind is AuthKind.MISSING and credentials_store(place.config) in KEYRING_STORES:
         return await _check_keyring(conn, label, codex_home, home, record)

@@ -6,17 +6,29 @@ No shell runs: the script's inputs (its marker, the path or CODEX_HOME) are read
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 from datetime import UTC, datetime
 
 from .machine import DemoMachine
 
-_ASSIGN = re.compile(r"^(m|cw_auth|cw_home)=(.*)$", re.MULTILINE)
+_ASSIGN = re.compile(r"(?:^|; )(m|cw_auth|cw_home)=('[^']*'|[^;\s]*)", re.MULTILINE)
 _PUSH_HOME = re.compile(r"CODEX_HOME=('[^']*'|\S+); export CODEX_HOME")
 
 
 def is_auth_read(script: str) -> bool:
     return "\nm=@@cwauth-" in "\n" + script
+
+
+def auth_read_in(command: str) -> str | None:
+    """The read script when the command is one (`exec sh -c '<script>'`), else None."""
+    if not command.startswith("exec sh -c "):
+        return None
+    try:
+        script = shlex.split(command)[-1]
+    except ValueError:
+        return None
+    return script if is_auth_read(script) else None
 
 
 def auth_read_output(machine: DemoMachine, script: str) -> str:

@@ -260,12 +260,12 @@ class DemoServer:
         if authio.is_push(cmd.raw):
             term.out(authio.push_output(self.machine, cmd.raw, await process.stdin.read()))
             return 0
+        if read := authio.auth_read_in(cmd.raw):
+            term.out(authio.auth_read_output(self.machine, read))
+            return 0
         if cmd.words == ("sh", "-s"):
-            script = await process.stdin.read()  # the probe or auth-read script, until EOF
-            if authio.is_auth_read(script):
-                term.out(authio.auth_read_output(self.machine, script))
-            else:
-                term.out(self.machine.probe_output().rstrip("\n"))
+            await process.stdin.read()  # the probe script, until EOF
+            term.out(self.machine.probe_output().rstrip("\n"))
             return 0
         if cmd.words[:1] == ("codex",):
             return await self._codex(cmd, term)

@@ -1,0 +1,22 @@
+"""One task shared by whoever asks while it runs (a paste during the login's own probe)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def running_or_new(
+    task: asyncio.Future[T] | None, start: Callable[[], Coroutine[Any, Any, T]]
+) -> asyncio.Future[T]:
+    """`task` while it still runs, else a new task of start(). Await it through
+    asyncio.shield: a caller that is cancelled leaves it running for the others, and its
+    error, should nobody be left to await it, is taken here rather than logged at exit."""
+    if task is not None and not task.done():
+        return task
+    fresh = asyncio.ensure_future(start())
+    fresh.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return fresh
