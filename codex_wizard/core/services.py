@@ -6,6 +6,7 @@ this module imports asyncssh (through the core modules it names).
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +16,29 @@ from .authfile import read_remote_auth, read_server_auth
 from .browser import open_in_browser
 from .clipboard import copy_text
 from .connection import connect
-from .fresh import find_local_codex, fresh_auth
-from .livecheck import live_check
 from .login import LoginSession
 from .ports import cancel_pending_login, local_port_owners, wait_port_free
 from .probe import probe_server
 from .push import load_local_auth, push_auth
 from .relay import replay_on_server
-from .standalone_install import install_standalone
 from .status import check_connected, check_host, local_login
 from .tunnel import check_forwarding
+
+
+def on_first_call(module: str, name: str) -> Callable:
+    """core.<module>.<name>, imported when first called: the steps a login does not take
+    (standalone install, live check, a fresh login here) stay off its start-up."""
+
+    def call(*args: object, **kwargs: object) -> object:
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(*args, **kwargs)
+
+    return call
+
+
+install_standalone = on_first_call("standalone_install", "install_standalone")
+live_check = on_first_call("livecheck", "live_check")
+find_local_codex = on_first_call("fresh", "find_local_codex")
+fresh_auth = on_first_call("fresh", "fresh_auth")
 
 
 def copy_quietly(text: str) -> str:

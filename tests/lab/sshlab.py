@@ -268,7 +268,8 @@ class SshLab:
         self._sshd = _popen(["ip", "netns", "exec", self.netns, *cmd])
         wait_until(lambda: self._ns_listening(22), timeout=10, what="sshd listening")
         sock = self.dir / "ssh.sock"
-        socat = ["socat", f"UNIX-LISTEN:{sock},fork,unlink-early,mode=600", "TCP:127.0.0.1:22"]
+        listen = f"UNIX-LISTEN:{sock},fork,unlink-early,mode=600,backlog=128"
+        socat = ["socat", listen, "TCP:127.0.0.1:22"]
         self._ns_socat = _popen(["ip", "netns", "exec", self.netns, *socat])
         wait_until(sock.exists, timeout=10, what="socat unix socket")
 
@@ -298,7 +299,9 @@ class SshLab:
     def _start_bridge(self) -> None:
         for _ in range(20):
             port = _free_port()
-            listen = f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"
+            # socat's listen backlog is 5: 20 SYNs at once would wait out a 1 s retransmit,
+            # which no real sshd (backlog 128) makes a parallel fleet check pay
+            listen = f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=128"
             proc = _popen(["socat", listen, f"UNIX-CONNECT:{self.dir}/ssh.sock"])
             with contextlib.suppress(LabError):
                 wait_until(lambda p=port, s=proc: _root_listening(p) or s.poll() is not None)
