@@ -37,16 +37,21 @@ async def sign_in_to_token_step(pilot, app: WizardApp) -> None:
     await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
 
 
+def fleet_app(demo: DemoServer) -> WizardApp:
+    """The wizard on three ssh_config aliases of the demo server: web1, web2, web3."""
+    fleet_config(demo)
+    return WizardApp(
+        settings=demo.settings,
+        hosts=[HostTarget(name) for name in ("web1", "web2", "web3")],
+        local_port_for=demo.local_port_for,
+        demo=demo,
+        check_statuses=False,
+    )
+
+
 async def test_marked_hosts_are_logged_in_one_after_another() -> None:
     async with DemoServer(scenario=DemoScenario(pace=PACE, logged_in=False)) as demo:
-        fleet_config(demo)
-        app = WizardApp(
-            settings=demo.settings,
-            hosts=[HostTarget(name) for name in ("web1", "web2", "web3")],
-            local_port_for=demo.local_port_for,
-            demo=demo,
-            check_statuses=False,
-        )
+        app = fleet_app(demo)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("space", "down", "down", "space")  # mark web1 and web3
             assert app.screen.marked == set(MARKED)
@@ -90,14 +95,7 @@ async def test_back_to_the_list_mid_run_keeps_the_rest_marked_and_the_outcomes()
     """web1 is logged in already (its token step, then Next host); web2 is left at its install
     step (Back: skipped); the list still marks web3, and the end counts all three."""
     async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
-        fleet_config(demo)
-        app = WizardApp(
-            settings=demo.settings,
-            hosts=[HostTarget(name) for name in ("web1", "web2", "web3")],
-            local_port_for=demo.local_port_for,
-            demo=demo,
-            check_statuses=False,
-        )
+        app = fleet_app(demo)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("space", "down", "space", "down", "space", "enter")
             await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)

@@ -73,6 +73,16 @@ def test_auth_starts_with_the_keys_and_falls_back_to_none() -> None:
     assert no_keys._auth_methods == [b"none"]
 
 
+def probing_flow(probe) -> LoginFlow:
+    """A flow whose only service is `probe` (no connection: run_probe needs none here)."""
+    return LoginFlow(
+        parse_host_arg("srv"),
+        ConnectSettings(),
+        SimpleNamespace(probe=probe),  # type: ignore[arg-type]
+        SimpleNamespace(),  # type: ignore[arg-type]
+    )
+
+
 async def test_a_second_probe_while_one_runs_shares_it() -> None:
     """paste() asks for the probe; during the login's own probe it must not start another."""
     started, release = [], asyncio.Event()
@@ -82,8 +92,7 @@ async def test_a_second_probe_while_one_runs_shares_it() -> None:
         await release.wait()
         return ProbeResult(os="Linux", tools=frozenset({"curl"}))
 
-    services = SimpleNamespace(probe=probe)
-    flow = LoginFlow(parse_host_arg("srv"), ConnectSettings(), services, SimpleNamespace())  # type: ignore[arg-type]
+    flow = probing_flow(probe)
     first = asyncio.create_task(flow.run_probe())
     second = asyncio.create_task(flow.run_probe())
     await asyncio.sleep(0.01)
@@ -101,12 +110,7 @@ async def test_a_cancelled_caller_leaves_the_shared_probe_running() -> None:
         await release.wait()
         return ProbeResult(os="Linux")
 
-    flow = LoginFlow(
-        parse_host_arg("srv"),
-        ConnectSettings(),
-        SimpleNamespace(probe=probe),
-        SimpleNamespace(),  # type: ignore[arg-type]
-    )
+    flow = probing_flow(probe)
     first = asyncio.create_task(flow.run_probe())
     second = asyncio.create_task(flow.run_probe())
     await asyncio.sleep(0.01)
@@ -125,12 +129,7 @@ async def test_a_failed_probe_nobody_waits_for_is_not_logged_as_unretrieved() ->
         await release.wait()
         raise RuntimeError("the connection closed")
 
-    flow = LoginFlow(
-        parse_host_arg("srv"),
-        ConnectSettings(),
-        SimpleNamespace(probe=probe),
-        SimpleNamespace(),  # type: ignore[arg-type]
-    )
+    flow = probing_flow(probe)
     caller = asyncio.create_task(flow.run_probe())
     await asyncio.sleep(0.01)
     caller.cancel()

@@ -26,6 +26,15 @@ async def at_install(pilot, app) -> None:
     await pilot.pause()
 
 
+async def at_test_prompt_question(pilot, app) -> None:
+    """From the host list to the token step, p pressed: the quota question on show."""
+    await at_install(pilot, app)
+    await pilot.press("t")
+    await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
+    await pilot.press("p")
+    await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+
+
 async def test_no_node_offers_standalone_installs_it_and_reaches_the_login_url():
     async with DemoServer(scenario=NO_NODE) as demo:
         app = demo_app(demo)
@@ -91,12 +100,8 @@ async def test_test_prompt_says_quota_first_then_the_outcome(knob: str, words: s
     async with DemoServer(scenario=DemoScenario(pace=PACE, live_check=knob)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=SIZE) as pilot:
-            await at_install(pilot, app)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
-            first = app.state.record
-            await pilot.press("p")
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await at_test_prompt_question(pilot, app)
+            first = app.state.record  # read on the token step; read again after the check
             assert "uses a little of the plan's quota" in printable(
                 str(app.screen.query_one("#dialog-body").render())
             )
@@ -110,11 +115,7 @@ async def test_test_prompt_declined_sends_nothing():
     async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=SIZE) as pilot:
-            await at_install(pilot, app)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
-            await pilot.press("p")
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await at_test_prompt_question(pilot, app)
             await pilot.press("n")
             await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen")
             await pilot.pause()
@@ -126,11 +127,7 @@ async def test_test_prompt_from_a_hostile_server_is_shown_printable():
     async with DemoServer(scenario=DemoScenario(pace=PACE, hostile=True)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=SIZE) as pilot:
-            await at_install(pilot, app)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
-            await pilot.press("p")
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await at_test_prompt_question(pilot, app)
             await pilot.press("y")
             await wait_for(pilot, lambda: "codex answered: OK" in text_of(app, "#live-note"), 10)
             note = text_of(app, "#live-note")
@@ -163,11 +160,7 @@ async def test_leaving_the_token_step_mid_test_prompt_is_quiet():
                 await asyncio.Event().wait()
 
             app.backend.live_check = never_answers
-            await at_install(pilot, app)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: screen_name(app) == "ExpiryScreen" and app.state.record)
-            await pilot.press("p")
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
+            await at_test_prompt_question(pilot, app)
             await pilot.press("y")
             await wait_for(pilot, started.is_set)
             await pilot.press("escape")
