@@ -19,6 +19,7 @@ from .status import (
     local_login,
     shared_with,
 )
+from .tasks import gather_bounded
 from .tokenstate import TokenState
 
 SHARER_TIMEOUT = 8.0  # the other hosts are only asked who shares the login: no long wait
@@ -88,13 +89,13 @@ async def known_logins(
     """The logins found on `others` (each once, checked at once, unreachable ones left out)
     and this computer's, to compare a host's login with."""
     rest = list({other.label(): other for other in others}.values())
-    gate = asyncio.Semaphore(DEFAULT_CONCURRENCY)
 
     async def other(host: HostTarget) -> HostStatus | None:
-        async with gate:
-            return await _bounded(check, host, timeout)
+        return await _bounded(check, host, timeout)
 
-    here, *fleet = await asyncio.gather(asyncio.to_thread(local), *map(other, rest))
+    here, fleet = await asyncio.gather(
+        asyncio.to_thread(local), gather_bounded(rest, other, DEFAULT_CONCURRENCY)
+    )
     return [result for result in (*fleet, here) if result is not None and result.reachable]
 
 

@@ -30,6 +30,7 @@ from .push import local_auth_path
 from .sanitize import printable
 from .server import ServerConnection
 from .sshtypes import ConnectError, ConnectSettings
+from .tasks import gather_bounded
 from .tokenstate import Storage, TokenState, describe_state, renews_on_use, token_state
 
 DEFAULT_CONCURRENCY = 32
@@ -295,19 +296,16 @@ async def check_fleet(
 
     Each host has its own timeout, so one slow or dead host never holds the others up.
     """
-    gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(target: HostTarget) -> HostStatus:
-        async with gate:
-            result = await check_host(
-                target, settings, codex_home=codex_home, warn_days=warn_days, timeout=timeout
-            )
+        result = await check_host(
+            target, settings, codex_home=codex_home, warn_days=warn_days, timeout=timeout
+        )
         if on_result:
             on_result(result)
         return result
 
-    results = await asyncio.gather(*(one(target) for target in targets))
-    return mark_shared(results, local)
+    return mark_shared(await gather_bounded(targets, one, concurrency), local)
 
 
 def fleet_exit_code(results: Sequence[HostStatus]) -> int:

@@ -1,12 +1,27 @@
-"""One task shared by whoever asks while it runs (a paste during the login's own probe)."""
+"""Small task helpers: one task shared by whoever asks while it runs (a paste during the
+login's own probe), and work over many hosts at once with a bound."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+async def gather_bounded(
+    items: Iterable[Item], work: Callable[[Item], Awaitable[T]], limit: int
+) -> list[T]:
+    """work(item) for every item at once, at most `limit` at a time; results in items' order."""
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def one(item: Item) -> T:
+        async with gate:
+            return await work(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
 
 
 def running_or_new(

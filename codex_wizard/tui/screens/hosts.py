@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...core.fleet import FleetRun
 from ...core.hosts import HostArgError, HostTarget, parse_host_arg
+from ...core.tasks import gather_bounded
 from ...core.tokenstate import TokenState
 from ..state import Step
 from ..text import token_summary
@@ -109,17 +110,15 @@ class HostScreen(StepScreen):
         from ...core.status import HostStatus
 
         self.local = await asyncio.to_thread(self.wizard.backend.local_login)
-        gate = asyncio.Semaphore(STATUS_CONCURRENCY)
 
         async def one(target: HostTarget) -> None:
-            async with gate:
-                try:
-                    result = await self.check_status(target)
-                except Exception as exc:  # a check must never take the list down
-                    result = HostStatus(target.label(), TokenState.ERROR, error=str(exc))
+            try:
+                result = await self.check_status(target)
+            except Exception as exc:  # a check must never take the list down
+                result = HostStatus(target.label(), TokenState.ERROR, error=str(exc))
             self.show_status(target.label(), result)
 
-        await asyncio.gather(*(one(target) for target in targets))
+        await gather_bounded(targets, one, STATUS_CONCURRENCY)
 
     async def check_status(self, target: HostTarget) -> HostStatus:
         app = self.wizard
