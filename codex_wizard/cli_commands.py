@@ -20,7 +20,7 @@ from .core.doctor import DoctorReport, Verdict, run_doctor
 from .core.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from .core.flow import LoginFlow
 from .core.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
-from .core.hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
+from .core.hosts import HostArgError, HostTarget, config_targets
 from .core.probe import ProbeError
 from .core.push import PushError, load_local_auth, local_auth_path
 from .core.services import Services
@@ -39,12 +39,11 @@ MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdi
 def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
     if args.hosts:
         return [parse_target(name) for name in args.hosts]  # typed: a bad one is a usage error
-    targets: list[HostTarget] = []
-    for name in list_config_hosts(args.ssh_config):
-        try:
-            targets.append(parse_host_arg(name))
-        except HostArgError as exc:  # one odd Host line must not stop the whole fleet
-            print(f"codex-wizard: skipped ssh_config Host {name!r}: {exc}", file=sys.stderr)
+
+    def skipped(name: str, exc: HostArgError) -> None:
+        print(f"codex-wizard: skipped ssh_config Host {name!r}: {exc}", file=sys.stderr)
+
+    targets = config_targets(args.ssh_config, skipped)
     if not targets:
         raise UserError("no hosts: name some, or add Host entries to ~/.ssh/config.")
     return targets
@@ -224,14 +223,6 @@ async def push_auth_command(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------- logout
 
 
-def _other_hosts(args: argparse.Namespace) -> list[HostTarget]:
-    targets: list[HostTarget] = []
-    for name in list_config_hosts(args.ssh_config):
-        with contextlib.suppress(HostArgError):
-            targets.append(parse_host_arg(name))
-    return targets
-
-
 async def logout_command(args: argparse.Namespace) -> int:
     """Name the known copies of the host's login, ask, then `codex logout` there."""
     target = parse_target(args.host)
@@ -244,7 +235,7 @@ async def logout_command(args: argparse.Namespace) -> int:
         chosen = settings if host == target else others
         return check_host(host, chosen, codex_home=args.codex_home, timeout=timeout)
 
-    status, names, checked = await find_sharers(target, _other_hosts(args), check)
+    status, names, checked = await find_sharers(target, config_targets(args.ssh_config), check)
     say(logout_notice(status, names, checked=checked))
     if not args.yes and not await ask_yes_no(f"Log codex out on {status.host}?"):
         raise UserError("not logged out (add --yes when there is no terminal to ask on).")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .hosts import HostArgError, HostTarget, list_config_hosts, parse_host_arg
+from .hosts import HostTarget, config_targets, list_config_hosts
 from .remembered import RememberedHosts
 
 
@@ -32,12 +32,10 @@ class HostList:
             return [(target, self.fixed_source) for target in self.fixed]
         entries: list[tuple[HostTarget, str]] = []
         seen: set[HostTarget] = set()
-        for name in list_config_hosts(self.ssh_config):
-            with contextlib.suppress(HostArgError):
-                target = parse_host_arg(name)
-                if target not in seen:
-                    seen.add(target)
-                    entries.append((target, "ssh_config"))
+        for target in config_targets(self.ssh_config):
+            if target not in seen:
+                seen.add(target)
+                entries.append((target, "ssh_config"))
         for target in self.remembered.targets():
             if target not in seen:
                 seen.add(target)

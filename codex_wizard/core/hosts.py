@@ -10,7 +10,7 @@ import glob
 import ipaddress
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,3 +265,18 @@ def _split_args(text: str) -> list[str]:
             i += 1
         args.append("".join(word))
     return args
+
+
+def config_targets(
+    path: Path | None = None, on_skip: Callable[[str, HostArgError], None] | None = None
+) -> list[HostTarget]:
+    """list_config_hosts as targets; a Host name that is no valid target is left out (and
+    given to on_skip): one odd Host line never stops the rest."""
+    targets: list[HostTarget] = []
+    for name in list_config_hosts(path):
+        try:
+            targets.append(parse_host_arg(name))
+        except HostArgError as exc:
+            if on_skip is not None:
+                on_skip(name, exc)
+    return targets
