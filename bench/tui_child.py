@@ -5,7 +5,8 @@ Prints one JSON line: {"frame": time.monotonic() at the first frame}. The parent
 with its own time.monotonic() at spawn (CLOCK_MONOTONIC is system-wide), so interpreter start,
 imports, app construction, mount and the first render all count, as a user waits for them.
 
-`wizard` runs the real entry point, `codex_wizard.cli.main(["-F", SSH_CONFIG])`, with one change:
+`wizard` runs the real entry point, `codex_wizard.cli.main.main(["-F", SSH_CONFIG])`, with one
+change:
 App.run_async becomes a headless App.run_test that stops at the first frame. "Drawn" is the
 first compositor update the app produces for the host screen (App._display gets it; headless,
 the driver then writes nothing, but the frame has been laid out and rendered).
@@ -57,7 +58,7 @@ def wizard(config: Path) -> None:
         return HostScreen
 
     headless_until_first_frame(host_screen)
-    from codex_wizard.cli import main
+    from codex_wizard.cli.main import main
 
     main(["-F", str(config)])
 

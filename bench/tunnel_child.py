@@ -1,8 +1,8 @@
 """Child process: codex-wizard's Tunnel on 127.0.0.1:LOCAL -> the server's 127.0.0.1:REMOTE.
 
 Usage: tunnel_child.py SSH_CONFIG HOST REMOTE_PORT LOCAL_PORT
-One connection (core.connection.connect), one core.tunnel.Tunnel, as `login` uses them. Prints
-`ready PORT` once listening and serves until its stdin closes.
+One connection (core.ssh.connection.connect), one core.server.tunnel.Tunnel, as `login` uses
+them. Prints `ready PORT` once listening and serves until its stdin closes.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from codex_wizard.core.connection import connect
-from codex_wizard.core.hosts import parse_host_arg
-from codex_wizard.core.sshtypes import ConnectSettings
-from codex_wizard.core.tunnel import Tunnel
+from codex_wizard.core.server.tunnel import Tunnel
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import parse_host_arg
+from codex_wizard.core.ssh.types import ConnectSettings
 
 
 async def serve(config: Path, host: str, remote_port: int, local_port: int) -> None:

@@ -3,7 +3,7 @@ codes and the HOST argument's parsing. Nothing here imports a face."""
 
 from __future__ import annotations
 
-from .core.hosts import HostArgError, HostTarget, parse_host_arg
+from .core.ssh.hosts import HostArgError, HostTarget, parse_host_arg
 
 EXIT_OK, EXIT_ATTENTION, EXIT_UNCHECKED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 2, 130
 

@@ -33,10 +33,10 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from textual.widgets import Button  # noqa: E402
 
-from codex_wizard.core import status  # noqa: E402
-from codex_wizard.core.hosts import HostTarget  # noqa: E402
-from codex_wizard.core.ports import port_is_free  # noqa: E402
+from codex_wizard.core.laptop.ports import port_is_free  # noqa: E402
+from codex_wizard.core.logins import status  # noqa: E402
 from codex_wizard.core.progress import LoginPhase  # noqa: E402
+from codex_wizard.core.ssh.hosts import HostTarget  # noqa: E402
 from codex_wizard.demo import (  # noqa: E402
     DemoScenario,
     DemoServer,

@@ -1,4 +1,4 @@
-"""core.actions: install (streamed, with the EACCES fallback), verify and log out."""
+"""core.server.actions: install (streamed, with the EACCES fallback), verify and log out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import shlex
 import asyncssh
 import pytest
 
-from codex_wizard.core import actions
-from codex_wizard.core.actions import (
+from codex_wizard.core.server import actions
+from codex_wizard.core.server.actions import (
     INSTALL_ARGS,
     USER_PREFIX_ARGS,
     InstallResult,
@@ -20,11 +20,11 @@ from codex_wizard.core.actions import (
     verify_login,
     with_user_prefix,
 )
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.probe import ProbeResult, ServerEnv, ToolInfo
-from codex_wizard.core.remote import PID_ECHO, group_command
-from codex_wizard.core.server import ServerConnection
-from codex_wizard.core.shellenv import Where
+from codex_wizard.core.server.probe import ProbeResult, ServerEnv, ToolInfo
+from codex_wizard.core.server.remote import PID_ECHO, group_command
+from codex_wizard.core.server.shellenv import Where
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.server import ServerConnection
 
 NPM_EACCES = [
     "npm error code EACCES",
@@ -212,8 +212,8 @@ def test_with_user_prefix_puts_local_bin_first_once():
 
 async def test_actions_against_the_demo_server():
     demo_mod = pytest.importorskip("codex_wizard.demo")
-    from codex_wizard.core.connection import connect
-    from codex_wizard.core.probe import probe_server
+    from codex_wizard.core.server.probe import probe_server
+    from codex_wizard.core.ssh.connection import connect
 
     scenario = demo_mod.DemoScenario(codex_installed=False, pace=0.01)
     async with (
@@ -238,7 +238,7 @@ async def test_actions_against_the_demo_server():
 def test_core_modules_do_not_import_textual():
     from pathlib import Path
 
-    from codex_wizard.core import remembered
+    from codex_wizard.core.ssh import remembered
 
     for module in (actions, remembered):
         assert "textual" not in Path(module.__file__).read_text()

@@ -1,4 +1,4 @@
-"""Unit and property tests for codex_wizard.core.auth (parsing Codex's auth.json)."""
+"""Unit and property tests for codex_wizard.core.tokens.auth (parsing Codex's auth.json)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codex_wizard.core.auth import (
+from codex_wizard.core.tokens.auth import (
     MAX_AUTH_BYTES,
     AuthKind,
     AuthRecord,
@@ -23,7 +23,7 @@ from codex_wizard.core.auth import (
     mask_secret,
     parse_auth_json,
 )
-from codex_wizard.core.tokenstate import (
+from codex_wizard.core.tokens.state import (
     TokenState,
     describe_expiry,
     humanize_duration,

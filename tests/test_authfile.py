@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core import authfile
-from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.authfile import parse_mode, parse_read_output
+from codex_wizard.core.logins import authfile
+from codex_wizard.core.logins.authfile import parse_mode, parse_read_output
+from codex_wizard.core.tokens.auth import AuthKind
 from tests.lab.fake_tokens import make_auth_json
 
 MARK = "@@cwauth-0123456789abcdef"

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.relay import PastedAddressError, validate_pasted_callback
+from codex_wizard.core.server.relay import PastedAddressError, validate_pasted_callback
 from tests.lab.fake_tokens import make_auth_json, make_jwt, make_tokens
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, URL_LINE, cli, run_cli, state_of

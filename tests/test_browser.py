@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core import browser
+from codex_wizard.core.laptop import browser
 
 URL = "https://auth.openai.com/oauth/authorize?a=1&b=2"
 

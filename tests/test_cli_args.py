@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.cli import main, parse_args
+from codex_wizard.cli.main import main, parse_args
 
 
 def test_options_before_and_after_the_subcommand() -> None:

@@ -8,7 +8,7 @@ import io
 import pyperclip
 import pytest
 
-from codex_wizard.core import clipboard
+from codex_wizard.core.laptop import clipboard
 
 
 class Tty(io.StringIO):

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core import actions, relay
-from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.authfile import read_remote_auth
-from codex_wizard.core.connection import connect
 from codex_wizard.core.doctor import Verdict, run_doctor
-from codex_wizard.core.events import (
+from codex_wizard.core.logins.authfile import read_remote_auth
+from codex_wizard.core.logins.status import check_host
+from codex_wizard.core.server import actions, relay
+from codex_wizard.core.server.events import (
     DeviceCodeReady,
     ForwardRefused,
     LoginCancelled,
@@ -29,14 +28,15 @@ from codex_wizard.core.events import (
     TokenExchangeFailed,
     UrlReady,
 )
-from codex_wizard.core.login import LoginSession, login_command, url_state
-from codex_wizard.core.probe import ServerEnv, probe_server
-from codex_wizard.core.relay import PastedCallback
-from codex_wizard.core.remote import group_command
-from codex_wizard.core.server import ServerConnection
-from codex_wizard.core.status import check_host
-from codex_wizard.core.tokenstate import TokenState, token_state
-from codex_wizard.core.tunnel import ForwardingState, check_forwarding
+from codex_wizard.core.server.login import LoginSession, login_command, url_state
+from codex_wizard.core.server.probe import ServerEnv, probe_server
+from codex_wizard.core.server.relay import PastedCallback
+from codex_wizard.core.server.remote import group_command
+from codex_wizard.core.server.tunnel import ForwardingState, check_forwarding
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.server import ServerConnection
+from codex_wizard.core.tokens.auth import AuthKind
+from codex_wizard.core.tokens.state import TokenState, token_state
 from codex_wizard.demo import DemoScenario, DemoServer
 from codex_wizard.demo.machine import parse_command
 from codex_wizard.demo.scenario import LOGIN_PATH

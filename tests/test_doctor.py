@@ -10,8 +10,8 @@ from codex_wizard.core.doctor import (
     check_server_ports,
     recommend,
 )
-from codex_wizard.core.ports import PortOwner
-from codex_wizard.core.probe import ToolInfo
+from codex_wizard.core.laptop.ports import PortOwner
+from codex_wizard.core.server.probe import ToolInfo
 
 NAMES = [
     "ssh",

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.authfile import read_remote_auth
-from codex_wizard.core.connection import connect
-from codex_wizard.core.events import (
+from codex_wizard.core.laptop.ports import port_is_free
+from codex_wizard.core.logins.authfile import read_remote_auth
+from codex_wizard.core.logins.status import check_fleet, fleet_exit_code
+from codex_wizard.core.server.events import (
     CallbackSeen,
     LoginCancelled,
     LoginEvent,
@@ -29,14 +29,19 @@ from codex_wizard.core.events import (
     TokenExchangeFailed,
     UrlReady,
 )
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import LoginSession, url_state
-from codex_wizard.core.ports import port_is_free
-from codex_wizard.core.probe import ServerEnv, probe_server
-from codex_wizard.core.sshtypes import ConnectError, ConnectSettings, HostKeyChanged, HostKeyUnknown
-from codex_wizard.core.status import check_fleet, fleet_exit_code
-from codex_wizard.core.tokenstate import TokenState, token_state
-from codex_wizard.core.tunnel import ForwardingState, check_forwarding
+from codex_wizard.core.server.login import LoginSession, url_state
+from codex_wizard.core.server.probe import ServerEnv, probe_server
+from codex_wizard.core.server.tunnel import ForwardingState, check_forwarding
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import (
+    ConnectError,
+    ConnectSettings,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
+from codex_wizard.core.tokens.auth import AuthKind
+from codex_wizard.core.tokens.state import TokenState, token_state
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
 

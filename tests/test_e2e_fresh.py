@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.ports import port_is_free
+from codex_wizard.core.laptop.ports import port_is_free
+from codex_wizard.core.tokens.auth import parse_auth_json
 from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 from tests.lab.sshlab import SshLab

@@ -14,15 +14,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.authfile import read_remote_auth
-from codex_wizard.core.connection import connect
 from codex_wizard.core.doctor import Verdict, run_doctor
-from codex_wizard.core.login import LoginExited, LoginSession, LoginSucceeded, UrlReady, url_state
-from codex_wizard.core.probe import ServerEnv, probe_server
-from codex_wizard.core.shellenv import Where
-from codex_wizard.core.status import check_host
-from codex_wizard.core.tokenstate import TokenState
+from codex_wizard.core.logins.authfile import read_remote_auth
+from codex_wizard.core.logins.status import check_host
+from codex_wizard.core.server.login import (
+    LoginExited,
+    LoginSession,
+    LoginSucceeded,
+    UrlReady,
+    url_state,
+)
+from codex_wizard.core.server.probe import ServerEnv, probe_server
+from codex_wizard.core.server.shellenv import Where
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.tokens.auth import AuthKind
+from codex_wizard.core.tokens.state import TokenState
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import (
     LAB,
@@ -146,8 +152,8 @@ async def test_no_sftp_needed_for_reads_and_push(
     env_lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every SFTP start fails, as on a server without the subsystem: nothing notices."""
-    from codex_wizard.core.push import push_auth
-    from codex_wizard.core.server import ServerConnection
+    from codex_wizard.core.logins.push import push_auth
+    from codex_wizard.core.ssh.server import ServerConnection
     from tests.lab.fake_tokens import make_auth_json
 
     async def no_sftp(self):

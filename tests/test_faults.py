@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.connection import connect
-from codex_wizard.core.events import PortsBusy, UrlReady
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.login import LoginSession
-from codex_wizard.core.probe import ServerEnv
-from codex_wizard.core.sshtypes import ConnectError, ConnectSettings
-from codex_wizard.core.status import check_fleet
-from codex_wizard.core.tunnel import LOOPBACK
+from codex_wizard.core.logins.status import check_fleet
+from codex_wizard.core.server.events import PortsBusy, UrlReady
+from codex_wizard.core.server.login import LoginSession
+from codex_wizard.core.server.probe import ServerEnv
+from codex_wizard.core.server.tunnel import LOOPBACK
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import ConnectError, ConnectSettings
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, URL_LINE, cli, run_cli
 from tests.test_e2e_core import LAB, next_event, no_codex_left, settings_for

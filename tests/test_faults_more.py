@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.actions import install_codex
-from codex_wizard.core.connection import connect
-from codex_wizard.core.ports import port_is_free
-from codex_wizard.core.probe import ServerEnv, probe_server
+from codex_wizard.core.laptop.ports import port_is_free
+from codex_wizard.core.server.actions import install_codex
+from codex_wizard.core.server.probe import ServerEnv, probe_server
+from codex_wizard.core.ssh.connection import connect
 from tests.conftest import skip_or_fail
 from tests.lab.account import SYSTEM_PATH
 from tests.lab.sshlab import SshLab
@@ -450,7 +450,7 @@ NPM_OUTPUTS = [
 
 @pytest.mark.parametrize(("output", "fragment"), NPM_OUTPUTS)
 def test_install_failure_summary(output: list[str], fragment: str) -> None:
-    from codex_wizard.core.actions import InstallResult
+    from codex_wizard.core.server.actions import InstallResult
 
     summary = InstallResult("npm install -g @openai/codex", 1, output).summary()
     assert fragment in summary

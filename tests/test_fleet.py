@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from codex_wizard.cli import parse_args
-from codex_wizard.cli_login import login_command
+from codex_wizard.cli.login import login_command
+from codex_wizard.cli.main import parse_args
 from codex_wizard.core.fleet import FleetRun, HostOutcome, Outcome
-from codex_wizard.core.hosts import HostTarget
+from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.demo import DemoServer
 from codex_wizard.demo.scenario import DemoScenario
 from codex_wizard.errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK
@@ -151,7 +151,7 @@ def test_several_hosts_parse_and_one_keeps_its_host() -> None:
 
 
 def test_a_bad_host_stops_before_any_login(capsys) -> None:
-    from codex_wizard.cli import main
+    from codex_wizard.cli.main import main
 
     code = main(["login", "web1", "bad host;rm", "--no-tui", "-F", "/dev/null"])
     assert code == 2

@@ -7,8 +7,8 @@ from __future__ import annotations
 from textual.widgets import Button
 
 from codex_wizard.core.fleet import Outcome
-from codex_wizard.core.hosts import HostTarget
 from codex_wizard.core.progress import LoginPhase
+from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.demo import DemoServer
 from codex_wizard.demo.scenario import DemoScenario
 from codex_wizard.tui.app import WizardApp

@@ -1,6 +1,6 @@
-"""core.fresh without a server: the fake codex as this computer's codex, in its temporary
+"""core.logins.fresh without a server: the fake codex as this computer's codex, in its temporary
 CODEX_HOME, with a browser that signs in; Ctrl-C, a busy port, no codex at all; and the
-logout warning's sharers (core.sharers)."""
+logout warning's sharers (core.logins.sharers)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.cli import main
-from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.events import SessionEvent, UrlReady
-from codex_wizard.core.fresh import (
+from codex_wizard.cli.main import main
+from codex_wizard.core.laptop.ports import port_is_free
+from codex_wizard.core.logins.fresh import (
     TEMP_PREFIX,
     FreshLogin,
     FreshLoginError,
@@ -23,10 +22,11 @@ from codex_wizard.core.fresh import (
     find_local_codex,
     fresh_auth,
 )
-from codex_wizard.core.ports import port_is_free
-from codex_wizard.core.sharers import logout_notice, logout_warning, sharers
-from codex_wizard.core.status import THIS_COMPUTER, HostStatus
-from codex_wizard.core.tokenstate import TokenState
+from codex_wizard.core.logins.sharers import logout_notice, logout_warning, sharers
+from codex_wizard.core.logins.status import THIS_COMPUTER, HostStatus
+from codex_wizard.core.server.events import SessionEvent, UrlReady
+from codex_wizard.core.tokens.auth import parse_auth_json
+from codex_wizard.core.tokens.state import TokenState
 from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.account import REAL_CODEX_BIN
 from tests.lab.fake_tokens import make_auth_json

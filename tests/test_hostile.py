@@ -3,7 +3,7 @@
 The demo server's hostile scenario puts escape sequences (OSC 52, OSC 0, DCS, 8-bit CSI/OSC,
 bidi overrides, C0/C1 controls) in everything it sends: codex's lines (the URL line too),
 versions, `uname`, port owners' names, auth.json's fields, `codex login status`, sshd's refusal,
-and it prints look-alike login links. The real CLI (`codex_wizard.cli.main`) runs in-process
+and it prints look-alike login links. The real CLI (`codex_wizard.cli.main.main`) runs in-process
 against it; the server runs on its own event loop in a thread. No laptop port is used: the
 browser login goes through the relay (no tunnel), with the pasted address fed on fd 0.
 
@@ -26,10 +26,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from codex_wizard import cli, cli_login, cli_terminal
-from codex_wizard.core.login import device_url_ok, login_url_port
-from codex_wizard.core.probe import ServerEnv
-from codex_wizard.core.relay import (
+from codex_wizard.cli import login as cli_login
+from codex_wizard.cli import main as cli
+from codex_wizard.cli import terminal as cli_terminal
+from codex_wizard.core.server.login import device_url_ok, login_url_port
+from codex_wizard.core.server.probe import ServerEnv
+from codex_wizard.core.server.relay import (
     RELAY_CLIENTS,
     PastedAddressError,
     parse_relay_output,
@@ -37,7 +39,7 @@ from codex_wizard.core.relay import (
     relay_stdin,
     validate_pasted_callback,
 )
-from codex_wizard.core.remote import group_command
+from codex_wizard.core.server.remote import group_command
 from codex_wizard.demo import DemoScenario, DemoServer
 from codex_wizard.demo.login_sim import DEVICE_CODE
 from codex_wizard.demo.scenario import HOSTILE_DEVICE_URL, HOSTILE_LOGIN_URL

@@ -1,4 +1,4 @@
-"""Tests for codex_wizard.core.hosts: host arguments and ssh_config Host aliases."""
+"""Tests for codex_wizard.core.ssh.hosts: host arguments and ssh_config Host aliases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codex_wizard.core.hosts import (
+from codex_wizard.core.ssh.hosts import (
     HostArgError,
     HostTarget,
     default_ssh_config_path,

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from codex_wizard.core import knownhosts
-from codex_wizard.core.knownhosts import KnownHostsPolicy
+from codex_wizard.core.ssh import knownhosts
+from codex_wizard.core.ssh.knownhosts import KnownHostsPolicy
 
 CONFIG = """\
 Host web

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.connection import connect
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.sshtypes import (
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import (
     ConnectError,
     ConnectErrorKind,
     ConnectSettings,

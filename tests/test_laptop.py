@@ -8,9 +8,9 @@ import socket
 import psutil
 import pytest
 
-from codex_wizard.core import ports
-from codex_wizard.core.ports import LocalPortState, local_port_owners, local_port_state
-from codex_wizard.core.tunnel import PortBusyError, PortExcludedError, Tunnel
+from codex_wizard.core.laptop import ports
+from codex_wizard.core.laptop.ports import LocalPortState, local_port_owners, local_port_state
+from codex_wizard.core.server.tunnel import PortBusyError, PortExcludedError, Tunnel
 
 # What Windows raises for bind(("127.0.0.1", 1455)) inside an excluded port range.
 WIN_10013_TEXT = (

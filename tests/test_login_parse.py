@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.events import (
+from codex_wizard.core.server.events import (
     DeviceCodeReady,
     LoginCancelled,
     LoginError,
@@ -19,7 +19,7 @@ from codex_wizard.core.events import (
     TokenExchangeFailed,
     UrlReady,
 )
-from codex_wizard.core.login import (
+from codex_wizard.core.server.login import (
     DeviceCodeReader,
     login_command,
     login_url_port,
@@ -27,8 +27,8 @@ from codex_wizard.core.login import (
     redirect_port,
     url_state,
 )
-from codex_wizard.core.probe import ServerEnv
-from codex_wizard.core.remote import clean_line
+from codex_wizard.core.server.probe import ServerEnv
+from codex_wizard.core.server.remote import clean_line
 
 URL_1455 = (
     "https://auth.openai.com/oauth/authorize?response_type=code&client_id=app_EMoamEEZ73f0CkXaXp7hrann"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.cli import parse_args
-from codex_wizard.cli_commands import push_auth_command
-from codex_wizard.cli_login import login_command
+from codex_wizard.cli.commands import push_auth_command
+from codex_wizard.cli.login import login_command
+from codex_wizard.cli.main import parse_args
 from codex_wizard.core.progress import LoginPhase, LoginProgress
 from codex_wizard.demo import DemoServer
 from codex_wizard.demo.scenario import DemoScenario

@@ -1,4 +1,4 @@
-"""Tests for codex_wizard.core.ports: listener parsers, local owners, and /cancel.
+"""Tests for codex_wizard.core.laptop.ports: listener parsers, local owners, and /cancel.
 
 Real-socket tests only ever use ephemeral ports (bind to port 0), never 1455/1457.
 """
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.ports import (
+from codex_wizard.core.laptop.ports import (
     CODEX_PORTS,
     PortOwner,
     cancel_pending_login,

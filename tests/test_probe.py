@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.probe import (
+from codex_wizard.core.server.probe import (
     PROBE_SCRIPT,
     ServerEnv,
     parse_probe_output,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from codex_wizard.core.events import (
+from codex_wizard.core.progress import LoginMode, LoginPhase, LoginProgress
+from codex_wizard.core.server.events import (
     CallbackSeen,
     DeviceAuthDisabled,
     DeviceCodeReady,
@@ -26,8 +27,7 @@ from codex_wizard.core.events import (
     TokenExchangeFailed,
     UrlReady,
 )
-from codex_wizard.core.login import DEVICE_AUTH_HELP
-from codex_wizard.core.progress import LoginMode, LoginPhase, LoginProgress
+from codex_wizard.core.server.login import DEVICE_AUTH_HELP
 from tests.tui_fakes import URL, record
 
 

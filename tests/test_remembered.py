@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from codex_wizard.core import remembered as remembered_module
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.remembered import MemoryHosts, RememberedHosts, default_state_path
+from codex_wizard.core.ssh import remembered as remembered_module
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.remembered import MemoryHosts, RememberedHosts, default_state_path
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ADA = HostTarget("build.example.com", user="ada", port=2222)

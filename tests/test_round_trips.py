@@ -13,10 +13,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from codex_wizard.core.flow import LoginFlow
-from codex_wizard.core.hosts import parse_host_arg
-from codex_wizard.core.probe import ProbeResult
-from codex_wizard.core.server import RoundTrips, offer_keys_first
-from codex_wizard.core.sshtypes import ConnectSettings
+from codex_wizard.core.server.probe import ProbeResult
+from codex_wizard.core.ssh.hosts import parse_host_arg
+from codex_wizard.core.ssh.server import RoundTrips, offer_keys_first
+from codex_wizard.core.ssh.types import ConnectSettings
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
 

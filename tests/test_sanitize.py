@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.probe import parse_probe_output
-from codex_wizard.core.relay import parse_relay_output
 from codex_wizard.core.sanitize import printable
+from codex_wizard.core.server.probe import parse_probe_output
+from codex_wizard.core.server.relay import parse_relay_output
+from codex_wizard.core.tokens.auth import parse_auth_json
 
 BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 

@@ -17,12 +17,12 @@ import asyncssh
 import pytest
 
 from codex_wizard.core import files
-from codex_wizard.core.connection import append_known_host
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.probe import ServerEnv
-from codex_wizard.core.push import PushError, push_auth
-from codex_wizard.core.remembered import RememberedHosts
-from codex_wizard.core.sshtypes import HostKeyInfo
+from codex_wizard.core.logins.push import PushError, push_auth
+from codex_wizard.core.server.probe import ServerEnv
+from codex_wizard.core.ssh.connection import append_known_host
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.remembered import RememberedHosts
+from codex_wizard.core.ssh.types import HostKeyInfo
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, URL_LINE, cli, run_cli, state_of
@@ -77,7 +77,7 @@ DEBUG_CLI = [
     "import asyncssh\n"
     "asyncssh.set_log_level(logging.DEBUG)\n"
     "asyncssh.set_debug_level(2)\n"
-    "from codex_wizard.cli import main\n"
+    "from codex_wizard.cli.main import main\n"
     "sys.exit(main(sys.argv[1:]))\n",
 ]
 
@@ -475,7 +475,7 @@ async def test_push_failing_midway_leaves_nothing_half_written(
 
 
 async def connect_lab(lab: SshLab):
-    from codex_wizard.core.connection import connect
+    from codex_wizard.core.ssh.connection import connect
 
     return await connect(LAB, settings_for(lab))
 

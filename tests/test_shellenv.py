@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 from codex_wizard.core.doctor import check_codex, check_path
-from codex_wizard.core.probe import PROBE_SCRIPT, ProbeResult, ServerEnv, parse_probe_output
-from codex_wizard.core.shellenv import SHELL_TIMEOUT, Where, describe, interactive_rc, plain_rc
+from codex_wizard.core.server.probe import PROBE_SCRIPT, ProbeResult, ServerEnv, parse_probe_output
+from codex_wizard.core.server.shellenv import (
+    SHELL_TIMEOUT,
+    Where,
+    describe,
+    interactive_rc,
+    plain_rc,
+)
 
 DEBIAN_GUARD = "case $- in\n    *i*) ;;\n      *) return;;\nesac\n"
 PLAIN_PATH = "/usr/bin:/bin"

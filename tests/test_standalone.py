@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.probe import ProbeResult, ToolInfo
-from codex_wizard.core.registry import (
+from codex_wizard.core.install.download import _parse_document
+from codex_wizard.core.install.plan import (
+    Platform,
+    StandaloneError,
+    path_advice,
+    platform_for,
+    standalone_reason,
+)
+from codex_wizard.core.install.registry import (
     DEFAULT_REGISTRY,
     document_url,
     integrity_matches,
@@ -22,16 +29,9 @@ from codex_wizard.core.registry import (
     sha512_hex,
     tarball_from,
 )
-from codex_wizard.core.standalone import (
-    Platform,
-    StandaloneError,
-    path_advice,
-    platform_for,
-    standalone_reason,
-)
-from codex_wizard.core.standalone_install import InstallProgress, Phase, _ScriptWatcher
-from codex_wizard.core.standalone_registry import _parse_document
-from codex_wizard.core.standalone_scripts import MARK, install_script, metadata_script
+from codex_wizard.core.install.scripts import MARK, install_script, metadata_script
+from codex_wizard.core.install.standalone import InstallProgress, Phase, _ScriptWatcher
+from codex_wizard.core.server.probe import ProbeResult, ToolInfo
 from tests.lab.registry import build_package, integrity_of, serve_in_thread
 
 LINUX_X64 = Platform("linux-x64", "x86_64-unknown-linux-musl")

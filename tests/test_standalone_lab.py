@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.connection import connect
-from codex_wizard.core.hosts import parse_host_arg
-from codex_wizard.core.livecheck import LiveOutcome, live_check
-from codex_wizard.core.probe import ServerEnv, probe_server
-from codex_wizard.core.standalone_install import InstallProgress, Phase, install_standalone
+from codex_wizard.core.install.standalone import InstallProgress, Phase, install_standalone
+from codex_wizard.core.logins.livecheck import LiveOutcome, live_check
+from codex_wizard.core.server.probe import ServerEnv, probe_server
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import parse_host_arg
 from tests.conftest import skip_or_fail
 from tests.lab import SshLab, real_codex_problem
 from tests.lab.fake_tokens import make_auth_json

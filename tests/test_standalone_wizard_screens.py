@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codex_wizard.core.actions import InstallResult
+from codex_wizard.core.server.actions import InstallResult
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import ADA, SIZE, at_step, fake_backend, make_app, probe, text_of, wait_for
 

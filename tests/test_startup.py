@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codex_wizard import startup
-from codex_wizard.core import server
+from codex_wizard.core.ssh import server
 
 
 def test_library_lookup_is_restored_and_consistent(monkeypatch: pytest.MonkeyPatch) -> None:

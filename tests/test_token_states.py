@@ -1,4 +1,5 @@
-"""Token states as codex renews them, shared logins, keyring storage (core.tokenstate, core.status).
+"""Token states as codex renews them, shared logins, keyring storage (core.tokens.state,
+core.logins.status).
 
 Fake JWTs only (tests.lab.fake_tokens). A host check runs against a stand-in connection whose
 commands run here, in a temporary directory, so the place script is tested for real.
@@ -17,10 +18,8 @@ from typing import Any
 
 import pytest
 
-from codex_wizard.core import status as status_mod
-from codex_wizard.core.actions import VerifyResult
-from codex_wizard.core.auth import AuthKind, AuthRecord, login_fingerprint, parse_auth_json
-from codex_wizard.core.status import (
+from codex_wizard.core.logins import status as status_mod
+from codex_wizard.core.logins.status import (
     THIS_COMPUTER,
     HostStatus,
     credentials_store,
@@ -29,7 +28,9 @@ from codex_wizard.core.status import (
     local_login,
     mark_shared,
 )
-from codex_wizard.core.tokenstate import Storage, TokenState, describe_state, token_state
+from codex_wizard.core.server.actions import VerifyResult
+from codex_wizard.core.tokens.auth import AuthKind, AuthRecord, login_fingerprint, parse_auth_json
+from codex_wizard.core.tokens.state import Storage, TokenState, describe_state, token_state
 from tests.lab.fake_tokens import make_auth_json, secrets_in
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from textual.widgets import Button
 
-from codex_wizard.core.fresh import FreshLoginError
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.status import HostStatus
-from codex_wizard.core.tokenstate import TokenState
+from codex_wizard.core.logins.fresh import FreshLoginError
+from codex_wizard.core.logins.status import HostStatus
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.state import Step
 from tests.test_tui_ways import push_screen
 from tests.tui_fakes import (

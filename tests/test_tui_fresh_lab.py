@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from codex_wizard.core.auth import parse_auth_json
+from codex_wizard.core.tokens.auth import parse_auth_json
 from tests.fresh_local import LocalSide, kill_leftovers, make_local_side, sign_in
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import no_codex_left

@@ -15,12 +15,12 @@ from pathlib import Path
 from textual import events
 from textual.widgets import Button, DataTable, Input
 
-from codex_wizard.core.auth import AuthKind
-from codex_wizard.core.login import url_state
 from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.remembered import MemoryHosts
-from codex_wizard.core.sshtypes import ConnectSettings
-from codex_wizard.core.tokenstate import TokenState
+from codex_wizard.core.server.login import url_state
+from codex_wizard.core.ssh.remembered import MemoryHosts
+from codex_wizard.core.ssh.types import ConnectSettings
+from codex_wizard.core.tokens.auth import AuthKind
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.app import WizardApp
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import browser_callback, ephemeral_ports, no_codex_left

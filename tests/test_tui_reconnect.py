@@ -9,9 +9,9 @@ import asyncio
 import pytest
 from textual.widgets import Button, Input
 
-from codex_wizard.core.events import LoginExited, LoginSucceeded, UrlReady
 from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.sshtypes import ConnectError
+from codex_wizard.core.server.events import LoginExited, LoginSucceeded, UrlReady
+from codex_wizard.core.ssh.types import ConnectError
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     HOST_KEY,

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Button, DataTable, Input, Log
 
-from codex_wizard.core.actions import InstallResult, VerifyResult
-from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.events import (
+from codex_wizard.core.laptop.ports import PortOwner
+from codex_wizard.core.logins.status import HostStatus
+from codex_wizard.core.progress import LoginPhase
+from codex_wizard.core.server.actions import InstallResult, VerifyResult
+from codex_wizard.core.server.events import (
     CallbackSeen,
     ForwardRefused,
     LoginCancelled,
@@ -22,19 +24,17 @@ from codex_wizard.core.events import (
     TokenExchangeFailed,
     UrlReady,
 )
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.ports import PortOwner
-from codex_wizard.core.progress import LoginPhase
-from codex_wizard.core.remembered import RememberedHosts
-from codex_wizard.core.sshtypes import (
+from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.remembered import RememberedHosts
+from codex_wizard.core.ssh.types import (
     ConnectError,
     ConnectErrorKind,
     HostKeyChanged,
     HostKeyUnknown,
 )
-from codex_wizard.core.status import HostStatus
-from codex_wizard.core.tokenstate import TokenState
-from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.tokens.auth import parse_auth_json
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     ADA,

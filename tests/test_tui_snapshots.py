@@ -5,9 +5,11 @@ Update after an intended change with: pytest tests/test_tui_snapshots.py --snaps
 
 from __future__ import annotations
 
-from codex_wizard.core.actions import InstallResult
-from codex_wizard.core.auth import parse_auth_json
-from codex_wizard.core.events import (
+from codex_wizard.core.laptop.ports import PortOwner
+from codex_wizard.core.logins.status import THIS_COMPUTER, HostStatus
+from codex_wizard.core.progress import LoginMode, LoginPhase
+from codex_wizard.core.server.actions import InstallResult
+from codex_wizard.core.server.events import (
     CallbackSeen,
     DeviceCodeReady,
     LoginExited,
@@ -15,13 +17,11 @@ from codex_wizard.core.events import (
     StateMismatch,
     UrlReady,
 )
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.ports import PortOwner
-from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.sshtypes import ConnectError, HostKeyChanged
-from codex_wizard.core.status import THIS_COMPUTER, HostStatus
-from codex_wizard.core.tokenstate import TokenState
-from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import ConnectError, HostKeyChanged
+from codex_wizard.core.tokens.auth import parse_auth_json
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     ADA,

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from codex_wizard.core.auth import AuthKind, AuthRecord, parse_auth_json
 from codex_wizard.core.doctor import Verdict
-from codex_wizard.core.ports import PortOwner
+from codex_wizard.core.laptop.ports import PortOwner
+from codex_wizard.core.logins.status import HostStatus
 from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.status import HostStatus
-from codex_wizard.core.tokenstate import TokenState
+from codex_wizard.core.tokens.auth import AuthKind, AuthRecord, parse_auth_json
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.screens.install import check_os, install_checks
 from codex_wizard.tui.state import Step, WizardState
 from codex_wizard.tui.text import ago, auth_kind_text, owner_text, token_summary, urgency

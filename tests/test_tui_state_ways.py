@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codex_wizard.core.progress import LoginMode, LoginPhase, LoginProgress
-from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import (
     LostConnection,
     Step,

@@ -7,7 +7,9 @@ import pytest
 from textual import events
 from textual.widgets import Button, Input
 
-from codex_wizard.core.events import (
+from codex_wizard.core.logins.push import PushError
+from codex_wizard.core.progress import LoginMode, LoginPhase
+from codex_wizard.core.server.events import (
     DeviceAuthDisabled,
     DeviceCodeReady,
     LoginError,
@@ -16,10 +18,8 @@ from codex_wizard.core.events import (
     RelayResult,
     UrlReady,
 )
-from codex_wizard.core.login import DEVICE_AUTH_HELP, url_state
-from codex_wizard.core.progress import LoginMode, LoginPhase
-from codex_wizard.core.push import PushError
-from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState
+from codex_wizard.core.server.login import DEVICE_AUTH_HELP, url_state
+from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
 from codex_wizard.tui.state import Step
 from tests.tui_fakes import (
     SIZE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_wizard.core.tunnel import parse_request_line, parse_response_head
+from codex_wizard.core.server.tunnel import parse_request_line, parse_response_head
 
 
 def test_request_line_drops_the_query() -> None:

@@ -12,20 +12,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codex_wizard.core.actions import ActionResult, InstallResult, VerifyResult
-from codex_wizard.core.auth import AuthRecord, parse_auth_json
-from codex_wizard.core.authfile import ServerAuth
-from codex_wizard.core.events import LoginExited, LoginSucceeded, RelayResult, UrlReady
-from codex_wizard.core.fresh import FreshLoginError, LocalCodex
-from codex_wizard.core.hosts import HostTarget
-from codex_wizard.core.ports import PortOwner
-from codex_wizard.core.probe import ProbeResult, ToolInfo
-from codex_wizard.core.push import PushError, PushResult
+from codex_wizard.core.laptop.ports import PortOwner
+from codex_wizard.core.logins.authfile import ServerAuth
+from codex_wizard.core.logins.fresh import FreshLoginError, LocalCodex
+from codex_wizard.core.logins.push import PushError, PushResult
+from codex_wizard.core.logins.status import HostStatus
+from codex_wizard.core.server.actions import ActionResult, InstallResult, VerifyResult
+from codex_wizard.core.server.events import LoginExited, LoginSucceeded, RelayResult, UrlReady
+from codex_wizard.core.server.probe import ProbeResult, ToolInfo
+from codex_wizard.core.server.tunnel import (
+    ForwardingCheck,
+    ForwardingState,
+    TunnelRequest,
+    TunnelStats,
+)
 from codex_wizard.core.services import Services
-from codex_wizard.core.sshtypes import ConnectSettings, HostKeyInfo
-from codex_wizard.core.status import HostStatus
-from codex_wizard.core.tokenstate import TokenState
-from codex_wizard.core.tunnel import ForwardingCheck, ForwardingState, TunnelRequest, TunnelStats
+from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import ConnectSettings, HostKeyInfo
+from codex_wizard.core.tokens.auth import AuthRecord, parse_auth_json
+from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.tui.app import WizardApp
 from codex_wizard.tui.state import Step
 from tests.lab.fake_tokens import make_auth_json
@@ -144,7 +149,7 @@ class FakeTunnel:
 
 
 class FakeSession:
-    """Stands in for core.login.LoginSession; the test feeds its events with push()."""
+    """Stands in for core.server.login.LoginSession; the test feeds its events with push()."""
 
     instances: list[FakeSession]
 

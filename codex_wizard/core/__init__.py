@@ -1,1 +1,11 @@
-"""Plain async core: SSH, probes, ports, tunnel, login session, auth parsing. No Textual here."""
+"""The plain async core: everything codex-wizard knows and does, with no Textual import.
+
+It is made of layers; each part imports only the parts below it (tests/test_layers.py checks):
+
+    flow progress doctor fleet services   the orchestration: the login once, the checks, fleets
+    logins/  install/                     a login as it stands on a machine; the standalone codex
+    server/                               what runs on the server: probe, login, relay, tunnel
+    ssh/                                  one connection to a host, as ssh_config and OpenSSH say
+    tokens/  laptop/                      what an auth.json means; this computer's ports, browser
+    sanitize files tasks                  below everything
+"""

@@ -7,12 +7,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from .auth import AuthKind, AuthRecord
-from .authfile import read_remote_auth
-from .connection import connect
-from .hosts import HostTarget
-from .ports import CODEX_PORTS, PortOwner, local_port_owners
-from .probe import (
+from .install.plan import codex_runs_without_node
+from .laptop.ports import CODEX_PORTS, PortOwner, local_port_owners
+from .logins.authfile import read_remote_auth
+from .server.probe import (
     NODE_RECOMMENDED_MAJOR,
     NODE_REQUIRED_MAJOR,
     ProbeError,
@@ -22,11 +20,13 @@ from .probe import (
     probe_server,
     version_major,
 )
-from .shellenv import Where, interactive_rc, plain_rc
-from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings
-from .standalone import codex_runs_without_node
-from .tokenstate import TokenState, describe_state, token_state
-from .tunnel import ForwardingCheck, ForwardingState, check_forwarding
+from .server.shellenv import Where, interactive_rc, plain_rc
+from .server.tunnel import ForwardingCheck, ForwardingState, check_forwarding
+from .ssh.connection import connect
+from .ssh.hosts import HostTarget
+from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings
+from .tokens.auth import AuthKind, AuthRecord
+from .tokens.state import TokenState, describe_state, token_state
 
 INSTALL_CODEX = "npm install -g @openai/codex"
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .auth import AuthRecord
-from .hosts import HostTarget
 from .sanitize import printable
-from .tokenstate import describe_expiry
+from .ssh.hosts import HostTarget
+from .tokens.auth import AuthRecord
+from .tokens.state import describe_expiry
 
 
 class Outcome(StrEnum):

@@ -18,8 +18,9 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from .auth import AuthKind
-from .events import (
+from .laptop.ports import CODEX_PORTS, PortOwner, port_is_free
+from .progress import LoginMode, LoginPhase, LoginProgress
+from .server.events import (
     LoginError,
     LoginEvent,
     LoginExited,
@@ -29,20 +30,19 @@ from .events import (
     RelayFailed,
     RelayStarted,
 )
-from .ports import CODEX_PORTS, PortOwner, port_is_free
-from .probe import ProbeError, ProbeResult, ServerEnv
-from .progress import LoginMode, LoginPhase, LoginProgress
-from .relay import PastedAddressError, validate_pasted_callback
-from .sshtypes import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
+from .server.probe import ProbeError, ProbeResult, ServerEnv
+from .server.relay import PastedAddressError, validate_pasted_callback
+from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
 from .tasks import running_or_new
+from .tokens.auth import AuthKind
 
 if TYPE_CHECKING:
-    from .hosts import HostTarget
-    from .login import LoginSession
-    from .push import PushResult
-    from .server import ServerConnection
+    from .logins.push import PushResult
+    from .server.login import LoginSession
+    from .server.tunnel import ForwardingCheck
     from .services import Services
-    from .tunnel import ForwardingCheck
+    from .ssh.hosts import HostTarget
+    from .ssh.server import ServerConnection
 
 CLOSE_TIMEOUT = 10.0
 MAX_CREDENTIAL_TRIES = 3
@@ -101,7 +101,7 @@ def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> Conne
 def install_problem(probe: ProbeResult) -> str | None:
     """Why codex can't run on the server, in words with the fix, or None."""
     from .doctor import Verdict, check_codex, check_node
-    from .standalone import codex_runs_without_node
+    from .install.plan import codex_runs_without_node
 
     if codex_runs_without_node(probe):
         return None
@@ -197,7 +197,7 @@ class LoginFlow:
         self._changed()
 
     def _env_for(self, probe: ProbeResult) -> ServerEnv:
-        from .actions import with_user_prefix
+        from .server.actions import with_user_prefix
 
         env = ServerEnv.from_probe(probe, self.codex_home)
         return with_user_prefix(probe, env) if self.user_prefix else env
@@ -300,7 +300,7 @@ class LoginFlow:
         progress = self.progress
         if not progress.can_paste or progress.url is None or progress.port is None:
             return "This login is not waiting for an address now."
-        from .login import url_state
+        from .server.login import url_state
 
         try:
             callback = validate_pasted_callback(

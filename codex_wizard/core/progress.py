@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .events import (
+from .server.events import (
     CallbackSeen,
     DeviceAuthDisabled,
     DeviceCodeReady,
@@ -35,8 +35,8 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from .auth import AuthRecord
-    from .events import RelayResult
+    from .server.events import RelayResult
+    from .tokens.auth import AuthRecord
 
 
 class LoginMode(StrEnum):

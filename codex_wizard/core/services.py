@@ -11,18 +11,18 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import actions
-from .authfile import read_remote_auth, read_server_auth
-from .browser import open_in_browser
-from .clipboard import copy_text
-from .connection import connect
-from .login import LoginSession
-from .ports import cancel_pending_login, local_port_owners, wait_port_free
-from .probe import probe_server
-from .push import load_local_auth, push_auth
-from .relay import replay_on_server
-from .status import check_connected, check_host, local_login
-from .tunnel import check_forwarding
+from .laptop.browser import open_in_browser
+from .laptop.clipboard import copy_text
+from .laptop.ports import cancel_pending_login, local_port_owners, wait_port_free
+from .logins.authfile import read_remote_auth, read_server_auth
+from .logins.push import load_local_auth, push_auth
+from .logins.status import check_connected, check_host, local_login
+from .server import actions
+from .server.login import LoginSession
+from .server.probe import probe_server
+from .server.relay import replay_on_server
+from .server.tunnel import check_forwarding
+from .ssh.connection import connect
 
 
 def on_first_call(module: str, name: str) -> Callable:
@@ -35,14 +35,14 @@ def on_first_call(module: str, name: str) -> Callable:
     return call
 
 
-install_standalone = on_first_call("standalone_install", "install_standalone")
-live_check = on_first_call("livecheck", "live_check")
-find_local_codex = on_first_call("fresh", "find_local_codex")
-fresh_auth = on_first_call("fresh", "fresh_auth")
+install_standalone = on_first_call("install.standalone", "install_standalone")
+live_check = on_first_call("logins.livecheck", "live_check")
+find_local_codex = on_first_call("logins.fresh", "find_local_codex")
+fresh_auth = on_first_call("logins.fresh", "fresh_auth")
 
 
 def copy_quietly(text: str) -> str:
-    """pyperclip through core.clipboard; '' when no clipboard exists here.
+    """pyperclip through core.laptop.clipboard; '' when no clipboard exists here.
 
     The OSC 52 fallback is the face's job (the wizard writes it through Textual's driver);
     clipboard's own fallback would write to a stdout the face owns, so it gets a dummy.

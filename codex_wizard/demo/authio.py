@@ -1,4 +1,5 @@
-"""The core's exec-based auth.json read (core/authfile.py) and push write (core/push.py), played.
+"""The core's exec-based auth.json read (core/logins/authfile.py) and push write
+(core/logins/push.py), played.
 
 No shell runs: the script's inputs (its marker, the path or CODEX_HOME) are read off its text.
 """

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.probe import ServerEnv
+from ..core.server.probe import ServerEnv
 from .scenario import (
     BUSY_PORT_HOLDER,
     CODEX_VERSION_LINE,

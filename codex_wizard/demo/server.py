@@ -21,10 +21,10 @@ from urllib.parse import urlencode, urlsplit
 
 import asyncssh
 
-from ..core.hosts import HostTarget
-from ..core.login import redirect_port, url_state
-from ..core.ports import CODEX_PORTS
-from ..core.sshtypes import ConnectSettings
+from ..core.laptop.ports import CODEX_PORTS
+from ..core.server.login import redirect_port, url_state
+from ..core.ssh.hosts import HostTarget
+from ..core.ssh.types import ConnectSettings
 from . import authio, commands, httpio, standalone_sim
 from .laptop import HomeSFTPServer, answer_not_found, free_ports, write_laptop_files
 from .login_sim import SimulatedLogin, run_device_auth
@@ -36,7 +36,7 @@ from .tokens import EXISTING_EXPIRES_IN_S, demo_auth_json
 MAIN_PORT, FALLBACK_PORT = CODEX_PORTS
 FIRST_PID = 48211
 _RELAY_CLIENT_SIGNS = ("curl ", "wget ", "http.client", "require(")
-"""How the core's relay command (core/relay.py) looks, whichever HTTP client it uses."""
+"""How the core's relay command (core/server/relay.py) looks, whichever HTTP client it uses."""
 _LOCAL_URL = re.compile(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/[^'\"\s]*)")
 _STARTUP_S = 0.4
 """Time from `codex login` to its URL (about 0.6 s on a warm real server)."""

@@ -1,5 +1,5 @@
 """The demo server's standalone install and `codex exec`: what the core's scripts
-(core/standalone_scripts.py) and live check (core/livecheck.py) would print on a real server.
+(core/install/scripts.py) and live check (core/logins/livecheck.py) would print on a real server.
 
 The registry documents name a made-up tarball; nothing is downloaded. The install script's
 phases and progress are played over about three seconds (times `pace`), then codex "is" in
@@ -17,9 +17,9 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from ..core.registry import PACKAGE
-from ..core.standalone import INSTALL_ROOT
-from ..core.standalone_scripts import MARK
+from ..core.install.plan import INSTALL_ROOT
+from ..core.install.registry import PACKAGE
+from ..core.install.scripts import MARK
 from .machine import DemoMachine, ShellCommand, parse_command
 from .process import SimProcess, Terminal
 from .scenario import CODEX_VERSION, HOME

@@ -26,11 +26,11 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from ..core.fleet import FleetRun
-from ..core.hostlist import HostList
-from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase
-from ..core.remembered import MemoryHosts, RememberedHosts
-from ..core.sshtypes import ConnectSettings
+from ..core.ssh.hostlist import HostList
+from ..core.ssh.hosts import HostTarget
+from ..core.ssh.remembered import MemoryHosts, RememberedHosts
+from ..core.ssh.types import ConnectSettings
 from ..startup import import_asyncssh_quickly
 from .messages import LoginChanged
 from .prompter import WizardPrompter
@@ -107,7 +107,7 @@ class WizardApp(App[int]):
         self.friendly_errors = friendly_errors
         if local_auth is None:
             local_auth = getattr(demo, "laptop_auth_path", None)
-        self._local_auth = local_auth  # None: core.push's default, looked up on first use
+        self._local_auth = local_auth  # None: core.logins.push's default, looked up on first use
         self.state = WizardState()
         self.prompter = WizardPrompter(self.ask)
         self._close_task: asyncio.Task | None = None
@@ -142,7 +142,7 @@ class WizardApp(App[int]):
     def local_auth_path(self) -> Path:
         """This computer's auth.json, for push-auth."""
         if self._local_auth is None:
-            from ..core.push import local_auth_path
+            from ..core.logins.push import local_auth_path
 
             self._local_auth = local_auth_path()
         return self._local_auth

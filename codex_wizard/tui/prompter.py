@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from ..core.ports import PortOwner
+    from ..core.laptop.ports import PortOwner
     from ..core.progress import LoginProgress
-    from ..core.sshtypes import HostKeyInfo
+    from ..core.ssh.types import HostKeyInfo
 
 
 class WizardPrompter:

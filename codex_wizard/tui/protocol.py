@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from ..core.fleet import FleetRun
-    from ..core.hostlist import HostList
-    from ..core.hosts import HostTarget
     from ..core.progress import LoginMode
     from ..core.services import Services
-    from ..core.sshtypes import ConnectSettings
+    from ..core.ssh.hostlist import HostList
+    from ..core.ssh.hosts import HostTarget
+    from ..core.ssh.types import ConnectSettings
     from .state import Step, WizardState
 
 

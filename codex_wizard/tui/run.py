@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from ..core.fleet import FleetRun
-from ..core.sshtypes import ConnectSettings
+from ..core.ssh.types import ConnectSettings
 from ..errors import parse_target
 from ..startup import import_asyncssh_quickly
 from .app import WizardApp

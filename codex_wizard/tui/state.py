@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from ..core.auth import AuthKind, AuthRecord
 from ..core.fleet import FleetRun, HostOutcome, Outcome
-from ..core.hosts import HostTarget
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
+from ..core.ssh.hosts import HostTarget
+from ..core.tokens.auth import AuthKind, AuthRecord
 
 if TYPE_CHECKING:
     from ..core.flow import LoginFlow
-    from ..core.ports import PortOwner
-    from ..core.probe import ProbeResult, ServerEnv
-    from ..core.push import PushResult
-    from ..core.standalone_install import StandaloneResult
-    from ..core.tunnel import ForwardingCheck
+    from ..core.install.standalone import StandaloneResult
+    from ..core.laptop.ports import PortOwner
+    from ..core.logins.push import PushResult
+    from ..core.server.probe import ProbeResult, ServerEnv
+    from ..core.server.tunnel import ForwardingCheck
 
 
 class Step(IntEnum):

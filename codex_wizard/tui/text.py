@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core.auth import AuthKind, AuthRecord
-from ..core.tokenstate import TokenState, describe_expiry, humanize_duration
+from ..core.tokens.auth import AuthKind, AuthRecord
+from ..core.tokens.state import TokenState, describe_expiry, humanize_duration
 
-# Types only: core.status imports asyncssh and core.ports psutil, which the host screen's first
-# frame doesn't need (issue 6). The doctor checks' marks live with them, in widgets/checklist.
+# Types only: core.logins.status imports asyncssh and core.laptop.ports psutil, which the host
+# screen's first frame doesn't need (issue 6). The doctor checks' marks live with them, in
+# widgets/checklist.
 if TYPE_CHECKING:
-    from ..core.ports import PortOwner
-    from ..core.status import HostStatus
+    from ..core.laptop.ports import PortOwner
+    from ..core.logins.status import HostStatus
 
 DAY = 86400.0
 

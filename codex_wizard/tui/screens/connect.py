@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ...core.flow import refused_our_keys
-from ...core.sshtypes import ConnectError, HostKeyChanged, HostKeyUnknown
+from ...core.ssh.types import ConnectError, HostKeyChanged, HostKeyUnknown
 from ..state import Step
 from .base import StepScreen, styled
 from .dialogs import HostKeyChangedScreen

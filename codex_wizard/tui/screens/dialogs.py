@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from ...core.sshtypes import HostKeyInfo, remove_entry_command
+from ...core.ssh.types import HostKeyInfo, remove_entry_command
 from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
@@ -272,7 +272,7 @@ class HostKeyChangedScreen(_ProblemScreen):
 
 
 def lost_detail(reason: str) -> str:
-    """core.login's LoginExited reason (or the watch's), as the second half of a sentence."""
+    """core.server.login's LoginExited reason (or the watch's), as the second half of a sentence."""
     reason = reason.removeprefix("connection lost: ")
     if reason == "the SSH connection was closed":
         return "it was closed from the other end (the server, or the network in between)"

@@ -14,8 +14,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ...core.auth import AuthKind, AuthRecord, TokenInfo
-from ...core.tokenstate import TokenState, describe_expiry, describe_state, token_state
+from ...core.tokens.auth import AuthKind, AuthRecord, TokenInfo
+from ...core.tokens.state import TokenState, describe_expiry, describe_state, token_state
 from ..state import Step
 from ..text import STATE_STYLES, ago, auth_kind_text, format_when, urgency
 from ..widgets.fields import FieldList

@@ -1,6 +1,6 @@
 """Step 1: choose a host: ssh_config aliases, remembered hosts, or user@host:port typed in.
 
-Each host's token state is filled in as its check answers (core.status.check_host, several at
+Each host's token state is filled in as its check answers (core.logins.status.check_host, several at
 once); the list is usable from the first moment. The checks start once the list has been drawn:
 they need asyncssh, which the wizard imports then, in a thread (app.load_backend).
 """
@@ -17,15 +17,15 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
 from ...core.fleet import FleetRun
-from ...core.hosts import HostArgError, HostTarget, parse_host_arg
+from ...core.ssh.hosts import HostArgError, HostTarget, parse_host_arg
 from ...core.tasks import gather_bounded
-from ...core.tokenstate import TokenState
+from ...core.tokens.state import TokenState
 from ..state import Step
 from ..text import token_summary
 from .base import StepScreen, styled
 
 if TYPE_CHECKING:
-    from ...core.status import HostStatus
+    from ...core.logins.status import HostStatus
 
 STATUS_CONCURRENCY = 8
 
@@ -107,7 +107,7 @@ class HostScreen(StepScreen):
 
     async def _check_all(self, targets: list[HostTarget]) -> None:
         await self.wizard.load_backend(after_drawing=self)
-        from ...core.status import HostStatus
+        from ...core.logins.status import HostStatus
 
         self.local = await asyncio.to_thread(self.wizard.backend.local_login)
 
@@ -132,7 +132,7 @@ class HostScreen(StepScreen):
 
     def show_status(self, label: str, status: HostStatus) -> None:
         """Put one host's answer in its row (called as each check finishes)."""
-        from ...core.status import mark_shared
+        from ...core.logins.status import mark_shared
 
         self.statuses[label] = status
         marked = mark_shared(list(self.statuses.values()), self.local)

@@ -12,18 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Log, Static
 
-from ...core.actions import USER_PREFIX, install_env
-from ...core.doctor import (
-    Check,
-    Verdict,
-    check_codex,
-    check_npm,
-    check_path,
-    node_check,
-)
-from ...core.probe import ProbeResult
-from ...core.standalone import standalone_reason
-from ...core.standalone_install import StandaloneResult
+from ...core.doctor import Check, Verdict, check_codex, check_npm, check_path, node_check
+from ...core.install.plan import standalone_reason
+from ...core.install.standalone import StandaloneResult
+from ...core.server.actions import USER_PREFIX, install_env
+from ...core.server.probe import ProbeResult
 from ..state import Step
 from ..widgets.checklist import Checklist
 from .base import StepScreen, styled

@@ -1,6 +1,7 @@
-"""The token step's "send one test prompt": QUOTA_NOTE first (a confirm), then core.livecheck's
-`codex exec` on the server in a worker, and its reply or the problem in plain words. The screen
-hears it ended (Done) and re-reads auth.json: a prompt that worked may have renewed the token."""
+"""The token step's "send one test prompt": QUOTA_NOTE first (a confirm), then
+core.logins.livecheck's `codex exec` on the server in a worker, and its reply or the problem in
+plain words. The screen hears it ended (Done) and re-reads auth.json: a prompt that worked may
+have renewed the token."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from ...core.livecheck import QUOTA_NOTE, LiveCheck, LiveOutcome
+from ...core.logins.livecheck import QUOTA_NOTE, LiveCheck, LiveOutcome
 from ...core.sanitize import printable
 from .base import styled
 from .dialogs import ConfirmDialog

@@ -1,5 +1,6 @@
 """What the token step says before `codex logout`: that it revokes the login everywhere it
-was copied, naming the copies found (core.sharers) among the wizard's hosts and this computer."""
+was copied, naming the copies found (core.logins.sharers) among the wizard's hosts and this
+computer."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from ...core.hosts import HostTarget
-from ...core.sharers import known_logins, logout_notice, sharers
+from ...core.logins.sharers import known_logins, logout_notice, sharers
+from ...core.ssh.hosts import HostTarget
 
 if TYPE_CHECKING:
-    from ...core.status import HostStatus
+    from ...core.logins.status import HostStatus
     from ..protocol import Wizard
 
 

@@ -1,8 +1,8 @@
 """Step 5, a login pushed from this computer, two ways. Fresh (first): codex runs here in a
 temporary CODEX_HOME, the user signs in in this computer's browser, and the new login goes to
-the server, which then has a login of its own (core.fresh). Copy: this computer's own
+the server, which then has a login of its own (core.logins.fresh). Copy: this computer's own
 ~/.codex/auth.json, after a warning that the two then share one login. Either way the file is
-written backed up, atomic, 0600 in a 0700 folder (core.push), and `codex login status` there
+written backed up, atomic, 0600 in a 0700 folder (core.logins.push), and `codex login status` there
 checks it."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ...core.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
-from ...core.fresh import FreshLoginError, LocalCodex
-from ...core.push import LocalAuth, PushError, PushResult, read_local_login
-from ...core.sharers import copy_warning
+from ...core.logins.fresh import FreshLoginError, LocalCodex
+from ...core.logins.push import LocalAuth, PushError, PushResult, read_local_login
+from ...core.logins.sharers import copy_warning
+from ...core.server.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from ..state import Step
 from ..text import login_summary
 from ..widgets.fields import FieldList

@@ -1,7 +1,8 @@
 """Step 5, relay the redirect: no forwarding at all. The user opens the URL and signs in; the
 browser ends on http://127.0.0.1:PORT/auth/callback?code=…&state=…, which does not load on this
 computer. They paste that address here; it is checked against this login
-(core.relay.validate_pasted_callback) and replayed on the server (core.relay.replay_on_server)."""
+(core.server.relay.validate_pasted_callback) and replayed on the server
+(core.server.relay.replay_on_server)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Button, Input, Static
 
-from ...core.login import CALLBACK_PATH, DEFAULT_LOGIN_PORT
 from ...core.progress import LoginPhase, LoginProgress
+from ...core.server.login import CALLBACK_PATH, DEFAULT_LOGIN_PORT
 from .base import styled
 from .login import WAY_BINDINGS, LoginScreen
 

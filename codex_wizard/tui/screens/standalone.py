@@ -1,5 +1,5 @@
 """The install step's "standalone codex" (no Node.js): why it is offered, its progress (bytes of
-total, rate) with Cancel, and where it went. The install itself is core.standalone_install's,
+total, rate) with Cancel, and where it went. The install itself is core.install.standalone's,
 run in a worker of this panel; the screen hears how it ended (Finished) and re-probes."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from textual.widgets import Button, ProgressBar, Static
 from textual.worker import Worker
 
 from ...core.doctor import Check, Verdict
+from ...core.install.standalone import InstallProgress, Phase, StandaloneResult
 from ...core.sanitize import printable
-from ...core.standalone_install import InstallProgress, Phase, StandaloneResult
 from .base import styled
 
 if TYPE_CHECKING:

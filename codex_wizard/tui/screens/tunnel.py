@@ -16,9 +16,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
-from ...core.login import DEFAULT_LOGIN_PORT
-from ...core.ports import CODEX_PORTS
+from ...core.laptop.ports import CODEX_PORTS
 from ...core.progress import LoginMode
+from ...core.server.login import DEFAULT_LOGIN_PORT
 from ..messages import LoginChanged
 from ..state import Step, forwarding_refused
 from ..text import looks_like_codex, owner_text

@@ -16,9 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from ...core.fresh import LocalCodex
+from ...core.logins.fresh import LocalCodex
+from ...core.logins.push import LocalAuth
 from ...core.progress import LoginMode
-from ...core.push import LocalAuth
 from ..state import Step, forwarding_refused
 from ..text import login_summary
 from .base import StepScreen, styled

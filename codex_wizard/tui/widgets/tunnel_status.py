@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 
 def describe_tunnel(tunnel: Any, server_label: str = "the server") -> Text:
-    """One or two lines about a core.tunnel.Tunnel (or None: not up yet)."""
+    """One or two lines about a core.server.tunnel.Tunnel (or None: not up yet)."""
     if tunnel is None:
         return Text("Not up yet: it opens when the login starts.", style="dim")
     text = Text()

@@ -1,0 +1,207 @@
+"""`codex-wizard login HOST --no-tui | --relay | --device-auth`: the login flow, as lines.
+
+Thin: core.flow does the work and decides the outcome; this prints what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from ..core.fleet import FleetRun, HostOutcome
+from ..core.flow import FlowError, LoginFlow, Prompter
+from ..core.laptop.browser import open_in_browser
+from ..core.progress import LoginMode, LoginPhase, LoginProgress
+from ..core.server.probe import ProbeResult
+from ..core.server.shellenv import Where
+from ..core.services import Services
+from ..core.ssh.hosts import HostTarget
+from ..core.ssh.types import ConnectError, ConnectSettings
+from ..core.tokens.auth import AuthRecord
+from ..core.tokens.state import describe_expiry
+from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError, parse_target
+from .terminal import TerminalPrompter, connect_settings, say, show_copyable
+
+PHASE_LINES = {
+    LoginPhase.CALLBACK: "The browser reached codex through the tunnel…",
+    LoginPhase.MISMATCH: "codex answered 'State mismatch': that page came from an older login "
+    "URL. Use the URL above (from this login). Still waiting…",
+    LoginPhase.VERIFYING: "codex says it is logged in; reading its credentials back…",
+}
+
+
+def expiry_line(record: AuthRecord | None) -> str:
+    if record is None:
+        return ""
+    if record.access is None or record.access.expires_at is None:
+        return f"Logged in ({record.kind}); expiry unknown: {record.problem or ''}".rstrip(": ")
+    when = record.access.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Access token expires {when} ({describe_expiry(record.access.expires_at)})."
+
+
+def server_line(probe: ProbeResult) -> str:
+    where = (
+        "" if probe.codex.where is Where.PATH else f" (found in the {probe.found_in(probe.codex)})"
+    )
+    return (
+        f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
+        f"codex {probe.codex.version}{where}"
+    )
+
+
+class ProgressPrinter:
+    """Prints what changed in the flow since the last call: the URL or device code once, the
+    probe's server line once, phase changes, relay notes and codex's warnings."""
+
+    def __init__(self, *, open_browser: bool, tunnel: bool) -> None:
+        self.open_browser = open_browser
+        self.tunnel = tunnel
+        self.shown = LoginProgress()
+        self.probe_shown = False
+
+    def __call__(self, flow: LoginFlow) -> None:
+        if flow.probe is not None and not self.probe_shown:
+            self.probe_shown = True
+            say(server_line(flow.probe))
+        before, now = self.shown, flow.progress
+        self.shown = now
+        if now.url and now.url != before.url:
+            self._show_url(now, flow.label)
+        if now.device_code and now.device_code != before.device_code:
+            self._show_device_code(now)
+        relayed = not self.tunnel and now.phase is LoginPhase.CALLBACK  # relay_note says it
+        if now.phase is not before.phase and now.phase in PHASE_LINES and not relayed:
+            say(PHASE_LINES[now.phase])
+        if now.warning and now.warning != before.warning:
+            say(now.warning)
+        if now.relay_note and now.relay_note != before.relay_note:
+            say(now.relay_note)
+        for line in (
+            now.output[len(before.output) :] if len(now.output) > len(before.output) else ()
+        ):
+            if line.startswith("WARNING"):
+                say(f"codex: {line}")
+
+    def _show_url(self, progress: LoginProgress, label: str) -> None:
+        port = progress.port
+        if self.tunnel:
+            say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
+        say("Open this URL in your browser and sign in:")
+        show_copyable(progress.url or "")
+        if self.open_browser:
+            open_in_browser(progress.url or "")
+        say("Waiting for the browser… (Ctrl-C to give up)")
+
+    def _show_device_code(self, progress: LoginProgress) -> None:
+        url = progress.device_url or ""
+        say(f"Open {url} in your browser, sign in, and enter this one-time code:")
+        show_copyable(progress.device_code or "")
+        if self.open_browser:
+            open_in_browser(url)
+        say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def login_mode(args: argparse.Namespace) -> LoginMode:
+    if args.relay:
+        return LoginMode.RELAY
+    if args.device_auth:
+        return LoginMode.DEVICE
+    return LoginMode.TUNNEL
+
+
+async def login_command(
+    args: argparse.Namespace,
+    *,
+    prompter: Prompter | None = None,
+    local_port_for: Callable[[int], int] = lambda port: port,
+) -> int:
+    """The login on the terminal, of one host or of several in turn; prompter and
+    local_port_for are the tests' seams."""
+    targets = [parse_target(name) for name in args.hosts]  # a bad one stops before any login
+    prompter = prompter or TerminalPrompter()
+    settings = connect_settings(args, interactive=False)  # one key passphrase for every host
+
+    async def login_on(target: HostTarget) -> tuple[str, LoginProgress]:
+        return await _login_on(target, args, settings, prompter, local_port_for)
+
+    if len(targets) > 1:
+        return await login_fleet(FleetRun(targets), login_on)
+    try:
+        label, progress = await login_on(targets[0])
+    except (ConnectError, FlowError) as exc:
+        raise UserError(str(exc)) from None
+    say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    return EXIT_OK
+
+
+async def _login_on(
+    target: HostTarget,
+    args: argparse.Namespace,
+    settings: ConnectSettings,
+    prompter: Prompter,
+    local_port_for: Callable[[int], int],
+) -> tuple[str, LoginProgress]:
+    """One host's login, verified; raises ConnectError or FlowError. Nothing is left running
+    on the server when it returns or raises (Ctrl-C included)."""
+    mode = login_mode(args)
+    flow = LoginFlow(
+        target,
+        settings,
+        Services(),
+        prompter,
+        codex_home=args.codex_home,
+        local_port_for=local_port_for,
+        on_change=ProgressPrinter(open_browser=args.open, tunnel=mode is LoginMode.TUNNEL),
+    )
+    say(f"Connecting to {target.label()}…")
+    try:
+        await flow.connect()
+        return flow.label, await flow.run(mode, timeout=args.timeout)
+    finally:
+        await flow.close()
+
+
+async def login_fleet(
+    fleet: FleetRun, login_on: Callable[[HostTarget], Awaitable[tuple[str, LoginProgress]]]
+) -> int:
+    """Each host in turn (a failure goes on to the next), then the table of outcomes.
+
+    Exit 0 only when every host is logged in. Ctrl-C stops the host under way cleanly (its
+    flow closes: no `codex login` left on the server), marks the rest not run, and still
+    prints the table.
+    """
+    current: HostTarget | None = None
+    try:
+        while (current := fleet.next_after(current)) is not None:
+            say(f"\n[{fleet.position(current)}/{len(fleet)}] {current.label()}")
+            try:
+                label, progress = await login_on(current)
+            except (ConnectError, FlowError) as exc:
+                fleet.record(HostOutcome.failed(current, str(exc)))
+                print(f"codex-wizard: {current.label()}: {exc}", file=sys.stderr)
+            else:
+                fleet.record(HostOutcome.logged_in(current, progress.record))
+                say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    except asyncio.CancelledError:
+        _uncancel()
+        fleet.stop(current)
+        _print_fleet(fleet)
+        print("codex-wizard: cancelled.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print_fleet(fleet)
+    return EXIT_OK if fleet.all_logged_in else EXIT_ATTENTION
+
+
+def _uncancel() -> None:
+    """Ctrl-C was handled here: the command ends with its table, not as a cancelled task."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def _print_fleet(fleet: FleetRun) -> None:
+    say()
+    for line in fleet.report():
+        say(line)

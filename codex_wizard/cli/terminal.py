@@ -1,0 +1,160 @@
+"""The plain terminal: lines out, answers in, and the Prompter the login flow asks through."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import os
+import sys
+import threading
+
+from ..core.laptop.clipboard import copy_text
+from ..core.laptop.ports import PortOwner
+from ..core.progress import LoginProgress
+from ..core.server.relay import CALLBACK_PATH
+from ..core.ssh.types import ConnectSettings, HostKeyInfo
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def say_inline(text: str) -> None:
+    print(text, end="", flush=True)
+
+
+def show_copyable(text: str) -> None:
+    """text on a line of its own, copied to the clipboard (or through the terminal) too."""
+    say()
+    say(text)
+    say()
+    copied = {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}
+    say(copied.get(copy_text(text), "(no clipboard here: copy it from above)"))
+
+
+async def ask_yes_no(question: str) -> bool:
+    """A y/N question on the terminal; no terminal means no.
+
+    Read like read_line (a daemon thread): Ctrl-C at the question leaves at once. With
+    asyncio.to_thread(input) asyncio.run waited at exit for that thread, that is for Enter.
+    """
+    if not sys.stdin.isatty():
+        return False
+    answer = await read_line(f"{question} [y/N] ")
+    return (answer or "").strip().lower() in ("y", "yes")
+
+
+async def read_line(prompt: str) -> str | None:
+    """One line from stdin without blocking the event loop (None at end of input).
+
+    A daemon thread does the blocking read, so leaving never waits on the terminal. It reads
+    fd 0 with os.read, not through sys.stdin: a thread blocked inside sys.stdin's buffer holds
+    its lock, and Ctrl-C at the prompt then aborted the interpreter at exit ("Fatal Python
+    error: could not acquire lock for <stdin>", SIGABRT, a core dump instead of exit 130).
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def reader() -> None:
+        text = _read_fd0_line()
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
+
+    say_inline(prompt)
+    threading.Thread(target=reader, daemon=True).start()
+    return await answer
+
+
+async def read_secret(prompt: str) -> str | None:
+    """read_line with the terminal's echo off, restored however the read ends (Ctrl-C too)."""
+    try:
+        import termios
+    except ImportError:  # Windows: getpass reads the console without echo
+        return await asyncio.to_thread(getpass.getpass, prompt)
+    old = termios.tcgetattr(0)
+    quiet = termios.tcgetattr(0)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(0, termios.TCSAFLUSH, quiet)
+    try:
+        return await read_line(prompt)
+    finally:
+        termios.tcsetattr(0, termios.TCSAFLUSH, old)
+        say()  # the Enter the user typed was not echoed
+
+
+_stdin_pending = bytearray()  # read from fd 0 after the last line read_line returned
+
+
+def _read_fd0_line() -> str | None:
+    """The next line of fd 0 (None at end of input), through our own small buffer."""
+    while b"\n" not in _stdin_pending:
+        try:
+            chunk = os.read(0, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if not _stdin_pending:
+                return None
+            _stdin_pending.extend(b"\n")
+            break
+        _stdin_pending.extend(chunk)
+    line, _, rest = bytes(_stdin_pending).partition(b"\n")
+    _stdin_pending[:] = rest
+    return line.decode("utf-8", "replace").rstrip("\r")
+
+
+class TerminalPrompter:
+    """The login flow's questions, asked on this terminal (no terminal: the safe answer)."""
+
+    def __init__(self) -> None:
+        self._explained_paste = False
+
+    async def confirm_host_key(self, key: HostKeyInfo) -> bool:
+        role = "jump host" if key.jump_host else "host"
+        say(f"The authenticity of {role} {key.host_label} can't be established.")
+        say(f"{key.key_type} key fingerprint is {key.fingerprint}.")
+        if key.known_hosts is None:
+            return await ask_yes_no("Trust it for this connection (UserKnownHostsFile none)?")
+        return await ask_yes_no(f"Trust it and add it to {key.known_hosts}?")
+
+    async def passphrase(self, key_path: str) -> str | None:
+        """An encrypted key's passphrase, typed without echo; no terminal means none."""
+        if not sys.stdin.isatty():
+            return None
+        return await read_secret(f"Enter passphrase for key '{key_path}': ")
+
+    async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
+        return None  # the terminal's own ssh-agent / keys are what the CLI uses
+
+    async def stop_pending_login(self, port: int, owner: PortOwner) -> bool:
+        say(f"Port {port} on this computer is held by {owner.describe()}.")
+        return await ask_yes_no("If that is a pending Codex login, stop it (it gets GET /cancel)?")
+
+    async def pasted_address(self, progress: LoginProgress, problem: str | None) -> str | None:
+        if problem:
+            say(problem)
+        if not self._explained_paste:
+            self._explained_paste = True
+            say(
+                "After you sign in, the browser ends on an address starting with "
+                f"http://127.0.0.1:{progress.port}{CALLBACK_PATH} that does not load. "
+                "Copy that whole address and paste it here."
+            )
+        line = await read_line("Address: ")
+        if line is None:
+            say("(no input: waiting for codex)")
+        return line
+
+
+def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
+    """The common options as ConnectSettings; interactive ones ask on this terminal."""
+    prompter = TerminalPrompter()
+    return ConnectSettings(
+        ssh_config=args.ssh_config,
+        accept_new_host_key=args.accept_new_host_key,
+        connect_timeout=args.connect_timeout,
+        confirm_host_key=prompter.confirm_host_key if interactive else None,
+        ask_passphrase=prompter.passphrase if interactive else None,
+    )

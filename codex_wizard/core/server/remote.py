@@ -1,0 +1,116 @@
+"""A command on the server that we can always stop: the leader of its own process group.
+
+sshd makes the session's shell the leader of a new process group (with a PTY or without). The
+shell prints its pid first (PID_ECHO), then execs the command; stopping it kills that whole
+group (TERM, then KILL), so nothing we started outlives us on the server, whatever way we leave.
+Used by `codex login` (under a PTY) and by npm install / codex login status / logout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shlex
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import asyncssh
+
+from ..sanitize import printable
+
+if TYPE_CHECKING:
+    from ..ssh.server import ServerConnection
+    from .probe import ServerEnv
+
+PID_ECHO = 'echo "@@cwpid $$"; '
+_PID = re.compile(r"^@@cwpid (\d+)$")
+KILL_TIMEOUT = 5.0
+
+
+def clean_line(raw: str) -> str:
+    """A line of output made printable (no colours, escapes or carriage returns), without
+    trailing space."""
+    return printable(raw, keep_newlines=False).rstrip()
+
+
+def group_command(env: ServerEnv, args: str) -> str:
+    """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME,
+    after the shell has printed its pid (the process group to kill)."""
+    return "exec sh -c " + shlex.quote(PID_ECHO + env.command(args))
+
+
+def kill_group_script(pgid: int) -> str:
+    """A shell command: TERM the process group, wait up to a second, then KILL what is left."""
+    return (
+        f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
+        f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
+    )
+
+
+class ConnectionLost(Exception):
+    """The SSH connection broke while the command ran."""
+
+
+class GroupProcess:
+    """One command started with group_command: its output lines, its exit, and stop()."""
+
+    def __init__(self, server: ServerConnection, command: str, *, pty: bool) -> None:
+        self.server = server
+        self.command = command
+        self.pty = pty
+        self.pid: int | None = None
+        self._process: asyncssh.SSHClientProcess | None = None
+
+    async def start(self) -> None:
+        self._process = await self.server.start_process(self.command, pty=self.pty)
+
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    async def lines(self) -> AsyncIterator[str]:
+        """Clean output lines (without the pid line); raises ConnectionLost."""
+        assert self._process is not None
+        try:
+            async for raw in self._process.stdout:
+                if not raw:  # asyncssh yields one '' at the end of the stream
+                    continue
+                line = clean_line(raw)
+                found = _PID.match(line) if self.pid is None else None
+                if found:
+                    self.pid = int(found.group(1))
+                    continue
+                yield line
+        except (asyncssh.Error, OSError) as exc:
+            raise ConnectionLost(str(exc)) from None
+
+    async def wait_exit(self, timeout: float) -> None:
+        """Wait for the channel to close: the exit status may arrive just after EOF."""
+        assert self._process is not None
+        with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
+            await asyncio.wait_for(self._process.wait_closed(), timeout)
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._process.exit_status if self._process else None
+
+    @property
+    def exit_signal(self) -> str | None:
+        signal = self._process.exit_signal if self._process else None
+        return signal[0] if signal else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.exit_status is None
+
+    async def stop(self) -> None:
+        """Kill the process group on the server and close the channel. Never raises."""
+        if self.running and self.pid is not None and not self.server.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    self.server.run(kill_group_script(self.pid), timeout=KILL_TIMEOUT)
+                )
+        if self._process is not None:
+            self._process.close()

@@ -1,0 +1,91 @@
+"""A host's ssh_config, read once per connection: asyncssh's options, known_hosts, ProxyJump."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import knownhosts
+from .hosts import HostArgError, HostTarget, parse_host_arg
+from .knownhosts import KnownHostsPolicy
+from .types import ConnectSettings
+
+if TYPE_CHECKING:
+    import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
+
+__all__ = ["ResolvedHost", "identity_files", "resolve_options"]
+
+MAX_JUMPS = 8
+# OpenSSH's default IdentityFiles, in its order (ssh -G HOST | grep identityfile).
+DEFAULT_IDENTITY_FILES = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk")
+
+
+@dataclass(frozen=True)
+class ResolvedHost:
+    """A host's ssh_config, read once: asyncssh's options, known_hosts policy, ProxyJump hops."""
+
+    options: asyncssh.SSHClientConnectionOptions
+    kwargs: dict[str, object]
+    policy: KnownHostsPolicy
+    jumps: tuple[HostTarget, ...]
+    reuse: bool  # asyncssh.connect can take `options` as they are, without reading the config
+
+
+def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHost:
+    """Read the ssh_config for target (the only time per connection: it is slow to parse)."""
+    import asyncssh
+
+    knownhosts.add_openssh_options()
+    config = [str(settings.ssh_config)] if settings.ssh_config else ()
+    kwargs: dict[str, object] = {}
+    if target.port:
+        kwargs["port"] = target.port
+    if target.user:
+        kwargs["username"] = target.user
+    options = asyncssh.SSHClientConnectionOptions(host=target.name, config=config, **kwargs)
+    policy = knownhosts.policy_from_config(options, target.name)
+    jumps = _jump_hosts(options.tunnel)
+    kwargs.update(_agent_option(options.config.get("IdentityAgent")))
+    # Canonicalisation or `Match final` re-read the config after resolving the name: those
+    # must get the paths again.
+    reuse = not (
+        options.config.has_match_final()
+        or (options.canonicalize_hostname and options.canonical_domains)
+    )
+    if not reuse:
+        kwargs["config"] = config
+    return ResolvedHost(options, kwargs, policy, jumps, reuse)
+
+
+def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:
+    """ProxyJump's hops, in order (`[user@]host[:port]` or `ssh://` URIs, `none` for none)."""
+    if not isinstance(tunnel, str) or tunnel.lower() == "none":
+        return ()
+    hops = [hop.removeprefix("ssh://") for hop in tunnel.split(",") if hop]
+    if len(hops) > MAX_JUMPS:
+        raise ValueError(f"ProxyJump has more than {MAX_JUMPS} hops")
+    try:
+        return tuple(parse_host_arg(hop) for hop in hops)
+    except HostArgError as exc:
+        raise ValueError(f"ProxyJump {tunnel!r}: {exc}") from None
+
+
+def _agent_option(identity_agent: object) -> dict[str, object]:
+    """IdentityAgent's words asyncssh takes for a socket path: `none`, `SSH_AUTH_SOCK`."""
+    if not isinstance(identity_agent, str):
+        return {}
+    if identity_agent.lower() == "none":
+        return {"agent_path": None}
+    if identity_agent == "SSH_AUTH_SOCK":
+        return {"agent_path": os.environ.get("SSH_AUTH_SOCK") or None}
+    return {}
+
+
+def identity_files(options: asyncssh.SSHClientConnectionOptions) -> list[Path]:
+    """The key files OpenSSH would try after the agent: IdentityFile, else its defaults."""
+    named = options.config.get("IdentityFile")
+    if named:
+        return [Path(name).expanduser() for name in named]
+    return [Path.home() / ".ssh" / name for name in DEFAULT_IDENTITY_FILES]
