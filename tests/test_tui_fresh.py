@@ -73,10 +73,8 @@ async def test_leaving_mid_fresh_login_stops_it_quietly():
         await pilot.press("f")
         await wait_for(pilot, lambda: URL in text_of(app, "#push-url"))
         await pilot.press("escape")
-        await wait_for(pilot, lambda: screen_name(app) != "PushScreen")
-        for _ in range(5):
-            await pilot.pause()
-        assert screen_name(app) == "WaysInScreen"
+        await wait_for(pilot, calls.fresh_cancelled.is_set)
+        await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
         assert calls.pushed == []
 
 

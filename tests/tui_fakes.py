@@ -207,6 +207,7 @@ class Calls:
     pushed: list[bytes] = field(default_factory=list)
     fresh: list[LocalCodex] = field(default_factory=list)
     signed_in: asyncio.Event = field(default_factory=asyncio.Event)  # the fresh login's browser
+    fresh_cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # stopped while waiting
 
 
 def fake_backend(
@@ -346,10 +347,15 @@ def fake_backend(
         return LocalCodex((local_codex,))
 
     async def fresh_auth(codex, on_event, *, timeout):
-        """codex login here: its URL, then (once calls.signed_in is set) success or the error."""
+        """codex login here: its URL, then (once calls.signed_in is set) success or the error;
+        cancelled while it waits, it says so in calls.fresh_cancelled."""
         calls.fresh.append(codex)
         on_event(UrlReady(URL, 1455))
-        await calls.signed_in.wait()
+        try:
+            await calls.signed_in.wait()
+        except asyncio.CancelledError:
+            calls.fresh_cancelled.set()
+            raise
         if fresh_error is not None:
             raise fresh_error
         on_event(LoginSucceeded())
