@@ -15,6 +15,7 @@ from ..core.laptop.ports import PortOwner
 from ..core.progress import LoginProgress
 from ..core.server.relay import CALLBACK_PATH
 from ..core.ssh.types import ConnectSettings, HostKeyInfo
+from ..settings import connect_settings as shared_connect_settings
 
 
 def say(text: str = "") -> None:
@@ -149,12 +150,6 @@ class TerminalPrompter:
 
 
 def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
-    """The common options as ConnectSettings; interactive ones ask on this terminal."""
-    prompter = TerminalPrompter()
-    return ConnectSettings(
-        ssh_config=args.ssh_config,
-        accept_new_host_key=args.accept_new_host_key,
-        connect_timeout=args.connect_timeout,
-        confirm_host_key=prompter.confirm_host_key if interactive else None,
-        ask_passphrase=prompter.passphrase if interactive else None,
-    )
+    """The common options as ConnectSettings (the wizard's too); interactive ones ask on this
+    terminal."""
+    return shared_connect_settings(args, TerminalPrompter() if interactive else None)

@@ -386,3 +386,13 @@ async def run_doctor(
         now = datetime.now(UTC)
         checks += [check_auth_file(record, env.auth_path()), check_token(record, now, warn_days)]
     return DoctorReport(conn.label, checks)
+
+
+def install_problem(probe: ProbeResult) -> str | None:
+    """Why codex can't run on the server, in words with the fix, or None."""
+    if codex_runs_without_node(probe):
+        return None
+    for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
+        if check.verdict is Verdict.FAIL:
+            return f"{check.found}. {check.fix}".strip()
+    return None

@@ -32,7 +32,7 @@ from .server.events import (
 )
 from .server.probe import ProbeError, ProbeResult, ServerEnv
 from .server.relay import PastedAddressError, validate_pasted_callback
-from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
+from .ssh.types import ConnectError, ConnectSettings, HostKeyInfo
 from .tasks import running_or_new
 from .tokens.auth import AuthKind
 
@@ -85,30 +85,9 @@ class FlowError(Exception):
         self.kind = kind
 
 
-def refused_our_keys(exc: ConnectError) -> bool:
-    """The target refused our keys (a jump host's refusal is not fixed by a password here)."""
-    return exc.jump_host is None and exc.kind in (
-        ConnectErrorKind.AUTH_REFUSED,
-        ConnectErrorKind.NEEDS_PASSPHRASE,
-    )
-
-
 def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
     """settings plus asyncssh's `password=` or `passphrase=` option."""
     return replace(settings, extra_options={**settings.extra_options, kind: secret})
-
-
-def install_problem(probe: ProbeResult) -> str | None:
-    """Why codex can't run on the server, in words with the fix, or None."""
-    from .doctor import Verdict, check_codex, check_node
-    from .install.plan import codex_runs_without_node
-
-    if codex_runs_without_node(probe):
-        return None
-    for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
-        if check.verdict is Verdict.FAIL:
-            return f"{check.found}. {check.fix}".strip()
-    return None
 
 
 class LoginFlow:
@@ -124,6 +103,7 @@ class LoginFlow:
         codex_home: str | None = None,
         local_port_for: Callable[[int], int] = lambda port: port,
         on_change: Callable[[LoginFlow], None] = lambda flow: None,
+        login_timeout: float | None = None,
     ) -> None:
         self.target = target
         self.settings = settings
@@ -132,6 +112,7 @@ class LoginFlow:
         self.codex_home = codex_home
         self.local_port_for = local_port_for
         self.on_change = on_change
+        self.login_timeout = login_timeout  # a login started later is stopped after it
         self.conn: ServerConnection | None = None
         self.probe: ProbeResult | None = None
         self._probing: asyncio.Future[ProbeResult] | None = None
@@ -142,6 +123,7 @@ class LoginFlow:
         self.session: LoginSession | None = None
         self.pushed: PushResult | None = None
         self._follower: asyncio.Task[None] | None = None
+        self._deadline: asyncio.Task[None] | None = None
         self._change = asyncio.Event()
 
     @property
@@ -177,7 +159,7 @@ class LoginFlow:
                 break
             except ConnectError as exc:
                 answer = None
-                if refused_our_keys(exc) and tries < MAX_CREDENTIAL_TRIES:
+                if exc.refused_our_keys and tries < MAX_CREDENTIAL_TRIES:
                     answer = await self.prompter.credentials(self.label, retry=tries > 0)
                 if answer is None:
                     raise
@@ -266,6 +248,8 @@ class LoginFlow:
             self._apply(LoginExited(None, str(exc)))
             return
         self._follower = asyncio.create_task(self._follow(session))
+        if self.login_timeout is not None:
+            self._deadline = asyncio.create_task(self._give_up_after(self.login_timeout))
 
     async def _follow(self, session: LoginSession) -> None:
         async for event in session.events():
@@ -274,6 +258,20 @@ class LoginFlow:
             self._apply(event)
             if isinstance(event, LoginExited) and self.progress.phase is LoginPhase.VERIFYING:
                 await self._verify()
+
+    async def _give_up_after(self, timeout: float) -> None:
+        """A login that has not ended after `timeout` seconds is stopped, and says so in
+        run()'s words (the wizard's --timeout; run() bounds its own wait)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.wait_ended()
+            return
+        except TimeoutError:
+            message = self.progress.timed_out(timeout)
+        self._deadline = None  # stop_login cancels a pending deadline: not this one
+        await self.stop_login()
+        self._apply(LoginError(message))
+        self._apply(LoginExited(None, message))
 
     async def _verify(self) -> None:
         """codex said it logged in and exited 0: the server must now hold a ChatGPT login, in
@@ -382,6 +380,8 @@ class LoginFlow:
             probe = await self.run_probe()
         except ProbeError:
             return  # the login's own outcome stands
+        from .doctor import install_problem
+
         problem = install_problem(probe)
         if problem:
             raise FlowError(FailureKind.INSTALL, f"{self.label}: {problem}")
@@ -403,8 +403,10 @@ class LoginFlow:
     async def stop_login(self) -> None:
         session, self.session = self.session, None
         follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.cancel()
+        deadline, self._deadline = self._deadline, None
+        for task in (follower, deadline):
+            if task is not None:
+                task.cancel()
         if session is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(session.close(), CLOSE_TIMEOUT)

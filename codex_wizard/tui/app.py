@@ -6,7 +6,7 @@ connection.
 
 Start-up: before the host screen's first frame only Textual, this module, the state and the
 host screen load. The later steps' screens load when first shown, and the core's services
-(asyncssh and the core behind it) once the host list is drawn, in a thread (load_backend), or on
+(asyncssh and the core behind it) once the host list is drawn, in a thread (tui/services.py), or on
 first use when a step needs it sooner.
 """
 
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widget import Widget
 
 from ..core.fleet import FleetRun
 from ..core.progress import LoginMode, LoginPhase
@@ -31,10 +30,11 @@ from ..core.ssh.hostlist import HostList
 from ..core.ssh.hosts import HostTarget
 from ..core.ssh.remembered import MemoryHosts, RememberedHosts
 from ..core.ssh.types import ConnectSettings
-from ..startup import import_asyncssh_quickly
+from ..settings import LoginOptions
 from .messages import LoginChanged
 from .prompter import WizardPrompter
 from .screens.hosts import HostScreen
+from .services import import_services
 from .state import LostConnection, Step, WizardState, resume_step
 from .steps import LOGIN_SCREENS, STEP_SCREENS, screen_class
 
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
     from ..core.services import Services
 
 STATUS_TIMEOUT = 20.0
-
-
-def import_services() -> type[Services]:
-    """The core's services: importing them imports asyncssh (quickly) and the core."""
-    import_asyncssh_quickly()
-    from ..core.services import Services
-
-    return Services
 
 
 class WizardApp(App[int]):
@@ -69,6 +61,7 @@ class WizardApp(App[int]):
         self,
         *,
         settings: ConnectSettings | None = None,
+        login_options: LoginOptions | None = None,
         hosts: Sequence[HostTarget] | None = None,
         initial_target: HostTarget | None = None,
         ssh_config: Path | None = None,
@@ -87,6 +80,8 @@ class WizardApp(App[int]):
     ) -> None:
         super().__init__()
         self.settings = settings or ConnectSettings(ssh_config=ssh_config)
+        self.login_options = login_options or LoginOptions()
+        self._opened_url: str | None = None  # --open: each login's URL is opened once
         if remembered is None:
             remembered = MemoryHosts() if demo is not None else RememberedHosts(state_path)
         self.host_list = HostList(
@@ -123,20 +118,11 @@ class WizardApp(App[int]):
 
     @property
     def backend(self) -> Services:
-        """The core's services; the real ones are imported here on first use, unless
-        load_backend() has already done it in a thread."""
+        """The core's services; the real ones are imported here on first use (quickly when the
+        host screen has had them imported in a thread: tui/services.py)."""
         if self._backend is None:
             self._backend = import_services()()
         return self._backend
-
-    async def load_backend(self, after_drawing: Widget | None = None) -> None:
-        """Import the core's services (asyncssh and the core: ~0.1 s) in a thread, once
-        after_drawing has been drawn, so that neither its first frame nor the event loop
-        waits for it. Nothing to do when they are loaded or were given."""
-        if self._backend is None:
-            if after_drawing is not None:
-                await after_drawing.wait_for_refresh()
-            await asyncio.to_thread(import_services)
 
     @property
     def local_auth_path(self) -> Path:
@@ -278,6 +264,7 @@ class WizardApp(App[int]):
             codex_home=self.codex_home,
             local_port_for=self.local_port_for,
             on_change=self._flow_changed,
+            login_timeout=self.login_options.timeout,
         )
         return self.state.flow
 
@@ -286,9 +273,16 @@ class WizardApp(App[int]):
             return
         self.screen.post_message(LoginChanged())
         progress = flow.progress
+        self._open_when_asked(progress.url)
         if progress.phase is LoginPhase.DISCONNECTED and progress is not self._lost_progress:
             self._lost_progress = progress  # each lost login is reported once
             self.connection_lost(progress.exit_reason or "the SSH connection was closed")
+
+    def _open_when_asked(self, url: str | None) -> None:
+        """`login HOST --open`: a login's URL goes to the browser once codex prints it."""
+        if self.login_options.open_url and url is not None and url != self._opened_url:
+            self._opened_url = url
+            self.backend.open_browser(url)
 
     async def connected(self, say: Callable[[str], None] | None = None) -> None:
         """The connection is up: on to the install check, or back where a reconnect left off."""

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from textual.screen import Screen
-    from textual.widget import Widget
     from textual.worker import Worker
 
     from ..core.fleet import FleetRun
@@ -39,8 +38,6 @@ class Wizard(Protocol):
     def local_auth_path(self) -> Path: ...
 
     def now(self) -> datetime: ...
-
-    async def load_backend(self, after_drawing: Widget | None = None) -> None: ...
 
     def status_settings(self) -> ConnectSettings: ...
 

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 
 from ..core.fleet import FleetRun
-from ..core.ssh.types import ConnectSettings
 from ..errors import parse_target
+from ..settings import connect_settings, login_options
 from ..startup import import_asyncssh_quickly
 from .app import WizardApp
 
@@ -47,16 +47,19 @@ def run_wizard(args: argparse.Namespace) -> int:
     """`codex-wizard`, `codex-wizard HOST`, `codex-wizard login HOST`, `codex-wizard --demo`."""
     if getattr(args, "demo", False):
         return asyncio.run(_run_demo(args))
+    app = wizard_for(args)
+    return asyncio.run(_run(app))
+
+
+def wizard_for(args: argparse.Namespace) -> WizardApp:
+    """The wizard with every option of `codex-wizard [HOST]` and `login HOST` given to it."""
     host = getattr(args, "host", None)
-    ssh_config = getattr(args, "ssh_config", None)
-    app = WizardApp(
-        settings=ConnectSettings(
-            ssh_config=ssh_config,
-            accept_new_host_key=getattr(args, "accept_new_host_key", False),
-        ),
+    settings = connect_settings(args)
+    return WizardApp(
+        settings=settings,
+        login_options=login_options(args),
         initial_target=parse_target(host) if host else None,
-        ssh_config=ssh_config,
+        ssh_config=settings.ssh_config,
         codex_home=getattr(args, "codex_home", None),
         friendly_errors=not getattr(args, "debug", False),
     )
-    return asyncio.run(_run(app))

@@ -59,6 +59,14 @@ class ConnectError(Exception):
         self.kind = kind
         self.jump_host = jump_host
 
+    @property
+    def refused_our_keys(self) -> bool:
+        """The target refused our keys (a jump host's refusal is not fixed by a password here)."""
+        return self.jump_host is None and self.kind in (
+            ConnectErrorKind.AUTH_REFUSED,
+            ConnectErrorKind.NEEDS_PASSPHRASE,
+        )
+
 
 @dataclass(frozen=True)
 class HostKeyInfo:

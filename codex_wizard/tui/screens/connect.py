@@ -7,7 +7,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ...core.flow import refused_our_keys
 from ...core.ssh.types import ConnectError, HostKeyChanged, HostKeyUnknown
 from ..state import Step
 from .base import StepScreen, styled
@@ -74,7 +73,7 @@ class ConnectScreen(StepScreen):
 
 
 def _todo(exc: ConnectError) -> str:
-    if refused_our_keys(exc):
+    if exc.refused_our_keys:
         return (
             "Check that `ssh HOST` works in a terminal. Add your key to ssh-agent (ssh-add), "
             "name it with IdentityFile in ~/.ssh/config, or install it on the server with "

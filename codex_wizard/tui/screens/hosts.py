@@ -2,7 +2,7 @@
 
 Each host's token state is filled in as its check answers (core.logins.status.check_host, several at
 once); the list is usable from the first moment. The checks start once the list has been drawn:
-they need asyncssh, which the wizard imports then, in a thread (app.load_backend).
+they need asyncssh, which the wizard imports then, in a thread (tui/services.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ...core.fleet import FleetRun
 from ...core.ssh.hosts import HostArgError, HostTarget, parse_host_arg
 from ...core.tasks import gather_bounded
 from ...core.tokens.state import TokenState
+from ..services import load_services
 from ..state import Step
 from ..text import token_summary
 from .base import StepScreen, styled
@@ -106,7 +107,7 @@ class HostScreen(StepScreen):
         return styled(text, style)
 
     async def _check_all(self, targets: list[HostTarget]) -> None:
-        await self.wizard.load_backend(after_drawing=self)
+        await load_services(after_drawing=self)
         from ...core.logins.status import HostStatus
 
         self.local = await asyncio.to_thread(self.wizard.backend.local_login)
