@@ -234,7 +234,7 @@ async def test_demo_dropped_connection_reconnects_with_a_fresh_login():
             await wait_for(pilot, lambda: screen_name(app) == "LoginScreen", timeout=10)
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
             assert app.state.login.url != first
-            assert app.current_tunnel() is not None and app.current_tunnel().listening
+            assert app.state.tunnel is not None and app.state.tunnel.listening
             await pilot.press("s")
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
         assert not codex_login_running(demo)

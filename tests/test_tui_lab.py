@@ -79,7 +79,7 @@ async def start_tunnel_login(pilot, app: WizardApp) -> str:
 
 async def browser_signs_in(app: WizardApp, url: str) -> int:
     """The browser comes back through the tunnel's local port, then follows to /success."""
-    tunnel = app.current_tunnel()
+    tunnel = app.state.tunnel
     assert tunnel is not None and tunnel.listening
     path = f"/auth/callback?code=ac_lab&state={url_state(url)}"
     return await asyncio.to_thread(browser_callback, tunnel.local_port, path)
@@ -146,7 +146,7 @@ async def test_tui_relay_login_without_forwarding(lab_noforward: SshLab, tmp_pat
         await pilot.press("r")  # (with codex on this computer, a fresh login here is focused)
         await wait_for(pilot, lambda: screen_name(app) == "RelayScreen")
         await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=SLOW)
-        assert app.state.mode is LoginMode.RELAY and app.current_tunnel() is None
+        assert app.state.mode is LoginMode.RELAY and app.state.tunnel is None
         url = app.state.login.url
         await pilot.press("a", *"127.0.0.1:1455/nope", "enter")
         await wait_for(pilot, lambda: "✗" in text_of(app, "#paste-note"))
@@ -171,7 +171,7 @@ async def test_tui_reconnect_after_dropped_connections(lab: SshLab, tmp_path: Pa
     async with app.run_test(size=SIZE) as pilot:
         await to_tunnel_step(pilot, app, lab)
         first_url = await start_tunnel_login(pilot, app)
-        first_port = app.current_tunnel().local_port
+        first_port = app.state.tunnel.local_port
         lab.drop_connections()
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen", timeout=SLOW)
         assert "lost during the sign-in" in text_of(app, "#problem-what")
@@ -181,7 +181,7 @@ async def test_tui_reconnect_after_dropped_connections(lab: SshLab, tmp_path: Pa
         await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=SLOW)
         url = app.state.login.url
         assert url != first_url
-        assert app.current_tunnel().local_port == first_port  # forwarded again
+        assert app.state.tunnel.local_port == first_port  # forwarded again
         assert await browser_signs_in(app, url) == 302
         await expiry_shown(pilot, app, lab)
         await pilot.press("ctrl+q")

@@ -1,20 +1,21 @@
-"""The wizard's plumbing: bindings, the steps' screens and the routing between them, the lost
-connection and quitting. The login itself is core.flow.LoginFlow, made when a host is chosen:
-screens call it in workers and re-render on LoginChanged, the one message it sends up.
-Whatever way the app ends, close_all() stops `codex login` on the server and closes the
-connection.
+"""The wizard's plumbing: bindings, the state, the lost connection and quitting; the routing
+between the steps' screens is tui/routing.py's. The login itself is core.flow.LoginFlow, made
+when a host is chosen: screens run it in their own workers, ask for the rest with messages
+(tui/messages.py), and render the login's progress from the app's reactive `login`, set once
+per batch of changes (coalesced), whichever screen is on top. Whatever way the app ends,
+close_all() stops `codex login` on the server and closes the connection.
 
 Start-up: before the host screen's first frame only Textual, this module, the state and the
 host screen load. The later steps' screens load when first shown, and the core's services
-(asyncssh and the core behind it) once the host list is drawn, in a thread (tui/services.py), or on
-first use when a step needs it sooner.
+(asyncssh and the core behind it) once the host list is drawn, in a thread (tui/services.py),
+or on first use when a step needs it sooner.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,21 +23,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import var
 from textual.screen import Screen
 
-from ..core.fleet import FleetRun
-from ..core.progress import LoginMode, LoginPhase
+from ..core.progress import LoginPhase, LoginProgress
 from ..core.ssh.hostlist import HostList
 from ..core.ssh.hosts import HostTarget
 from ..core.ssh.remembered import MemoryHosts, RememberedHosts
 from ..core.ssh.types import ConnectSettings
 from ..settings import LoginOptions
-from .messages import LoginChanged
+from .messages import WorkFailed
 from .prompter import WizardPrompter
+from .routing import StepRouting
 from .screens.hosts import HostScreen
 from .services import import_services
-from .state import LostConnection, Step, WizardState, resume_step
-from .steps import LOGIN_SCREENS, STEP_SCREENS, screen_class
+from .state import NO_LOGIN, LostConnection, Step, WizardState, resume_step
+from .steps import screen_class
 
 if TYPE_CHECKING:
     from ..core.flow import LoginFlow
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
 STATUS_TIMEOUT = 20.0
 
 
-class WizardApp(App[int]):
+class WizardApp(StepRouting, App[int]):
     """codex-wizard's Textual front end. Every collaborator can be injected for tests."""
 
     CSS_PATH = "wizard.tcss"
@@ -56,6 +58,8 @@ class WizardApp(App[int]):
         # Ctrl+C quits too (cleanly: close_all), wherever focus is, instead of Textual's hint.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
+    login: var[LoginProgress] = var(NO_LOGIN)
+    """The flow's login progress, for the screens that show it (they watch it)."""
 
     def __init__(
         self,
@@ -107,6 +111,7 @@ class WizardApp(App[int]):
         self.prompter = WizardPrompter(self.ask)
         self._close_task: asyncio.Task | None = None
         self._lost_progress: object = None
+        self._login_due = False  # a change of the login is to be published
         self._handling_error = False
         if demo is not None:
             self.sub_title = "DEMO"
@@ -139,49 +144,6 @@ class WizardApp(App[int]):
         else:
             self.push_screen(HostScreen())
 
-    def goto(self, step: Step) -> None:
-        """Show a step (a fresh screen that renders from self.state), closing any modals."""
-        if step is Step.LOGIN:
-            self.show(screen_class(LOGIN_SCREENS[self.state.mode])())
-        else:
-            self.show(screen_class(STEP_SCREENS[step])())
-
-    def show(self, screen: Screen) -> None:
-        """Make screen the step on show, closing any modals and problem screens above."""
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if len(self.screen_stack) < 2:
-            self.push_screen(screen)
-        else:
-            self.switch_screen(screen)
-
-    def show_ways(self) -> None:
-        """The choice of ways in: tunnel, relay the redirect, device code, push auth.json."""
-        self.show(screen_class("ways.WaysInScreen")())
-
-    @property
-    def step(self) -> Step | None:
-        for screen in reversed(self.screen_stack):
-            step = getattr(screen, "STEP", None)
-            if step is not None:
-                return step
-        return None
-
-    def go_back(self, step: Step) -> None:
-        if step in (Step.CONNECT, Step.INSTALL):
-            self.run_worker(self.back_to_hosts(), exit_on_error=False)
-        elif step is Step.TUNNEL:
-            self.goto(Step.INSTALL)
-        elif step is Step.LOGIN:
-            if self.state.mode is LoginMode.TUNNEL:
-                self.goto(Step.TUNNEL)
-            else:
-                self.show_ways()
-        elif step is Step.EXPIRY:
-            state = self.state
-            signed_in_here = state.login.phase is not LoginPhase.IDLE or state.pushed is not None
-            self.goto(Step.LOGIN if signed_in_here else Step.INSTALL)
-
     async def ask(self, screen: Screen[Any]) -> Any:
         """Show a modal and wait for its answer (works from any worker or handler)."""
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -196,23 +158,18 @@ class WizardApp(App[int]):
     def show_error(self, title: str, what: str, todo: str) -> None:
         self.push_screen(screen_class("dialogs.ErrorScreen")(title, what, todo))
 
-    async def guarded(self, coro: Awaitable[Any], doing: str) -> Any:
-        """Await coro; an unexpected failure lands on the error screen instead of a traceback."""
-        try:
-            return await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if self.connection_closed():
-                self.connection_lost(f"lost while {doing}: {exc}")
-                return None
-            self.show_error(
-                f"Something went wrong while {doing}",
-                f"{type(exc).__name__}: {exc}",
-                "Go back and try again. If it keeps happening, `codex-wizard doctor HOST` "
-                "checks the server step by step and prints the fix for each problem.",
-            )
-            return None
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """A screen's work failed: the lost connection, or the error screen (no traceback)."""
+        error, doing = message.error, message.doing
+        if self.connection_closed():
+            self.connection_lost(f"lost while {doing}: {error}")
+            return
+        self.show_error(
+            f"Something went wrong while {doing}",
+            f"{type(error).__name__}: {error}",
+            "Go back and try again. If it keeps happening, `codex-wizard doctor HOST` "
+            "checks the server step by step and prints the fix for each problem.",
+        )
 
     def _handle_exception(self, error: Exception) -> None:
         """With friendly_errors (the real app), show unexpected errors instead of crashing."""
@@ -235,21 +192,10 @@ class WizardApp(App[int]):
 
     # ------------------------------------------------------------------ hosts and the flow
 
+    @property
     def status_settings(self) -> ConnectSettings:
         """Background checks ask nothing: an unknown host key is reported, not confirmed."""
         return replace(self.settings, confirm_host_key=None)
-
-    def choose_host(self, target: HostTarget, fleet: FleetRun | None = None) -> None:
-        """On to target's connection (the next of `fleet`'s marked hosts, when given)."""
-        self.state.fleet = fleet
-        self.start_flow(target)
-        self.goto(Step.CONNECT)
-
-    async def next_host(self, target: HostTarget) -> None:
-        """From the token step to the fleet's next host."""
-        fleet = self.state.fleet
-        await self.close_server()
-        self.choose_host(target, fleet)
 
     def start_flow(self, target: HostTarget) -> LoginFlow:
         """The login flow of target: the wizard's one from now on (it owns the connection)."""
@@ -266,53 +212,30 @@ class WizardApp(App[int]):
             on_change=self._flow_changed,
             login_timeout=self.login_options.timeout,
         )
+        self._publish_login()
         return self.state.flow
 
     def _flow_changed(self, flow: LoginFlow) -> None:
         if flow is not self.state.flow:
             return
-        self.screen.post_message(LoginChanged())
+        if not self._login_due:  # one publication for a burst of codex's lines
+            self._login_due = True
+            self.call_next(self._publish_login)
         progress = flow.progress
         self._open_when_asked(progress.url)
         if progress.phase is LoginPhase.DISCONNECTED and progress is not self._lost_progress:
             self._lost_progress = progress  # each lost login is reported once
             self.connection_lost(progress.exit_reason or "the SSH connection was closed")
 
+    def _publish_login(self) -> None:
+        self._login_due = False
+        self.login = self.state.login
+
     def _open_when_asked(self, url: str | None) -> None:
         """`login HOST --open`: a login's URL goes to the browser once codex prints it."""
         if self.login_options.open_url and url is not None and url != self._opened_url:
             self._opened_url = url
             self.backend.open_browser(url)
-
-    async def connected(self, say: Callable[[str], None] | None = None) -> None:
-        """The connection is up: on to the install check, or back where a reconnect left off."""
-        state = self.state
-        if state.target is not None:
-            self.host_list.remember(state.target, self.now())
-        self.run_worker(self._watch_connection(state.flow), group="watch", exit_on_error=False)
-        resume, state.resume = state.resume, None
-        if resume is None:
-            self.goto(Step.INSTALL)
-        else:
-            await self._resume(resume, say or (lambda line: None))
-
-    async def back_to_hosts(self) -> None:
-        self.state.leave_host()
-        await self.close_server()
-        self.state.target = None
-        self.goto(Step.HOST)
-
-    async def _resume(self, step: Step, say: Callable[[str], None]) -> None:
-        """After a reconnect: re-probe if the probe never finished, and for the sign-in step a
-        fresh login in the same way as before (its tunnel forwards the port again)."""
-        state = self.state
-        if step is Step.LOGIN and state.mode is not LoginMode.PUSH:
-            if state.probe is None:
-                say("Checking the server again…")
-                await state.flow.run_probe()
-            say("Starting a fresh login (the old URL no longer works)…")
-            self.run_worker(self.start_login(state.mode), exit_on_error=False)
-        self.goto(step)
 
     # ------------------------------------------------------------------ a lost connection
 
@@ -352,44 +275,13 @@ class WizardApp(App[int]):
             state.record = None  # read it again over the new connection
         self.goto(Step.CONNECT)
 
-    # ------------------------------------------------------------------ the login
-
-    def current_tunnel(self) -> Any:
-        session = self.state.flow.session if self.state.flow is not None else None
-        return getattr(session, "tunnel", None)
-
-    def choose_way(self, mode: LoginMode) -> None:
-        """Sign in this way: push shows its screen; the others start a login (unless one of
-        that kind is already running) and show it."""
-        state = self.state
-        running = state.login.active and state.login.mode is mode and state.mode is mode
-        state.mode = mode
-        if mode is not LoginMode.PUSH and not running:
-            self.run_worker(self.start_login(mode), exit_on_error=False)
-        self.goto(Step.LOGIN)
-
-    def login_again(self) -> None:
-        if self.state.mode is LoginMode.PUSH:
-            self.show_ways()
-        else:
-            self.choose_way(self.state.mode)
-
-    async def start_login(self, mode: LoginMode | None = None) -> None:
-        """A fresh `codex login` on the server in the way `mode` (default: the one chosen last)."""
-        state = self.state
-        mode = mode or state.mode
-        if mode is LoginMode.PUSH or state.flow is None:
-            return
-        state.mode = mode
-        state.record = None
-        await state.flow.start_login(mode)
-
     # ------------------------------------------------------------------ closing
 
     async def close_server(self) -> None:
         """Stop the login and close the connection; the wizard forgets the server."""
         flow = self.state.flow
         self.state.forget_server()
+        self._publish_login()
         if flow is not None:
             await flow.close()
 

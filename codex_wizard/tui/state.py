@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.fleet import FleetRun, HostOutcome, Outcome
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
@@ -104,6 +104,11 @@ class WizardState:
     @property
     def login(self) -> LoginProgress:
         return self.flow.progress if self.flow is not None else NO_LOGIN
+
+    @property
+    def tunnel(self) -> Any:  # core.server.tunnel.Tunnel | None: the login's, once it is up
+        session = self.flow.session if self.flow is not None else None
+        return getattr(session, "tunnel", None)
 
     @property
     def pushed(self) -> PushResult | None:

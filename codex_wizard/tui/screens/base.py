@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from ..messages import GoBack, WorkFailed
 from ..state import Step
 from ..widgets.chrome import StepIndicator, TopBar
 
@@ -25,6 +28,18 @@ STYLES = {"ok": "bold green", "warn": "bold yellow", "bad": "bold red", "dim": "
 
 def styled(text: str, style: str = "") -> Text:
     return Text(text, style=STYLES.get(style, style))
+
+
+async def guarded(node: DOMNode, work: Awaitable[Any], doing: str) -> Any:
+    """Await work; an unexpected failure goes up to the app as WorkFailed (it shows the error
+    screen, or the lost connection) instead of a traceback."""
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        node.post_message(WorkFailed(doing, exc))
+        return None
 
 
 class StepScreen(Screen):
@@ -59,7 +74,7 @@ class StepScreen(Screen):
     # -------------------------------------------------------------- navigation
 
     def action_back(self) -> None:
-        self.wizard.go_back(self.STEP)
+        self.post_message(GoBack(self.STEP))
 
     async def action_next(self) -> None:
         if not self.query_one("#next", Button).disabled:
@@ -101,4 +116,4 @@ class StepScreen(Screen):
 
     def run_guarded(self, coro, doing: str, **kwargs) -> None:
         """A worker on this screen whose failure lands on the error screen, not a traceback."""
-        self.run_worker(self.wizard.guarded(coro, doing), exit_on_error=False, **kwargs)
+        self.run_worker(guarded(self, coro, doing), exit_on_error=False, **kwargs)

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ...core.ssh.types import ConnectError, HostKeyChanged, HostKeyUnknown
+from ..messages import Connected
 from ..state import Step
 from .base import StepScreen, styled
-from .dialogs import HostKeyChangedScreen
+from .dialogs import ErrorScreen, HostKeyChangedScreen
 
 
 class ConnectScreen(StepScreen):
@@ -46,25 +47,29 @@ class ConnectScreen(StepScreen):
             await app.state.flow.connect()
         except HostKeyChanged as exc:
             self.say("✗ The host key has CHANGED: refusing to connect.", "bad")
-            app.switch_screen(HostKeyChangedScreen(exc.key))
+            self.app.switch_screen(HostKeyChangedScreen(exc.key))
             return
         except HostKeyUnknown as exc:
             self.say("✗ Host key not trusted: not connected.", "bad")
             self.set_next(True, "", label="Retry")
-            app.show_error(
-                "Not connected: the host key was not trusted",
-                str(exc),
-                "Go back and try again to see the fingerprint once more, and accept it "
-                "only if it matches what the server's administrator or provider shows.",
+            self.app.push_screen(
+                ErrorScreen(
+                    "Not connected: the host key was not trusted",
+                    str(exc),
+                    "Go back and try again to see the fingerprint once more, and accept it "
+                    "only if it matches what the server's administrator or provider shows.",
+                )
             )
             return
         except ConnectError as exc:
             self.say(f"✗ {exc}", "bad")
             self.set_next(True, "", label="Retry")
-            app.show_error(f"Could not connect to {target.label()}", str(exc), _todo(exc))
+            self.app.push_screen(
+                ErrorScreen(f"Could not connect to {target.label()}", str(exc), _todo(exc))
+            )
             return
         self.say("✓ Connected.", "ok")
-        await app.connected(self.say)
+        self.post_message(Connected(self.say))
 
     def go_next(self) -> None:
         """Next is Retry once a connection attempt failed."""

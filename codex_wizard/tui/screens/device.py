@@ -53,7 +53,7 @@ class DeviceScreen(SignInScreen):
         self.query_one("#copy-code", Button).disabled = login.device_code is None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        login = self.wizard.state.login
+        login = self.login
         if action in ("copy", "open"):
             return True if login.device_url else None
         if action == "copy_code":
@@ -61,17 +61,17 @@ class DeviceScreen(SignInScreen):
         return super().check_action(action, parameters)
 
     def action_copy(self) -> None:
-        url = self.wizard.state.login.device_url
+        url = self.login.device_url
         if url:
             self.copy(url, "the link", "Open it in your browser.")
 
     def action_copy_code(self) -> None:
-        code = self.wizard.state.login.device_code
+        code = self.login.device_code
         if code:
             self.copy(code, "the one-time code", "Enter it on the page the link opens.")
 
     def action_open(self) -> None:
-        url = self.wizard.state.login.device_url
+        url = self.login.device_url
         if url:
             self.open_url(url, "Sign in and enter the code there.")
 

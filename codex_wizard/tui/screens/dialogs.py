@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from ...core.ssh.types import HostKeyInfo, remove_entry_command
+from ..messages import BackToHosts, Reconnect
 from ..state import LostConnection
 from ..widgets.chrome import TopBar
 
@@ -226,7 +227,7 @@ class _ProblemScreen(Screen):
             self.app.pop_screen()
 
     def action_hosts(self) -> None:
-        self.wizard.run_worker(self.wizard.back_to_hosts(), exit_on_error=False)
+        self.post_message(BackToHosts())
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
@@ -238,7 +239,7 @@ class _ProblemScreen(Screen):
 
     @on(Button.Pressed, "#quit")
     async def _quit(self) -> None:
-        await self.wizard.action_quit()
+        await self.run_action("app.quit")
 
 
 class ErrorScreen(_ProblemScreen):
@@ -323,7 +324,7 @@ class ConnectionLostScreen(_ProblemScreen):
         if button.disabled:
             return
         button.disabled = True
-        self.wizard.run_worker(self.wizard.reconnect(), exit_on_error=False)
+        self.post_message(Reconnect())
 
     @on(Button.Pressed, "#reconnect")
     def _reconnect(self) -> None:

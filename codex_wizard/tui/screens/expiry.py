@@ -16,6 +16,7 @@ from textual.widgets import Button, Static
 
 from ...core.tokens.auth import AuthKind, AuthRecord, TokenInfo
 from ...core.tokens.state import TokenState, describe_expiry, describe_state, token_state
+from ..messages import BackToHosts, LoginAgain, NextHost
 from ..state import Step
 from ..text import STATE_STYLES, ago, auth_kind_text, format_when, urgency
 from ..widgets.fields import FieldList
@@ -215,7 +216,7 @@ class ExpiryScreen(StepScreen):
 
     def action_login_again(self) -> None:
         if not self.busy:
-            self.wizard.login_again()
+            self.post_message(LoginAgain())
 
     def action_logout(self) -> None:
         if self.check_action("logout", ()) and not self.busy:
@@ -234,7 +235,7 @@ class ExpiryScreen(StepScreen):
         finally:
             self.busy = False
         note.update("")
-        yes = await app.ask(
+        yes = await self.app.push_screen_wait(
             ConfirmDialog(
                 f"Log Codex out on {label}?",
                 f"{notice} Codex there stops working until someone logs in again.",
@@ -267,7 +268,7 @@ class ExpiryScreen(StepScreen):
             self.reload()
 
     def action_hosts(self) -> None:
-        self.wizard.run_worker(self.wizard.back_to_hosts(), exit_on_error=False)
+        self.post_message(BackToHosts())
 
     @on(Button.Pressed, "#verify")
     def _verify_pressed(self) -> None:
@@ -284,6 +285,6 @@ class ExpiryScreen(StepScreen):
     async def go_next(self) -> None:
         upcoming = self.wizard.state.finish_host()
         if upcoming is not None:
-            await self.wizard.next_host(upcoming)
+            self.post_message(NextHost(upcoming))
         else:
-            await self.wizard.action_quit()
+            await self.run_action("app.quit")

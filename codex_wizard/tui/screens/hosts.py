@@ -20,6 +20,7 @@ from ...core.fleet import FleetRun
 from ...core.ssh.hosts import HostArgError, HostTarget, parse_host_arg
 from ...core.tasks import gather_bounded
 from ...core.tokens.state import TokenState
+from ..messages import ChooseHost
 from ..services import load_services
 from ..state import Step
 from ..text import token_summary
@@ -125,7 +126,7 @@ class HostScreen(StepScreen):
         app = self.wizard
         return await app.backend.check_host(
             target,
-            app.status_settings(),
+            app.status_settings,
             codex_home=app.codex_home,
             warn_days=app.warn_days,
             timeout=app.status_timeout,
@@ -175,11 +176,11 @@ class HostScreen(StepScreen):
         """Connect to target, or, with hosts marked, to the first of them as a fleet."""
         marked = [entry for entry, _ in self.entries if entry in self.marked]
         if not marked:
-            self.wizard.choose_host(target)
+            self.post_message(ChooseHost(target))
             return
         earlier = self.wizard.state.fleet
         fleet = earlier.continued(marked) if earlier else FleetRun(marked)
-        self.wizard.choose_host(marked[0], fleet)
+        self.post_message(ChooseHost(marked[0], fleet))
 
     @on(DataTable.RowSelected, "#hosts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -204,7 +205,7 @@ class HostScreen(StepScreen):
             self.query_one("#host-error", Static).update(styled(str(exc), "bad"))
             self.query_one("#host-input", Input).focus()
             return False
-        self.wizard.choose_host(target)
+        self.post_message(ChooseHost(target))
         return True
 
     def go_next(self) -> None:

@@ -17,6 +17,7 @@ from ...core.install.plan import standalone_reason
 from ...core.install.standalone import StandaloneResult
 from ...core.server.actions import USER_PREFIX, install_env
 from ...core.server.probe import ProbeResult
+from ..messages import GoTo
 from ..state import Step
 from ..widgets.checklist import Checklist
 from .base import StepScreen, styled
@@ -207,7 +208,7 @@ class InstallScreen(StepScreen):
 
     def action_token(self) -> None:
         if self.check_action("token", ()):
-            self.wizard.goto(Step.EXPIRY)
+            self.post_message(GoTo(Step.EXPIRY))
 
     @on(Button.Pressed, "#install")
     def _install_pressed(self) -> None:
@@ -277,4 +278,4 @@ class InstallScreen(StepScreen):
         self.render_probe()
 
     def go_next(self) -> None:
-        self.wizard.goto(Step.TUNNEL)
+        self.post_message(GoTo(Step.TUNNEL))

@@ -17,7 +17,7 @@ from textual.widgets import Button, Static
 
 from ...core.logins.livecheck import QUOTA_NOTE, LiveCheck, LiveOutcome
 from ...core.sanitize import printable
-from .base import styled
+from .base import guarded, styled
 from .dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class LiveCheckPanel(Vertical):
             self.busy = True
             self.query_one("#live-check", Button).disabled = True
             self.run_worker(
-                self.wizard.guarded(self._ask_then_check(), "sending a test prompt"),
+                guarded(self, self._ask_then_check(), "sending a test prompt"),
                 group="live-check",
                 exit_on_error=False,
             )
@@ -73,7 +73,7 @@ class LiveCheckPanel(Vertical):
         check: LiveCheck | None = None
         note = self.query_one("#live-note", Static)
         try:
-            if await self.wizard.ask(
+            if await self.app.push_screen_wait(
                 ConfirmDialog("Send one test prompt?", QUOTA_NOTE, yes="Send", no="Not now")
             ):
                 note.update(styled(SENDING, "dim"))

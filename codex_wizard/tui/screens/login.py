@@ -13,11 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widgets import Button, Static
 
 from ...core.progress import ENDED_BADLY, LoginMode, LoginPhase, LoginProgress
-from ..messages import LoginChanged
-from ..state import Step
+from ..messages import FreshLogin, GoTo, ShowWays
+from ..state import NO_LOGIN, Step
 from ..widgets.tunnel_status import TunnelStatus
 from .base import StepScreen, styled
 
@@ -79,6 +80,8 @@ class SignInScreen(StepScreen):
 
     STEP = Step.LOGIN
     NEXT_LABEL = "Token status"
+    login: var[LoginProgress] = var(NO_LOGIN, init=False)
+    """The login on show: the app's, watched."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="login-status", classes="lead")
@@ -101,16 +104,16 @@ class SignInScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#copy-note", Static).display = False
-        self.render_login()
+        self.watch(self.app, "login", self._take_login)  # attributes down, under modals too
 
-    def on_screen_resume(self) -> None:
-        self.render_login()
+    def _take_login(self, login: LoginProgress) -> None:
+        self.login = login
 
-    def on_login_changed(self, message: LoginChanged) -> None:
+    def watch_login(self) -> None:
         self.render_login()
 
     def render_login(self) -> None:
-        login = self.wizard.state.login
+        login = self.login
         text, style = phase_text(login)
         self.query_one("#login-status", Static).update(styled(text, style))
         message = self.query_one("#login-message", Static)
@@ -139,7 +142,7 @@ class SignInScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "fresh":
-            return self.wizard.state.login.offer_fresh
+            return self.login.offer_fresh
         return super().check_action(action, parameters)
 
     def note(self, text: str, style: str = "ok") -> None:
@@ -171,12 +174,12 @@ class SignInScreen(StepScreen):
             )
 
     def action_fresh(self) -> None:
-        if self.wizard.state.login.offer_fresh:
+        if self.login.offer_fresh:
             self.note("")
-            self.wizard.run_worker(self.wizard.start_login(), exit_on_error=False)
+            self.post_message(FreshLogin())
 
     def action_ways(self) -> None:
-        self.wizard.show_ways()
+        self.post_message(ShowWays())
 
     @on(Button.Pressed, "#fresh")
     def _fresh_pressed(self) -> None:
@@ -190,7 +193,7 @@ class SignInScreen(StepScreen):
         state = self.wizard.state
         if state.login.succeeded:  # read back when the login was verified: no second read
             state.record = state.login.record
-        self.wizard.goto(Step.EXPIRY)
+        self.post_message(GoTo(Step.EXPIRY))
 
 
 class LoginScreen(SignInScreen):
@@ -220,7 +223,7 @@ class LoginScreen(SignInScreen):
 
     def compose_live(self) -> ComposeResult:
         label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
-        yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
+        yield TunnelStatus(lambda: self.wizard.state.tunnel, label, id="tunnel-live")
 
     def on_mount(self) -> None:
         # Textual then runs SignInScreen.on_mount too (handlers run for each class).
@@ -239,7 +242,7 @@ class LoginScreen(SignInScreen):
         return login.phase in WAITING
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        login = self.wizard.state.login
+        login = self.login
         if action in ("copy", "open"):
             return True if login.url else None
         if action in ("simulate", "simulate_stale"):
@@ -249,12 +252,12 @@ class LoginScreen(SignInScreen):
     # ------------------------------------------------------------------ actions
 
     def action_copy(self) -> None:
-        url = self.wizard.state.login.url
+        url = self.login.url
         if url:
             self.copy(url, "the login URL", "Paste it into your browser.")
 
     def action_open(self) -> None:
-        url = self.wizard.state.login.url
+        url = self.login.url
         if url:
             self.open_url(url, self.OPEN_NOTE)
 
@@ -270,7 +273,7 @@ class LoginScreen(SignInScreen):
 
     async def _simulated(self, wrong_state: bool) -> None:
         """Demo only: play the browser coming back to the tunnel after signing in."""
-        url, tunnel = self.wizard.state.login.url, self.wizard.current_tunnel()
+        url, tunnel = self.login.url, self.wizard.state.tunnel
         if url is None or tunnel is None:
             return
         status = await self.wizard.demo.simulate_browser(

@@ -27,7 +27,7 @@ async def logout_notice_for(wizard: Wizard) -> str:
     def check(host: HostTarget, timeout: float) -> Awaitable[HostStatus]:
         return backend.check_host(
             host,
-            wizard.status_settings(),
+            wizard.status_settings,
             codex_home=wizard.codex_home,
             warn_days=wizard.warn_days,
             timeout=timeout,

@@ -20,6 +20,7 @@ from ...core.logins.fresh import FreshLoginError, LocalCodex
 from ...core.logins.push import LocalAuth, PushError, PushResult, read_local_login
 from ...core.logins.sharers import copy_warning
 from ...core.server.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
+from ..messages import GoTo, ShowWays
 from ..state import Step
 from ..text import login_summary
 from ..widgets.fields import FieldList
@@ -237,14 +238,14 @@ class PushScreen(StepScreen):
             self.run_guarded(self._push(), "pushing auth.json")
 
     def action_ways(self) -> None:
-        self.wizard.show_ways()
+        self.post_message(ShowWays())
 
     async def _push(self) -> None:
         app = self.wizard
         local = self.local
         assert local is not None
         remote = f"{self.label}:{display_path(app.state.env.auth_path())}"
-        yes = await app.ask(
+        yes = await self.app.push_screen_wait(
             ConfirmDialog(
                 f"Copy your Codex login to {self.label}?",
                 f"{copy_warning('This computer', self.label)} This copies {local.path} to "
@@ -286,4 +287,4 @@ class PushScreen(StepScreen):
         self.action_ways()
 
     def go_next(self) -> None:
-        self.wizard.goto(Step.EXPIRY)
+        self.post_message(GoTo(Step.EXPIRY))

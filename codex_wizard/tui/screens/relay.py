@@ -79,7 +79,7 @@ class RelayScreen(LoginScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_paste":
-            return True if self.wizard.state.login.can_paste else None
+            return True if self.login.can_paste else None
         return super().check_action(action, parameters)
 
     def action_back(self) -> None:
@@ -97,7 +97,7 @@ class RelayScreen(LoginScreen):
 
     def _simulate(self, *, wrong_state: bool) -> None:
         """Demo: type in the address the browser would end on (Enter relays it)."""
-        url = self.wizard.state.login.url
+        url = self.login.url
         if url is None or not self.check_action("simulate", ()):
             return
         address = self.wizard.demo.callback_address(url, wrong_state=wrong_state)

@@ -18,7 +18,7 @@ from textual.worker import Worker
 from ...core.doctor import Check, Verdict
 from ...core.install.standalone import InstallProgress, Phase, StandaloneResult
 from ...core.sanitize import printable
-from .base import styled
+from .base import guarded, styled
 
 if TYPE_CHECKING:
     from ..protocol import Wizard
@@ -110,7 +110,7 @@ class StandalonePanel(Vertical):
         self._show_running(True)
         self._status("asking the registry…", "dim")
         self.worker = self.run_worker(
-            self.wizard.guarded(self._install(), "installing the standalone codex"),
+            guarded(self, self._install(), "installing the standalone codex"),
             group="standalone",
             exit_on_error=False,
         )

@@ -19,7 +19,7 @@ from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
 from ...core.laptop.ports import CODEX_PORTS
 from ...core.progress import LoginMode
 from ...core.server.login import DEFAULT_LOGIN_PORT
-from ..messages import LoginChanged
+from ..messages import ChooseWay, GoTo, ShowWays
 from ..state import Step, forwarding_refused
 from ..text import looks_like_codex, owner_text
 from ..widgets.fields import FieldList
@@ -56,7 +56,7 @@ class TunnelScreen(StepScreen):
             yield Button("Other ways in (w)", id="ways")
         yield Static("", id="tunnel-note")
         yield Static(Text("Tunnel", style="bold underline"))
-        yield TunnelStatus(self.wizard.current_tunnel, label, id="tunnel-live")
+        yield TunnelStatus(lambda: self.wizard.state.tunnel, label, id="tunnel-live")
 
     def on_mount(self) -> None:
         self.query_one("#free-port", Button).display = False
@@ -64,12 +64,7 @@ class TunnelScreen(StepScreen):
             self.render_checks()
         else:
             self.recheck()
-
-    def on_screen_resume(self) -> None:
-        self.render_checks()
-
-    def on_login_changed(self, message: LoginChanged) -> None:
-        self.render_checks()
+        self.watch(self.app, "login", self.render_checks, init=False)  # a login of the tunnel's
 
     @property
     def local_port(self) -> int:
@@ -183,7 +178,7 @@ class TunnelScreen(StepScreen):
             self.recheck()
 
     def action_ways(self) -> None:
-        self.wizard.show_ways()
+        self.post_message(ShowWays())
 
     @on(Button.Pressed, "#ways")
     def _ways_pressed(self) -> None:
@@ -220,10 +215,9 @@ class TunnelScreen(StepScreen):
         self.recheck()
 
     def go_next(self) -> None:
-        app = self.wizard
         if self.tunnel_login_running():
-            app.goto(Step.LOGIN)
-        elif forwarding_refused(app.state.forwarding):
-            app.show_ways()
+            self.post_message(GoTo(Step.LOGIN))
+        elif forwarding_refused(self.wizard.state.forwarding):
+            self.post_message(ShowWays())
         else:
-            app.choose_way(LoginMode.TUNNEL)
+            self.post_message(ChooseWay(LoginMode.TUNNEL))

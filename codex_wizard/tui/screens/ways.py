@@ -19,6 +19,7 @@ from textual.widgets import Button, Static
 from ...core.logins.fresh import LocalCodex
 from ...core.logins.push import LocalAuth
 from ...core.progress import LoginMode
+from ..messages import ChooseWay, GoTo
 from ..state import Step, forwarding_refused
 from ..text import login_summary
 from .base import StepScreen, styled
@@ -178,10 +179,10 @@ class WaysInScreen(StepScreen):
     def action_choose(self, mode: str) -> None:
         way = LoginMode(mode)
         if self.available(way):
-            self.wizard.choose_way(way)
+            self.post_message(ChooseWay(way))
 
     def action_back(self) -> None:
-        self.wizard.goto(Step.TUNNEL)
+        self.post_message(GoTo(Step.TUNNEL))
 
     @on(Button.Pressed, ".way-button")
     def _way_pressed(self, event: Button.Pressed) -> None:
