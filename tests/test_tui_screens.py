@@ -77,13 +77,24 @@ async def test_host_list_shows_hosts_and_fills_token_states_as_they_answer():
         assert app.state.target == other
 
 
+RESOLVE_FAILED = "Can't resolve h: Name or service not known. Check the name or HostName."
+
+
+def unreached(kind: ConnectErrorKind, error: str) -> HostStatus:
+    """check_host's answer for a host whose connection failed this way (core.logins.status)."""
+    return HostStatus("h", TokenState.ERROR, error=error, unreached=kind)
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
         (HostStatus("h", TokenState.LOGGED_OUT, auth=parse_auth_json(None)), "not logged in"),
-        (HostStatus("h", TokenState.ERROR, error="Can't reach h: refused"), "unreachable"),
-        (HostStatus("h", TokenState.ERROR, error="The host key of h is not known"), "not yet"),
-        (HostStatus("h", TokenState.ERROR, error="WARNING: ... has CHANGED"), "CHANGED"),
+        (unreached(ConnectErrorKind.NETWORK, "Can't reach h: refused"), "unreachable"),
+        # a name that does not resolve is "not known" too, but no host key is in question
+        (unreached(ConnectErrorKind.NETWORK, RESOLVE_FAILED), "unreachable"),
+        (unreached(ConnectErrorKind.HOST_KEY_UNKNOWN, "The host key of h is not known"), "not yet"),
+        (unreached(ConnectErrorKind.HOST_KEY_CHANGED, "WARNING: ... has CHANGED"), "CHANGED"),
+        (unreached(ConnectErrorKind.TIMEOUT, "no answer within 20 s"), "unreachable"),
         (HostStatus("h", TokenState.RENEWS, auth=record(access_ttl_s=-7200)), "codex renews it"),
     ],
 )

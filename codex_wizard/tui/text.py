@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..core.ssh.types import ConnectErrorKind
 from ..core.tokens.auth import AuthKind, AuthRecord
 from ..core.tokens.state import TokenState, describe_expiry, humanize_duration
 
@@ -53,15 +54,17 @@ STATE_STYLES = {
 }
 
 
+UNREACHED = {
+    ConnectErrorKind.HOST_KEY_CHANGED: ("HOST KEY CHANGED", "bad"),
+    ConnectErrorKind.HOST_KEY_UNKNOWN: ("host key not yet trusted", "warn"),
+}
+"""The host list's words for a host not reached, by why (the connection's typed error)."""
+
+
 def token_summary(status: HostStatus, now: datetime, warn_days: float = 3.0) -> tuple[str, str]:
     """The host list's token column: (text, colour class), in `status`'s words, at `now`."""
     if status.auth is None:
-        error = status.error or ""
-        if "CHANGED" in error:
-            return "HOST KEY CHANGED", "bad"
-        if "not known" in error:
-            return "host key not yet trusted", "warn"
-        return "unreachable", "bad"
+        return UNREACHED.get(status.unreached, ("unreachable", "bad"))
     shown = status.at(now, warn_days)
     return shown.describe(now, brief=True), STATE_STYLES[shown.state]
 

@@ -26,7 +26,7 @@ from ..server.probe import ServerEnv
 from ..ssh.connection import connect
 from ..ssh.hosts import HostTarget
 from ..ssh.server import ServerConnection
-from ..ssh.types import ConnectError, ConnectSettings
+from ..ssh.types import ConnectError, ConnectErrorKind, ConnectSettings
 from ..tasks import gather_bounded
 from ..tokens.auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from ..tokens.state import Storage, TokenState, describe_state, renews_on_use, token_state
@@ -57,6 +57,7 @@ class HostStatus:
     storage: Storage = Storage.FILE
     file_id: str | None = None
     shared_with: tuple[str, ...] = ()
+    unreached: ConnectErrorKind | None = None  # why the connection failed, when it did
 
     @property
     def reachable(self) -> bool:
@@ -194,9 +195,10 @@ async def check_host(
             async with await connect(target, settings) as conn:
                 return await _check_on(conn, label, codex_home, warn_days)
     except ConnectError as exc:
-        return HostStatus(label, TokenState.ERROR, error=str(exc))
+        return HostStatus(label, TokenState.ERROR, error=str(exc), unreached=exc.kind)
     except TimeoutError:
-        return HostStatus(label, TokenState.ERROR, error=f"no answer within {timeout:g} s")
+        error = f"no answer within {timeout:g} s"
+        return HostStatus(label, TokenState.ERROR, error=error, unreached=ConnectErrorKind.TIMEOUT)
     except (asyncssh.Error, OSError) as exc:
         error = printable(f"lost the connection: {exc}")
         return HostStatus(label, TokenState.ERROR, error=error)
