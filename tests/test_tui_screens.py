@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from textual.widgets import Button, DataTable, Input, Log
 
@@ -353,7 +351,7 @@ async def test_tunnel_busy_port_kept_when_the_user_says_no():
         await pilot.press("f")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
         await pilot.press("n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: not app.screen.working("free-port"))  # its answer acted on
         assert calls.cancel == []
         assert "close that program" in text_of(app, "#tunnel-note")
 
@@ -578,7 +576,6 @@ async def test_expiry_shows_the_record_with_urgency_and_the_api_key_note():
         assert "ada.lovelace" not in fields  # masked
         assert "not an OpenAI API key" in text_of(app, "#api-key-note")
         assert "expires in 9 days 4 hours" in text_of(app, "#expiry-headline")
-        assert app.screen.query_one("#expiry-fields").render()  # renders
 
 
 @pytest.mark.parametrize(
@@ -724,4 +721,3 @@ async def test_expired_record_headline_mentions_refresh():
     text = headline(record(access_ttl_s=-3 * 3600), NOW, 3.0).plain
     assert "expired 3 hours ago" in text
     assert "codex renews it on next use" in text
-    assert NOW + timedelta(0) == NOW

@@ -114,6 +114,13 @@ class StepScreen(Screen):
             button.focus()
         self.refresh_bindings()
 
+    def working(self, *groups: str) -> bool:
+        """A worker of this screen in one of `groups` has not finished yet."""
+        return any(
+            worker.node is self and worker.group in groups and not worker.is_finished
+            for worker in self.workers
+        )
+
     def run_guarded(self, coro, doing: str, **kwargs) -> None:
         """A worker on this screen whose failure lands on the error screen, not a traceback."""
         self.run_worker(guarded(self, coro, doing), exit_on_error=False, **kwargs)

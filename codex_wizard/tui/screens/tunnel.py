@@ -188,7 +188,7 @@ class TunnelScreen(StepScreen):
         owner = self.local_owner()
         if owner is None:
             return
-        self.run_guarded(self._free_port(owner), "freeing the local port")
+        self.run_guarded(self._free_port(owner), "freeing the local port", group="free-port")
 
     @on(Button.Pressed, "#free-port")
     def _free_pressed(self) -> None:
