@@ -242,3 +242,24 @@ def test_core_modules_do_not_import_textual():
 
     for module in (actions, remembered):
         assert "textual" not in Path(module.__file__).read_text()
+
+
+@pytest.mark.parametrize(
+    ("result", "trouble", "user_prefix_next"),
+    [
+        (InstallResult("x", 243, NPM_EACCES), "npm may not write to its global folder", True),
+        (InstallResult("x", 243, NPM_EACCES, user_prefix=True), None, False),
+        (
+            InstallResult("x", 1, ["npm error request to https://registry.npmjs.org failed"]),
+            "npm can't reach the registry from the server",
+            False,
+        ),
+        (InstallResult("x", 1, ["npm error code E404"]), None, False),
+        (InstallResult("x", 0, ["added 2 packages"]), None, False),
+    ],
+)
+def test_npm_trouble_and_the_user_prefix_offer(result, trouble, user_prefix_next):
+    """What the wizard's install step offers after npm failed: the user-prefix install, and
+    the standalone codex with npm's trouble as the reason."""
+    assert result.npm_trouble == trouble
+    assert result.offers_user_prefix is user_prefix_next

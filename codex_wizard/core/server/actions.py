@@ -95,6 +95,20 @@ class InstallResult(ActionResult):
         """npm could not reach its registry (no network, DNS, a proxy or TLS problem)."""
         return not self.ok and any(_NETWORK.search(line) for line in self.output)
 
+    @property
+    def offers_user_prefix(self) -> bool:
+        """A global install npm may not write: the user-prefix install is the way on."""
+        return self.permission_error and not self.user_prefix
+
+    @property
+    def npm_trouble(self) -> str | None:
+        """Why npm itself is in the way (the standalone codex needs no npm), or None."""
+        if self.offers_user_prefix:
+            return "npm may not write to its global folder"
+        if self.network_error:
+            return "npm can't reach the registry from the server"
+        return None
+
     def summary(self) -> str:
         """The failure in words a user can act on; "" when the install worked."""
         if self.ok:
@@ -169,6 +183,11 @@ async def run_streaming(
     return process.exit_status, lines, None
 
 
+def install_args(user_prefix: bool) -> str:
+    """The npm command that installs codex (into ~/.local with user_prefix)."""
+    return USER_PREFIX_ARGS if user_prefix else INSTALL_ARGS
+
+
 async def install_codex(
     conn,
     env: ServerEnv,
@@ -178,7 +197,7 @@ async def install_codex(
     timeout: float = INSTALL_TIMEOUT,
 ) -> InstallResult:
     """`npm install -g @openai/codex` (or into ~/.local), streaming npm's output."""
-    args = USER_PREFIX_ARGS if user_prefix else INSTALL_ARGS
+    args = install_args(user_prefix)
     code, lines, error = await run_streaming(
         conn, group_command(env, args), on_line=on_line, timeout=timeout
     )

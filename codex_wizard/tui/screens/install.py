@@ -15,7 +15,7 @@ from textual.widgets import Button, Log, Static
 from ...core.doctor import Check, Verdict, check_codex, check_npm, check_path, node_check
 from ...core.install.plan import standalone_reason
 from ...core.install.standalone import StandaloneResult
-from ...core.server.actions import USER_PREFIX, install_env
+from ...core.server.actions import USER_PREFIX, install_args, install_env
 from ...core.server.probe import ProbeResult
 from ..messages import GoTo
 from ..state import Step
@@ -240,8 +240,7 @@ class InstallScreen(StepScreen):
         state = app.state
         log = self.query_one("#install-log", Log)
         env = install_env(state.probe, state.env) if state.probe else state.env
-        command = "npm install -g" + (f" --prefix {USER_PREFIX}" if user_prefix else "")
-        log.write_line(f"$ {command} @openai/codex")
+        log.write_line(f"$ {install_args(user_prefix)}")
         note = self.query_one("#install-note", Static)
         note.update(styled("Installing… (npm output below; it can take a minute)", "dim"))
         try:
@@ -260,11 +259,9 @@ class InstallScreen(StepScreen):
                 state.flow.installed_to_user_prefix()
             self.recheck()
             return
-        if result.network_error:
-            self.npm_trouble = "npm can't reach the registry from the server"
-        if result.permission_error and not user_prefix:
+        self.npm_trouble = result.npm_trouble or self.npm_trouble
+        if result.offers_user_prefix:
             self.offer_user_prefix = True
-            self.npm_trouble = "npm may not write to its global folder"
             note.update(
                 styled(
                     "npm may not write to its global folder (a permission error, EACCES). "
