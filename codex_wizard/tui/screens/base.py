@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
+from textual.worker import Worker
 
 from ..messages import GoBack, WorkFailed
 from ..state import Step
@@ -40,6 +41,15 @@ async def guarded(node: DOMNode, work: Awaitable[Any], doing: str) -> Any:
     except Exception as exc:
         node.post_message(WorkFailed(doing, exc))
         return None
+
+
+def running(node: DOMNode, *groups: str) -> bool:
+    """A worker of node (in one of `groups`; any, when none given) has not finished yet: the
+    busy state of a screen or panel, derived from its workers rather than kept by hand."""
+    return any(
+        worker.node is node and (not groups or worker.group in groups) and not worker.is_finished
+        for worker in node.workers
+    )
 
 
 class StepScreen(Screen):
@@ -115,11 +125,16 @@ class StepScreen(Screen):
         self.refresh_bindings()
 
     def working(self, *groups: str) -> bool:
-        """A worker of this screen in one of `groups` has not finished yet."""
-        return any(
-            worker.node is self and worker.group in groups and not worker.is_finished
-            for worker in self.workers
-        )
+        """A worker of this screen in one of `groups` (any, when none given) has not finished."""
+        return running(self, *groups)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker of this screen started or ended: what may be pressed follows from that."""
+        self.worker_changed(event.worker)
+        self.refresh_bindings()
+
+    def worker_changed(self, worker: Worker) -> None:
+        """Show what may be pressed now that `worker` started or ended (see working())."""
 
     def run_guarded(self, coro, doing: str, **kwargs) -> None:
         """A worker on this screen whose failure lands on the error screen, not a traceback."""

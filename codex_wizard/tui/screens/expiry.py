@@ -125,10 +125,6 @@ class ExpiryScreen(StepScreen):
         Binding("p", "live_check", "Test prompt"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.busy = False
-
     def compose_body(self) -> ComposeResult:
         yield Static("Reading the server's auth.json…", id="expiry-headline", classes="lead")
         yield FieldList(id="expiry-fields")
@@ -147,18 +143,17 @@ class ExpiryScreen(StepScreen):
         else:
             self.render_record()
 
+    @property
+    def busy(self) -> bool:
+        """auth.json is being read, or codex login status or codex logout runs."""
+        return self.working("auth", "verify", "logout")
+
     def reload(self) -> None:
-        self.busy = True
         self.run_guarded(self._read(), "reading auth.json", group="auth", exclusive=True)
 
     async def _read(self) -> None:
         app = self.wizard
-        try:
-            app.state.record = await app.backend.read_auth(
-                app.state.conn, app.state.env.auth_path()
-            )
-        finally:
-            self.busy = False
+        app.state.record = await app.backend.read_auth(app.state.conn, app.state.env.auth_path())
         self.render_record()
 
     def render_record(self) -> None:
@@ -194,16 +189,12 @@ class ExpiryScreen(StepScreen):
 
     def action_verify(self) -> None:
         if not self.busy:
-            self.busy = True
             self.query_one("#expiry-note", Static).update(styled("Running codex login status…"))
-            self.run_guarded(self._verify(), "verifying the login")
+            self.run_guarded(self._verify(), "verifying the login", group="verify")
 
     async def _verify(self) -> None:
         app = self.wizard
-        try:
-            result = await app.backend.verify(app.state.conn, app.state.env)
-        finally:
-            self.busy = False
+        result = await app.backend.verify(app.state.conn, app.state.env)
         note = self.query_one("#expiry-note", Static)
         said = result.error or result.last_line() or f"exit code {result.exit_code}"
         if result.logged_in:
@@ -212,7 +203,6 @@ class ExpiryScreen(StepScreen):
             note.update(styled(f"✗ codex login status: {said}", "bad"))
         else:
             note.update(styled(f"? codex login status: {said}", "warn"))
-        self.refresh_bindings()
 
     def action_login_again(self) -> None:
         if not self.busy:
@@ -220,7 +210,7 @@ class ExpiryScreen(StepScreen):
 
     def action_logout(self) -> None:
         if self.check_action("logout", ()) and not self.busy:
-            self.run_guarded(self._logout(), "logging out")
+            self.run_guarded(self._logout(), "logging out", group="logout")
 
     async def _logout(self) -> None:
         from .logout import logout_notice_for
@@ -229,11 +219,7 @@ class ExpiryScreen(StepScreen):
         label = app.state.target.label() if app.state.target else "the server"
         note = self.query_one("#expiry-note", Static)
         note.update(styled("Looking for other copies of this login…", "dim"))
-        self.busy = True
-        try:
-            notice = await logout_notice_for(app)
-        finally:
-            self.busy = False
+        notice = await logout_notice_for(app)
         note.update("")
         yes = await self.app.push_screen_wait(
             ConfirmDialog(
@@ -246,12 +232,8 @@ class ExpiryScreen(StepScreen):
         )
         if not yes:
             return
-        self.busy = True
         note.update(styled("Running codex logout…"))
-        try:
-            result = await app.backend.logout(app.state.conn, app.state.env)
-        finally:
-            self.busy = False
+        result = await app.backend.logout(app.state.conn, app.state.env)
         said = result.error or result.last_line() or f"exit code {result.exit_code}"
         mark, style = ("✓", "ok") if result.ok else ("✗", "bad")
         note.update(styled(f"{mark} codex logout: {said}", style))

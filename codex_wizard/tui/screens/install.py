@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Log, Static
+from textual.worker import Worker
 
 from ...core.doctor import Check, Verdict, check_codex, check_npm, check_path, node_check
 from ...core.install.plan import standalone_reason
@@ -72,7 +73,6 @@ class InstallScreen(StepScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.busy = False
         self.offer_user_prefix = False
         self.npm_trouble: str | None = None  # why npm failed, when standalone is the way out
 
@@ -97,18 +97,17 @@ class InstallScreen(StepScreen):
     # ------------------------------------------------------------------ probing
 
     def recheck(self) -> None:
-        self.busy = True
         self.query_one("#install-summary", Static).update("Checking the server…")
         self.set_next(False, "checking…")
-        self._update_buttons()
         self.run_guarded(self._probe(), "checking the server", group="probe", exclusive=True)
+        self._update_buttons()
 
     async def _probe(self) -> None:
-        try:
-            await self.wizard.state.flow.run_probe()
-        finally:
-            self.busy = False
+        await self.wizard.state.flow.run_probe()
         self.render_probe()
+
+    def worker_changed(self, worker: Worker) -> None:
+        self._update_buttons()
 
     def render_probe(self) -> None:
         state = self.wizard.state
@@ -148,7 +147,8 @@ class InstallScreen(StepScreen):
             probe is not None and not probe.codex.works and self.wizard.state.standalone is None
         )
         reason = standalone_reason(probe) if needed else None
-        self._panel.offer(reason or self.npm_trouble, enabled=probe is not None and not self.busy)
+        checking = self.working("probe", "install")
+        self._panel.offer(reason or self.npm_trouble, enabled=probe is not None and not checking)
         self.refresh_bindings()
 
     @property
@@ -157,7 +157,7 @@ class InstallScreen(StepScreen):
 
     def _busy(self) -> bool:
         """npm, the probe or the standalone install is running."""
-        return self.busy or self._panel.busy
+        return self.working("probe", "install") or self._panel.busy
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "install":
@@ -227,13 +227,12 @@ class InstallScreen(StepScreen):
         self.action_standalone()
 
     def start_install(self, *, user_prefix: bool) -> None:
-        self.busy = True
-        self._update_buttons()
         self.set_next(False, "installing…")
         log = self.query_one("#install-log", Log)
         log.display = True
         log.clear()
         self.run_guarded(self._install(user_prefix), "installing codex", group="install")
+        self._update_buttons()
 
     async def _install(self, user_prefix: bool) -> None:
         app = self.wizard
@@ -243,12 +242,9 @@ class InstallScreen(StepScreen):
         log.write_line(f"$ {install_args(user_prefix)}")
         note = self.query_one("#install-note", Static)
         note.update(styled("Installing… (npm output below; it can take a minute)", "dim"))
-        try:
-            result = await app.backend.install(
-                state.conn, env, user_prefix=user_prefix, on_line=log.write_line
-            )
-        finally:
-            self.busy = False
+        result = await app.backend.install(
+            state.conn, env, user_prefix=user_prefix, on_line=log.write_line
+        )
         if result.error:
             log.write_line(f"[codex-wizard] {result.error}")
         if result.ok:

@@ -17,7 +17,7 @@ from textual.widgets import Button, Static
 
 from ...core.logins.livecheck import QUOTA_NOTE, LiveCheck, LiveOutcome
 from ...core.sanitize import printable
-from .base import guarded, styled
+from .base import guarded, running, styled
 from .dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -46,9 +46,10 @@ class LiveCheckPanel(Vertical):
             super().__init__()
             self.check = check
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.busy = False
+    @property
+    def busy(self) -> bool:
+        """The question or the check is under way (its worker has not finished)."""
+        return running(self)
 
     @property
     def wizard(self) -> Wizard:
@@ -61,7 +62,6 @@ class LiveCheckPanel(Vertical):
 
     def start(self) -> None:
         if not self.busy:
-            self.busy = True
             self.query_one("#live-check", Button).disabled = True
             self.run_worker(
                 guarded(self, self._ask_then_check(), "sending a test prompt"),
@@ -83,7 +83,6 @@ class LiveCheckPanel(Vertical):
             note.update(styled("Stopped: codex exec was ended on the server.", "warn"))
             raise
         finally:
-            self.busy = False
             for button in self.query("#live-check").results(Button):  # none: the step was left
                 button.disabled = False
             self.post_message(self.Done(check))

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
+from textual.worker import Worker
 
 from ...core.logins.fresh import FreshLoginError, LocalCodex
 from ...core.logins.push import LocalAuth, PushError, PushResult, read_local_login
@@ -75,7 +76,6 @@ class PushScreen(StepScreen):
         self.local: LocalAuth | None = None
         self.codex: LocalCodex | str | None = None  # str: why there is none here
         self.url: str | None = None  # the fresh login's, while it waits for the browser
-        self.busy = True  # until this computer's codex and login are looked at
 
     @property
     def label(self) -> str:
@@ -97,16 +97,20 @@ class PushScreen(StepScreen):
         yield FieldList(id="push-result")
 
     def on_mount(self) -> None:
-        self.render_push()
         self.run_guarded(self._load(), "reading this computer's auth.json", group="local")
+        self.render_push()
 
     async def _load(self) -> None:
-        try:
-            self.local, self.codex = await asyncio.gather(
-                load_local(self.wizard), find_codex(self.wizard)
-            )
-        finally:
-            self.busy = False
+        self.local, self.codex = await asyncio.gather(
+            load_local(self.wizard), find_codex(self.wizard)
+        )
+
+    @property
+    def busy(self) -> bool:
+        """This computer's codex and login are looked at, or a login is on its way over."""
+        return self.working("local", "fresh", "push")
+
+    def worker_changed(self, worker: Worker) -> None:
         self.render_push()
 
     def render_push(self) -> None:
@@ -192,7 +196,6 @@ class PushScreen(StepScreen):
         app = self.wizard
         codex = self.codex
         assert isinstance(codex, LocalCodex)
-        self.busy = True
         self.note(f"Starting {codex.describe()} on this computer, in a temporary CODEX_HOME…")
         self.render_push()
         try:
@@ -204,7 +207,6 @@ class PushScreen(StepScreen):
         else:
             self.note(f"✓ {self.label} has a login of its own now, shared with nothing.", "ok")
         finally:
-            self.busy = False
             self._show_url(None)
         self.render_push()
         if app.state.pushed is not None:
@@ -235,7 +237,7 @@ class PushScreen(StepScreen):
 
     def action_push(self) -> None:
         if self._can_push():
-            self.run_guarded(self._push(), "pushing auth.json")
+            self.run_guarded(self._push(), "pushing auth.json", group="push")
 
     def action_ways(self) -> None:
         self.post_message(ShowWays())
@@ -258,7 +260,6 @@ class PushScreen(StepScreen):
         if not yes:
             return
         self.note("Copying, then running codex login status…")
-        self.busy = True
         self.render_push()
         try:
             if local.data is None:
@@ -268,8 +269,6 @@ class PushScreen(StepScreen):
             self.note(f"✗ {exc}", "bad")
         else:
             self.note(f"✓ Copied. {self.label} shares this computer's login now.", "ok")
-        finally:
-            self.busy = False
         self.render_push()
         if app.state.pushed is not None:
             self.query_one("#next", Button).focus()

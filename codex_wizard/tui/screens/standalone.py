@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from ...core.doctor import Check, Verdict
 from ...core.install.standalone import InstallProgress, Phase, StandaloneResult
 from ...core.sanitize import printable
-from .base import guarded, styled
+from .base import guarded, running, styled
 
 if TYPE_CHECKING:
     from ..protocol import Wizard
@@ -77,10 +77,10 @@ class StandalonePanel(Vertical):
             super().__init__()
             self.result = result
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.worker: Worker | None = None
-        self.busy = False
+    @property
+    def busy(self) -> bool:
+        """The install runs (its worker has not finished)."""
+        return running(self)
 
     @property
     def wizard(self) -> Wizard:
@@ -106,23 +106,21 @@ class StandalonePanel(Vertical):
     def start(self) -> None:
         if self.busy:
             return
-        self.busy = True
         self._show_running(True)
         self._status("asking the registry…", "dim")
-        self.worker = self.run_worker(
+        self.run_worker(
             guarded(self, self._install(), "installing the standalone codex"),
             group="standalone",
             exit_on_error=False,
         )
 
     def cancel(self) -> None:
-        if self.busy and self.worker is not None:
+        if self.busy:
             self._status("Cancelling: stopping it on the server and cleaning up…", "warn")
-            self.worker.cancel()
+            self.workers.cancel_node(self)
 
-    async def _install(self) -> None:
+    async def _install(self) -> StandaloneResult:
         state = self.wizard.state
-        result: StandaloneResult | None = None
         try:
             result = await self.wizard.backend.install_standalone(
                 state.conn, state.probe, on_progress=self.show_progress
@@ -130,12 +128,15 @@ class StandalonePanel(Vertical):
         except asyncio.CancelledError:
             self._status(CANCELLED, "warn")
             raise
-        else:
-            self._status(result_text(result, state.target.label() if state.target else "HOST"))
-        finally:
-            self.busy = False
+        self._status(result_text(result, state.target.label() if state.target else "HOST"))
+        return result
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The install ended (done, failed or cancelled): the screen hears how."""
+        if event.worker.is_finished:
             self._show_running(False)
-            self.post_message(self.Finished(result))
+            done = event.state is WorkerState.SUCCESS
+            self.post_message(self.Finished(event.worker.result if done else None))
 
     def show_progress(self, progress: InstallProgress) -> None:
         """One InstallProgress: the words, and the bar (indeterminate without a total)."""

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
 
 from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
 from ...core.laptop.ports import CODEX_PORTS
@@ -37,10 +38,6 @@ class TunnelScreen(StepScreen):
         Binding("r", "recheck", "Re-check"),
         Binding("w", "ways", "Other ways in"),
     ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.checking = False
 
     def compose_body(self) -> ComposeResult:
         label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
@@ -71,21 +68,20 @@ class TunnelScreen(StepScreen):
         return self.wizard.local_port_for(DEFAULT_LOGIN_PORT)
 
     def recheck(self) -> None:
-        self.checking = True
         self.set_next(False, "checking…")
         self.run_guarded(self._check(), "checking the ports", group="ports", exclusive=True)
 
     async def _check(self) -> None:
         state = self.wizard.state
-        try:
-            forwarding = asyncio.create_task(state.flow.check_forwarding())
-            ports = [self.local_port, CODEX_PORTS[1]] if self.local_port else []
-            state.local_owners = await state.flow.local_owners(ports) if ports else {}
-            await forwarding
-        finally:
-            self.checking = False
+        forwarding = asyncio.create_task(state.flow.check_forwarding())
+        ports = [self.local_port, CODEX_PORTS[1]] if self.local_port else []
+        state.local_owners = await state.flow.local_owners(ports) if ports else {}
+        await forwarding
+
+    def worker_changed(self, worker: Worker) -> None:
         self.render_checks()
-        if forwarding_refused(state.forwarding):
+        checked = worker.group == "ports" and worker.state is WorkerState.SUCCESS
+        if checked and forwarding_refused(self.wizard.state.forwarding):
             self.query_one("#next", Button).focus()  # Enter leads to the other ways in
 
     def local_owner(self):
@@ -136,7 +132,7 @@ class TunnelScreen(StepScreen):
         note = self.query_one("#tunnel-note", Static)
         if self.tunnel_login_running():
             self.set_next(True, "a login is running", label="Show login")
-        elif self.checking or state.forwarding is None:
+        elif self.working("ports") or state.forwarding is None:
             self.set_next(False, "checking…", label=self.NEXT_LABEL)
         elif refused:
             self.set_next(True, "no tunnel possible", label="Other ways in")
@@ -174,7 +170,7 @@ class TunnelScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def action_recheck(self) -> None:
-        if not self.checking:
+        if not self.working("ports"):
             self.recheck()
 
     def action_ways(self) -> None:
