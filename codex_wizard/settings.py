@@ -24,10 +24,11 @@ def connect_settings(
 ) -> ConnectSettings:
     """The common options as ConnectSettings; with prompts, unknown keys and passphrases are
     asked there (the wizard asks through its flow's prompter instead)."""
+    timeout = getattr(args, "connect_timeout", None)
     return ConnectSettings(
         ssh_config=getattr(args, "ssh_config", None),
         accept_new_host_key=getattr(args, "accept_new_host_key", False),
-        connect_timeout=getattr(args, "connect_timeout", None) or DEFAULT_CONNECT_TIMEOUT,
+        connect_timeout=DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout,
         confirm_host_key=prompts.confirm_host_key if prompts else None,
         ask_passphrase=prompts.passphrase if prompts else None,
     )

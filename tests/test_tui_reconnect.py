@@ -70,7 +70,7 @@ async def test_a_drop_mid_login_offers_reconnect_which_starts_a_fresh_login():
         what = text_of(app, "#problem-what")
         assert "lost during the sign-in" in what and "no longer works" in what
         assert "fresh login" in text_of(app, "#problem-todo")
-        assert app.focused is app.screen.query_one("#reconnect", Button)
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#reconnect", Button))
         await wait_for(pilot, lambda: app.state.login.ended)
         assert app.state.login.phase is LoginPhase.DISCONNECTED
         await pilot.press("r")
@@ -223,6 +223,11 @@ async def test_choose_another_host_from_the_lost_screen_forgets_the_server():
         assert calls.sessions[0].closed
 
 
+def watching(app) -> bool:
+    """The app's watch on the connection (it reports a close it did not make) still runs."""
+    return any(worker.group == "watch" and not worker.is_finished for worker in app.workers)
+
+
 async def test_closing_the_connection_ourselves_is_not_a_lost_connection():
     backend, calls = fake_backend()
     conns = reconnectable(backend, calls)
@@ -232,7 +237,8 @@ async def test_closing_the_connection_ourselves_is_not_a_lost_connection():
         await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
         await pilot.press("escape")  # back to the hosts: we close it
         await wait_for(pilot, lambda: screen_name(app) == "HostScreen")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not watching(app))  # the watch saw the close, and ended
+        await pilot.pause()  # whatever it posted has been handled
         assert conns[0].close_calls == 1
         assert screen_name(app) == "HostScreen" and app.state.lost is None
 
@@ -316,6 +322,9 @@ async def _tunnel(pilot, app, calls):
     await at_step(pilot, app, Step.TUNNEL)
 
 
+CONNECTED = {"install", "tunnel", "ways", "login", "relay-typing", "device", "push-confirm"}
+CONNECTED |= {"expiry", "lost"}
+LOGIN_RAN = {"login", "relay-typing", "device", "lost"}
 STEPS = {
     "hosts": _at_host,
     "connecting": _connecting,
@@ -344,7 +353,8 @@ async def test_ctrl_c_and_quit_at_every_step_stop_the_login_and_close(where, key
         await pilot.press(key)
         await wait_for(pilot, lambda: not app.is_running)
     assert app.return_code == 0
+    opened = [c for c in [*conns, conn] if c is not None]
+    assert bool(opened) == (where in CONNECTED)  # never all() over an empty list
+    assert all(c.close_calls == 1 for c in opened)
+    assert bool(calls.sessions) == (where in LOGIN_RAN)
     assert all(session.closed for session in calls.sessions)
-    assert all(c.close_calls == 1 for c in [*conns, conn] if c is not None)
-    if where in ("login", "relay-typing", "device"):
-        assert calls.sessions

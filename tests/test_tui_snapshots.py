@@ -34,12 +34,18 @@ from tests.tui_fakes import (
     probe,
     record,
     screen_name,
+    settled,
     wait_for,
 )
 
 
 class DemoStandIn:
     """Only its presence matters to the screens (DEMO badge, simulate action)."""
+
+
+def shown_status(table, host: str) -> bool:
+    """The host's row shows its check's answer (no longer "checking…")."""
+    return "checking" not in str(table.get_cell(host, "token"))
 
 
 def test_hosts_screen(snap_compare):
@@ -56,6 +62,9 @@ def test_hosts_screen(snap_compare):
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: len(calls.status) == 4)
+        table = app.screen.query_one("#hosts")
+        answered = ["ada@build.example.com", "old-vps", "root@10.0.0.7"]
+        await wait_for(pilot, lambda: all(shown_status(table, host) for host in answered))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -117,7 +126,7 @@ def test_install_screen_permission_error(snap_compare):
         await wait_for(pilot, lambda: app.state.probe is not None)
         await pilot.press("i")
         await wait_for(pilot, lambda: app.screen.offer_user_prefix)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -130,7 +139,7 @@ def test_tunnel_screen_busy_port(snap_compare):
     async def run_before(pilot):
         await at_step(pilot, app, Step.TUNNEL)
         await wait_for(pilot, lambda: app.state.forwarding is not None)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -152,7 +161,8 @@ def _login_app(*events, demo: bool = False):
         if events and isinstance(events[-1], LoginExited):
             await wait_for(pilot, lambda: app.state.login.ended)
         session.tunnel.saw("GET", "/auth/callback", 302 if LoginSucceeded() in events else None)
-        await pilot.pause(0.6)  # one tick of the live tunnel line
+        app.screen.query_one("#tunnel-live").refresh(layout=True)  # its tick, without waiting
+        await settled(pilot, app)
 
     return app, run_before
 
@@ -181,7 +191,7 @@ def test_expiry_screen(snap_compare):
     async def run_before(pilot):
         await at_step(pilot, app, Step.EXPIRY)
         await wait_for(pilot, lambda: app.state.record is not None)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -193,7 +203,7 @@ def test_expiry_screen_expiring_soon(snap_compare):
     async def run_before(pilot):
         await at_step(pilot, app, Step.EXPIRY)
         await wait_for(pilot, lambda: app.state.record is not None)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -215,7 +225,7 @@ def test_ways_in_when_forwarding_is_refused(snap_compare):
         await pilot.press("n")
         await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
         await wait_for(pilot, lambda: app.screen.local is not None)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -231,7 +241,7 @@ def test_relay_screen_with_a_rejected_address(snap_compare):
         calls.sessions[-1].push(UrlReady(URL, 1455))
         await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
         await pilot.press("a", *"http://127.0.0.1:1457/auth/callback?code=c&state=x", "enter")
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -248,7 +258,7 @@ def test_device_code_screen(snap_compare):
             DeviceCodeReady("https://auth.openai.com/codex/device", "66FT-Z7YB3")
         )
         await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -266,7 +276,7 @@ def test_push_screen_after_a_push(snap_compare):
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmDialog")
         await pilot.press("y")
         await wait_for(pilot, lambda: app.state.pushed is not None)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -285,6 +295,6 @@ def test_connection_lost_screen(snap_compare):
             LoginExited(None, "connection lost: Connection reset by peer", connection_lost=True)
         )
         await wait_for(pilot, lambda: screen_name(app) == "ConnectionLostScreen")
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

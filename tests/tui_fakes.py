@@ -421,6 +421,20 @@ async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
         await pilot.pause(0.02)
 
 
+async def settled(pilot, app: WizardApp) -> None:
+    """Until the screen on show has caught up with what happened: its workers have finished
+    and, on a sign-in screen, the login it shows is the flow's. Then its last render lands."""
+    screen = app.screen
+
+    def caught_up() -> bool:
+        working = any(worker.node is screen and not worker.is_finished for worker in app.workers)
+        shown = getattr(screen, "login", app.state.login)
+        return not working and shown == app.state.login
+
+    await wait_for(pilot, caught_up)
+    await pilot.pause()
+
+
 def screen_name(app: WizardApp) -> str:
     """The class name of the screen on show, once it is composed and mounted."""
     screen = app.screen

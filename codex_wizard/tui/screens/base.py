@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from ..messages import GoBack, WorkFailed
 from ..state import Step
@@ -129,9 +129,12 @@ class StepScreen(Screen):
         return running(self, *groups)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A worker of this screen started or ended: what may be pressed follows from that."""
-        self.worker_changed(event.worker)
-        self.refresh_bindings()
+        """A worker of this screen started or ended: what may be pressed follows from that.
+        A cancelled one is left alone: the screen is being left (or the server forgotten), or a
+        new run of its group replaced it, whose own states follow."""
+        if event.state is not WorkerState.CANCELLED:
+            self.worker_changed(event.worker)
+            self.refresh_bindings()
 
     def worker_changed(self, worker: Worker) -> None:
         """Show what may be pressed now that `worker` started or ended (see working())."""
