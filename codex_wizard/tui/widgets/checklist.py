@@ -9,18 +9,13 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...core.doctor import Check, Verdict
+from .status import StatusColours
 
 MARKS = {Verdict.PASS: "✓", Verdict.WARN: "!", Verdict.FAIL: "✗", Verdict.SKIP: "–"}
 VERDICT_CLASS = {
     Verdict.PASS: "ok",
     Verdict.WARN: "warn",
     Verdict.FAIL: "bad",
-    Verdict.SKIP: "dim",
-}
-STYLES = {
-    Verdict.PASS: "bold green",
-    Verdict.WARN: "bold yellow",
-    Verdict.FAIL: "bold red",
     Verdict.SKIP: "dim",
 }
 
@@ -30,7 +25,7 @@ def check_line(check: Check) -> tuple[str, str, str]:
     return MARKS[check.verdict], check.found, VERDICT_CLASS[check.verdict]
 
 
-class Checklist(Static):
+class Checklist(StatusColours, Static):
     """Rows of `✓ name  what was found` plus `fix: …` under warnings and failures."""
 
     def __init__(self, checks: Sequence[Check] = (), **kwargs) -> None:
@@ -53,6 +48,8 @@ class Checklist(Static):
             if check.fix and check.verdict in (Verdict.WARN, Verdict.FAIL):
                 found.append(f"\nfix: {check.fix}", style="italic")
             table.add_row(
-                Text(MARKS[check.verdict], style=STYLES[check.verdict]), check.name, found
+                Text(MARKS[check.verdict], style=self.status_style(VERDICT_CLASS[check.verdict])),
+                check.name,
+                found,
             )
         return table

@@ -8,12 +8,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-STYLES = {"ok": "bold green", "warn": "bold yellow", "bad": "bold red", "dim": "dim", "": ""}
+from .status import StatusColours
 
 Field = tuple[str, str] | tuple[str, str, str]
 
 
-class FieldList(Static):
+class FieldList(StatusColours, Static):
     def __init__(self, fields: Sequence[Field] = (), **kwargs) -> None:
         super().__init__(**kwargs)
         self.fields = list(fields)
@@ -28,5 +28,5 @@ class FieldList(Static):
         table.add_column(ratio=1)
         for field in self.fields:
             label, value, style = (*field, "")[:3]
-            table.add_row(label, Text(value, style=STYLES.get(style, style)))
+            table.add_row(label, Text(value, style=self.status_style(style)))
         return table
