@@ -131,8 +131,12 @@ def test_names_alias_and_check_host_ip() -> None:
 
 
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen not installed")
-def test_hashed_append_is_found_by_ssh_keygen(tmp_path: Path) -> None:
-    known = tmp_path / "new" / ".ssh" / "known_hosts"
+def test_hashed_append_is_found_by_ssh_keygen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "new"))
+    (tmp_path / "new").mkdir()
+    known = tmp_path / "new" / ".ssh" / "known_hosts"  # ~/.ssh is made as ssh makes it
     lines = knownhosts.lines_for(f"[web.example]:2222,[192.0.2.1]:2222 {ED25519}", hashed=True)
     knownhosts.append_lines(known, lines)
     assert known.stat().st_mode & 0o777 == 0o600

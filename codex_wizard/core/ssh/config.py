@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from . import knownhosts
 from .hosts import HostArgError, HostTarget, parse_host_arg
 from .knownhosts import KnownHostsPolicy
+from .prompts import DEFAULT_PASSWORD_PROMPTS
 from .types import ConnectSettings
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class ResolvedHost:
     policy: KnownHostsPolicy
     jumps: tuple[HostTarget, ...]
     reuse: bool  # asyncssh.connect can take `options` as they are, without reading the config
+    identity_keys: frozenset[bytes] = frozenset()  # the IdentityFiles' public keys
+    batch_mode: bool = False  # BatchMode yes: nobody is asked anything
+    password_prompts: int = DEFAULT_PASSWORD_PROMPTS  # NumberOfPasswordPrompts
 
 
 def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHost:
@@ -56,7 +60,18 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     )
     if not reuse:
         kwargs["config"] = config
-    return ResolvedHost(options, kwargs, policy, jumps, reuse)
+    return ResolvedHost(
+        options,
+        kwargs,
+        policy,
+        jumps,
+        reuse,
+        identity_keys=identity_public_keys(identity_files(options)),
+        batch_mode=bool(options.config.get("BatchMode", False)),
+        password_prompts=int(
+            options.config.get("NumberOfPasswordPrompts", DEFAULT_PASSWORD_PROMPTS)
+        ),
+    )
 
 
 def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:
@@ -81,6 +96,25 @@ def _agent_option(identity_agent: object) -> dict[str, object]:
     if identity_agent == "SSH_AUTH_SOCK":
         return {"agent_path": os.environ.get("SSH_AUTH_SOCK") or None}
     return {}
+
+
+def identity_public_keys(paths: list[Path]) -> frozenset[bytes]:
+    """The public keys (wire form) of these key files: from `<file>.pub`, else the private key
+    when it is not encrypted, as ssh loads them to find them among the agent's keys."""
+    import asyncssh
+
+    keys: set[bytes] = set()
+    for path in paths:
+        try:
+            keys.add(asyncssh.read_public_key(f"{path}.pub").public_data)
+            continue
+        except (OSError, ValueError, asyncssh.KeyImportError):
+            pass
+        try:
+            keys.add(asyncssh.read_private_key(path).public_data)
+        except (OSError, ValueError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError):
+            continue
+    return frozenset(keys)
 
 
 def identity_files(options: asyncssh.SSHClientConnectionOptions) -> list[Path]:
