@@ -76,6 +76,7 @@ async def test_hashed_file_and_hashed_append(lab: SshLab, tmp_path: Path) -> Non
     assert _ssh_accepts(config, "hashed") and await _we_accept(config, "hashed")
 
     fresh = tmp_path / "new" / "known_hosts"
+    fresh.parent.mkdir()  # ssh makes no folder but ~/.ssh
     config = _config(
         lab,
         tmp_path,
