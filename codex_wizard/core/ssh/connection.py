@@ -185,6 +185,8 @@ def _client_factory(
             offer_keys_first(conn)
             auth_behind_service_request(conn)
             prefer_agent_keys(conn, resolved.identity_keys)
+            if not resolved.key_files:  # asyncssh read its default keys instead: ssh doesn't
+                conn._client_keys = []
 
         def password_auth_requested(self) -> Awaitable[str | None]:
             return prompts.password()

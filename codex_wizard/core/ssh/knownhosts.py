@@ -78,13 +78,14 @@ class KnownHostsPolicy:
 
     @property
     def asks(self) -> bool:
-        """An unknown key is shown and needs a yes (StrictHostKeyChecking ask, no BatchMode)."""
-        return self.strict == "ask"
+        """An unknown key is shown and needs a yes (StrictHostKeyChecking ask, no BatchMode).
+        With UserKnownHostsFile none there is nowhere to record it: ssh refuses it unasked."""
+        return self.strict == "ask" and self.append_to is not None
 
     @property
     def adds_unknown(self) -> bool:
-        """An unknown key is recorded without a question (accept-new, no)."""
-        return self.strict in ("accept-new", "no")
+        """An unknown key is recorded without a question (accept-new, no; not with none)."""
+        return self.strict in ("accept-new", "no") and self.append_to is not None
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -262,13 +263,14 @@ def append_lines(path: Path, lines: list[str]) -> bool:
     """Append lines to a known_hosts file in place, as ssh does (hostfile.c).
 
     A symlink stays a symlink (its target grows), a newline is added first when the file lacks
-    its last one, a new file is 0600, and only ~/.ssh itself is created (0700) when missing.
+    its last one, a new file gets ssh's mode (0666 less the umask: host keys are public), and
+    only ~/.ssh itself is created (0700) when missing.
     Nothing is written to what is not a regular file: /dev/null (or a FIFO) records nothing,
     as it does for ssh. False when nothing was recorded; OSError when the file can't be opened.
     """
     _make_user_ssh_dir(path.parent)
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-    fd = os.open(path, flags, 0o600)
+    fd = os.open(path, flags, 0o666)
     try:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):

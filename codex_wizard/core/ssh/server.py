@@ -120,15 +120,22 @@ def coalesce_writes(conn: asyncssh.SSHClientConnection) -> None:
     transport.close = flush_then_close
 
 
+# asyncssh lists these among its methods, but with no GSSAPI and no host keys here they are
+# skipped: publickey comes first unless PreferredAuthentications puts another method first.
+_METHODS_NEVER_TRIED = (b"gssapi-keyex", b"gssapi-with-mic", b"hostbased")
+
+
 def offer_keys_first(conn: asyncssh.SSHClientConnection) -> None:
     """Start auth with publickey instead of asyncssh's `none` probe: one round trip less.
 
     `none` only asks which methods the server takes; a refused key brings that same list, and
-    with no key to offer asyncssh moves on to `none` as before (so passwords still work). Call
-    from connection_made, before auth starts.
+    with no key to offer asyncssh moves on to `none` as before (so passwords still work). Not
+    when PreferredAuthentications puts a password or keyboard-interactive first: those come
+    first then, as ssh tries them. Call from connection_made, before auth starts.
     """
     preferred = getattr(conn, "_preferred_auth", None) or ()
-    if b"publickey" in preferred and getattr(conn, "_auth_methods", None) == [b"none"]:
+    ours = [method for method in preferred if method not in _METHODS_NEVER_TRIED]
+    if ours[:1] == [b"publickey"] and getattr(conn, "_auth_methods", None) == [b"none"]:
         conn._auth_methods = [b"publickey", b"none"]
 
 

@@ -1,0 +1,484 @@
+"""The cases of the OpenSSH differential suite, and the compat table made from them.
+
+Each case is an ssh_config Host block (the lab's, changed), a prepared folder (known_hosts
+state, keys), maybe an agent and sshd settings, and the outcome both `ssh` and we must have.
+tests/test_ssh_compat.py runs them in the lab; docs/ssh-compat.md is rendered from the same
+cases (scripts/ssh-compat-doc.py writes it, tests/test_ssh_compat_doc.py fails when stale).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "ssh-compat.md"
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBTlvFGuKYxDw2Yv0Hzs1hzHl3FoE4zYMv7VA3JqE5W"
+
+# A folder's preparation: (the folder, the lab host key's known_hosts line, the lab's key file).
+Setup = Callable[[Path, str, Path], None]
+
+
+def no_files(folder: Path, line: str, key: Path) -> None:
+    """Nothing: no known_hosts at all."""
+
+
+def empty_known(folder: Path, line: str, key: Path) -> None:
+    (folder / "known_hosts").write_text("")
+
+
+def lab_known(folder: Path, line: str, key: Path) -> None:
+    (folder / "known_hosts").write_text(line)
+
+
+def changed_known(folder: Path, line: str, key: Path) -> None:
+    """known_hosts lists another key for the lab's host."""
+    (folder / "known_hosts").write_text(f"{line.split()[0]} {OTHER_KEY}\n")
+
+
+def symlinked_known(folder: Path, line: str, key: Path) -> None:
+    """known_hosts is a (relative) symlink into a dotfiles folder, as dotfiles managers make."""
+    (folder / "dotfiles").mkdir()
+    (folder / "dotfiles" / "known_hosts").write_text("")
+    (folder / "known_hosts").symlink_to("dotfiles/known_hosts")
+
+
+def folder_known(folder: Path, line: str, key: Path) -> None:
+    """known_hosts is a folder: no keys, and nothing can be added."""
+    (folder / "known_hosts").mkdir()
+
+
+def global_known(folder: Path, line: str, key: Path) -> None:
+    (folder / "global_known_hosts").write_text(line)
+
+
+def alias_known(folder: Path, line: str, key: Path) -> None:
+    """The key is listed under a HostKeyAlias only."""
+    (folder / "known_hosts").write_text(f"shared-alias {line.split(None, 1)[1]}")
+
+
+def second_file_known(folder: Path, line: str, key: Path) -> None:
+    (folder / "known_hosts").write_text("")
+    (folder / "known_hosts2").write_text(line)
+
+
+def encrypted_key(folder: Path, line: str, key: Path) -> None:
+    """The lab's key, encrypted with the case's password as its passphrase."""
+    lab_known(folder, line, key)
+    copy = folder / "id_enc"
+    shutil.copy(key, copy)
+    copy.chmod(0o600)
+    shutil.copy(f"{key}.pub", f"{copy}.pub")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", PASSWORD, "-f", str(copy)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def include_file(folder: Path, line: str, key: Path) -> None:
+    """An included file holds the known_hosts setting."""
+    lab_known(folder, line, key)
+    (folder / "included.conf").write_text(f"UserKnownHostsFile {folder}/known_hosts\n")
+
+
+PASSWORD = "Lab-pass-7319"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One setup; `connected` is the outcome ssh and we must both have (`ours` when we differ
+    on purpose, `why` saying why)."""
+
+    name: str
+    option: str
+    ssh_does: str
+    options: dict[str, str | None] = field(default_factory=dict)
+    setup: Setup = lab_known
+    connected: bool = True
+    trust: bool = True  # the answer to the host key question
+    password: str | None = None  # the answer to password / passphrase / kbd-int prompts
+    sshd: dict[str, str] = field(default_factory=dict)
+    agent_keys: int = -1  # -1: no agent; n: n other keys, then the lab's key
+    tail: str = ""  # lines after the Host block (Match ...)
+    ours: bool | None = None  # our outcome when it differs on purpose
+    why: str = ""
+    watch: tuple[str, ...] = ()  # more paths whose state must stay the same
+
+    @property
+    def our_outcome(self) -> bool:
+        return self.connected if self.ours is None else self.ours
+
+
+PASSWORD_SSHD = {"PasswordAuthentication": "yes"}
+KBDINT_SSHD = {"UsePAM": "yes", "KbdInteractiveAuthentication": "yes"}
+NO_KEY = {"IdentityFile": "{dir}/no-such-key"}
+
+CASES = [
+    # --- StrictHostKeyChecking, every value -------------------------------------------------
+    Case(
+        "strict-yes-unknown",
+        "StrictHostKeyChecking",
+        "`yes`: an unknown key is refused without a question",
+        {"StrictHostKeyChecking": "yes"},
+        empty_known,
+        connected=False,
+    ),
+    Case(
+        "strict-ask-unknown-yes",
+        "StrictHostKeyChecking",
+        "`ask` (the default): the key is shown, and added after a yes",
+        {"StrictHostKeyChecking": "ask"},
+        empty_known,
+    ),
+    Case(
+        "strict-ask-unknown-no",
+        "StrictHostKeyChecking",
+        "`ask`: after a no, nothing is added and the connection is refused",
+        {"StrictHostKeyChecking": "ask"},
+        empty_known,
+        connected=False,
+        trust=False,
+    ),
+    Case(
+        "strict-accept-new-unknown",
+        "StrictHostKeyChecking",
+        "`accept-new`: an unknown key is added without a question",
+        {"StrictHostKeyChecking": "accept-new"},
+        empty_known,
+    ),
+    Case(
+        "strict-accept-new-changed",
+        "StrictHostKeyChecking",
+        "`accept-new`: a changed key is refused",
+        {"StrictHostKeyChecking": "accept-new"},
+        changed_known,
+        connected=False,
+    ),
+    Case(
+        "strict-no-unknown",
+        "StrictHostKeyChecking",
+        "`no`: an unknown key is added without a question",
+        {"StrictHostKeyChecking": "no"},
+        no_files,
+    ),
+    Case(
+        "strict-off-unknown",
+        "StrictHostKeyChecking",
+        "`off`: as `no`",
+        {"StrictHostKeyChecking": "off"},
+        empty_known,
+    ),
+    Case(
+        "strict-no-changed",
+        "StrictHostKeyChecking",
+        "`no`: a changed key is warned about, and the connection goes on with keys only",
+        {"StrictHostKeyChecking": "no"},
+        changed_known,
+        ours=False,
+        why="a changed host key may be an attack: codex-wizard is about to copy a login "
+        "token to that server, so it refuses whatever the config says and names the "
+        "`ssh-keygen -R` command that removes the old key",
+    ),
+    Case(
+        "batchmode-unknown",
+        "BatchMode",
+        "`yes`: nothing is asked; an unknown key is refused (`ask` acts as `yes`)",
+        {"BatchMode": "yes", "StrictHostKeyChecking": "ask"},
+        empty_known,
+        connected=False,
+    ),
+    # --- UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, HashKnownHosts -------------
+    Case(
+        "known-dev-null",
+        "UserKnownHostsFile",
+        "`/dev/null` with `StrictHostKeyChecking no` (ephemeral VMs): connects, records nothing",
+        {"UserKnownHostsFile": "/dev/null", "StrictHostKeyChecking": "no"},
+        no_files,
+        watch=("/dev/null",),
+    ),
+    Case(
+        "known-symlink",
+        "UserKnownHostsFile",
+        "a symlink (dotfiles managers): the key is appended to its target, the link stays",
+        {"StrictHostKeyChecking": "accept-new"},
+        symlinked_known,
+    ),
+    Case(
+        "known-missing",
+        "UserKnownHostsFile",
+        "a missing file: created when a key is added",
+        {"StrictHostKeyChecking": "accept-new"},
+        no_files,
+    ),
+    Case(
+        "known-several",
+        "UserKnownHostsFile",
+        "several files: a key in any of them is known; none is written",
+        {"UserKnownHostsFile": "{dir}/known_hosts {dir}/known_hosts2"},
+        second_file_known,
+    ),
+    Case(
+        "known-not-a-file",
+        "UserKnownHostsFile",
+        "a folder instead of a file: no keys; an unknown key can't be added, so `yes` refuses",
+        {"StrictHostKeyChecking": "yes"},
+        folder_known,
+        connected=False,
+    ),
+    Case(
+        "known-none",
+        "UserKnownHostsFile",
+        "`none` with `accept-new`: nowhere to add an unknown key, so it is refused",
+        {"UserKnownHostsFile": "none", "StrictHostKeyChecking": "accept-new"},
+        no_files,
+        connected=False,
+    ),
+    Case(
+        "known-none-ask",
+        "UserKnownHostsFile",
+        "`none` with `ask`: an unknown key is refused without a question",
+        {"UserKnownHostsFile": "none", "StrictHostKeyChecking": "ask"},
+        no_files,
+        connected=False,
+    ),
+    Case(
+        "known-none-no",
+        "UserKnownHostsFile",
+        "`none` with `no`: refused as well (there is nowhere to record it)",
+        {"UserKnownHostsFile": "none", "StrictHostKeyChecking": "no"},
+        no_files,
+        connected=False,
+    ),
+    Case(
+        "known-tokens",
+        "UserKnownHostsFile",
+        "%-tokens expanded (`%n`: the name as typed)",
+        {"UserKnownHostsFile": "{dir}/kh-%n", "StrictHostKeyChecking": "accept-new"},
+        no_files,
+    ),
+    Case(
+        "global-known",
+        "GlobalKnownHostsFile",
+        "a key listed there is known; nothing is written",
+        {"GlobalKnownHostsFile": "{dir}/global_known_hosts", "StrictHostKeyChecking": "yes"},
+        global_known,
+    ),
+    Case(
+        "host-key-alias",
+        "HostKeyAlias",
+        "the key is looked up (and added) under the alias",
+        {"HostKeyAlias": "shared-alias", "StrictHostKeyChecking": "yes"},
+        alias_known,
+    ),
+    Case(
+        "hash-known-hosts",
+        "HashKnownHosts",
+        "`yes`: an added key's host name is written hashed",
+        {"HashKnownHosts": "yes", "StrictHostKeyChecking": "accept-new"},
+        empty_known,
+    ),
+    # --- keys and agents ---------------------------------------------------------------------
+    Case(
+        "identity-several",
+        "IdentityFile",
+        "several, the first missing: the next one is tried",
+        {"IdentityFile": "{dir}/no-such-key", "IdentityFile ": "{key}"},
+    ),
+    Case(
+        "identity-missing",
+        "IdentityFile",
+        "only a missing one (and no agent): refused",
+        NO_KEY,
+        connected=False,
+    ),
+    Case(
+        "identity-encrypted",
+        "IdentityFile",
+        "an encrypted key without an agent: its passphrase is asked",
+        {"IdentityFile": "{dir}/id_enc"},
+        encrypted_key,
+        password=PASSWORD,
+    ),
+    Case(
+        "agent-key-order",
+        "IdentityAgent",
+        "the agent holds the IdentityFile's key after 3 others, sshd has `MaxAuthTries 3`: "
+        "that key is offered first and accepted",
+        {"IdentityAgent": "{agent}", "IdentitiesOnly": "no"},
+        sshd={"MaxAuthTries": "3"},
+        agent_keys=3,
+    ),
+    Case(
+        "identities-only-agent",
+        "IdentitiesOnly",
+        "`yes` with a full agent: only the IdentityFile's key is offered",
+        {"IdentityAgent": "{agent}", "IdentitiesOnly": "yes"},
+        sshd={"MaxAuthTries": "2"},
+        agent_keys=4,
+    ),
+    Case(
+        "identity-agent-none",
+        "IdentityAgent",
+        "`none`: the agent is not used, even when it holds the key",
+        {"IdentityAgent": "none", **NO_KEY},
+        agent_keys=0,
+        connected=False,
+    ),
+    # --- passwords and keyboard-interactive --------------------------------------------------
+    Case(
+        "password-asked",
+        "PasswordAuthentication",
+        "the server takes a password and no key works: `user@host's password:` is asked",
+        NO_KEY,
+        password=PASSWORD,
+        sshd=PASSWORD_SSHD,
+    ),
+    Case(
+        "password-off",
+        "PasswordAuthentication",
+        "`no`: never asked",
+        {"PasswordAuthentication": "no", **NO_KEY},
+        password=PASSWORD,
+        sshd=PASSWORD_SSHD,
+        connected=False,
+    ),
+    Case(
+        "preferred-password",
+        "PreferredAuthentications",
+        "`password` first: the password is asked although a key would work",
+        {"PreferredAuthentications": "password,publickey"},
+        password=PASSWORD,
+        sshd=PASSWORD_SSHD,
+    ),
+    Case(
+        "password-prompts",
+        "NumberOfPasswordPrompts",
+        "`2` with a wrong password: asked twice, then refused",
+        {"NumberOfPasswordPrompts": "2", **NO_KEY},
+        password="wrong",
+        sshd=PASSWORD_SSHD,
+        connected=False,
+    ),
+    Case(
+        "batchmode-password",
+        "BatchMode",
+        "`yes`: no password is asked; refused",
+        {"BatchMode": "yes", **NO_KEY},
+        password=PASSWORD,
+        sshd=PASSWORD_SSHD,
+        connected=False,
+    ),
+    Case(
+        "kbdint-asked",
+        "KbdInteractiveAuthentication",
+        "the server asks through PAM: `(user@host) Password:` is asked",
+        NO_KEY,
+        password=PASSWORD,
+        sshd=KBDINT_SSHD,
+    ),
+    Case(
+        "kbdint-off",
+        "KbdInteractiveAuthentication",
+        "`no`: the server's questions are never asked",
+        {"KbdInteractiveAuthentication": "no", **NO_KEY},
+        password=PASSWORD,
+        sshd=KBDINT_SSHD,
+        connected=False,
+    ),
+    # --- the rest of ssh_config --------------------------------------------------------------
+    Case(
+        "include",
+        "Include",
+        "an included file's options apply",
+        {"UserKnownHostsFile": None, "Include": "{dir}/included.conf"},
+        include_file,
+    ),
+    Case(
+        "match-host",
+        "Match",
+        "`Match host` blocks apply after the Host block",
+        {"StrictHostKeyChecking": None},
+        empty_known,
+        tail="Match host 127.0.0.1\n  StrictHostKeyChecking accept-new\n",
+    ),
+    Case(
+        "proxy-command",
+        "ProxyCommand",
+        "the connection goes through the command (`socat` here), %h and %p expanded",
+        {"ProxyCommand": "socat - TCP:%h:%p"},
+    ),
+    Case(
+        "connect-timeout",
+        "ConnectTimeout",
+        "a reachable host connects within it",
+        {"ConnectTimeout": "5"},
+    ),
+    Case(
+        "local-forward",
+        "LocalForward",
+        "a free port: forwarded while the session lasts",
+        {"LocalForward": "127.0.0.1:{free} localhost:1455"},
+    ),
+    Case(
+        "exit-on-forward-failure",
+        "ExitOnForwardFailure",
+        "`yes` with a LocalForward whose port is taken: ssh exits",
+        {"LocalForward": "127.0.0.1:{busy} localhost:1455", "ExitOnForwardFailure": "yes"},
+        connected=False,
+        ours=True,
+        why="codex-wizard opens no forward from the config: its own tunnel is opened when a "
+        "login needs it (and an ssh forward already on port 1455 is used), so a host entry "
+        "made for `ssh -L` never makes our connection fail",
+    ),
+]
+
+
+def render_doc(cases: list[Case] = CASES) -> str:
+    """docs/ssh-compat.md: one row per option, what ssh does, what we do, and why we differ."""
+    rows: dict[str, list[Case]] = {}
+    for case in cases:
+        rows.setdefault(case.option, []).append(case)
+    lines = [
+        "# codex-wizard and OpenSSH, option by option",
+        "",
+        "Generated from the differential suite (tests/ssh_compat_cases.py, run by",
+        "tests/test_ssh_compat.py): every case runs `ssh -F config host true` (OpenSSH's client,",
+        "questions recorded through SSH_ASKPASS) and codex-wizard's connection on the same",
+        "config against the same lab sshd, and compares the outcome: connected or refused, what",
+        "sshd accepted, the questions asked, and every known_hosts file afterwards (bytes, mode,",
+        "symlink). Regenerate with `python scripts/ssh-compat-doc.py`.",
+        "",
+        "| Option | What ssh does | What codex-wizard does |",
+        "|---|---|---|",
+    ]
+    for option, group in rows.items():
+        ssh_does = "<br>".join(case.ssh_does for case in group)
+        ours = "<br>".join(_ours(case) for case in group)
+        lines.append(f"| `{option}` | {ssh_does} | {ours} |")
+    differences = [case for case in cases if case.why]
+    lines += ["", "## Deliberate differences", ""]
+    lines += [f"- **{case.option}** ({case.ssh_does}): {case.why}." for case in differences]
+    lines += ["", "## Workarounds for asyncssh", "", *WORKAROUNDS, ""]
+    return "\n".join(lines)
+
+
+def _ours(case: Case) -> str:
+    if case.ours is None:
+        return "the same"
+    return ("connects" if case.ours else "refuses") + " (on purpose, see below)"
+
+
+WORKAROUNDS = [
+    "- asyncssh has no handler for `StrictHostKeyChecking`, `BatchMode`, `CheckHostIP`,",
+    "  `HashKnownHosts` and `NumberOfPasswordPrompts`: core/ssh/knownhosts.py teaches its",
+    "  parser them, so Host and Match blocks apply as for its own options.",
+    "- asyncssh offers the agent's keys in the agent's order: core/ssh/server.py's",
+    "  `prefer_agent_keys` puts the IdentityFiles' keys first, as ssh does.",
+]
+
+
+if __name__ == "__main__":
+    DOC_PATH.write_text(render_doc())
