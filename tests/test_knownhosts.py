@@ -161,15 +161,20 @@ def test_plain_append_keeps_one_line(tmp_path: Path) -> None:
     assert known.read_text() == f"old.example ssh-ed25519 AAAA\nweb.example {ED25519}\n"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
 def test_nothing_is_recorded_in_a_device_or_a_fifo(tmp_path: Path) -> None:
     """ssh appends to UserKnownHostsFile /dev/null and records nothing; we write nothing to
-    what is not a regular file (a rename there once replaced /dev/null when run as root)."""
+    what is not a regular file (a rename there once replaced /dev/null when run as root).
+    The device is a private copy of /dev/null (c 1 3): a regression must never touch the real
+    one, as a first version of this test did."""
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
     fifo = tmp_path / "known_hosts"
     os.mkfifo(fifo)
     line = knownhosts.lines_for(f"web.example {ED25519}", False)
-    assert knownhosts.append_lines(Path("/dev/null"), line) is False
+    assert knownhosts.append_lines(null, line) is False
     assert knownhosts.append_lines(fifo, line) is False
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert stat.S_ISCHR(null.stat().st_mode) and stat.S_ISFIFO(fifo.stat().st_mode)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
         assert os.read(reader, 100) == b""  # nothing was written into the FIFO

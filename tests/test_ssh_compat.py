@@ -19,29 +19,16 @@ from tests.lab.compat import (
     config_text,
     folder_state,
     lab_lines,
+    lab_password,
     make_key,
     run_ours,
     run_ssh,
     ssh_questions,
     sshd_options,
 )
-from tests.lab.proc import run
-from tests.ssh_compat_cases import CASES, PASSWORD, Case
+from tests.ssh_compat_cases import CASES, Case
 
 pytestmark = pytest.mark.lab
-
-
-@contextlib.contextmanager
-def _password_for(lab: SshLab, case: Case) -> Iterator[None]:
-    """The lab user gets PASSWORD while a case's sshd takes passwords; locked again after."""
-    if not case.sshd.get("PasswordAuthentication") and not case.sshd.get("UsePAM"):
-        yield
-        return
-    run(["chpasswd"], input=f"{lab.user}:{PASSWORD}\n")
-    try:
-        yield
-    finally:
-        run(["usermod", "-p", "*", lab.user])
 
 
 @contextlib.contextmanager
@@ -79,7 +66,7 @@ def _side(case: Case, folder: Path, lab: SshLab, values: dict[str, str]) -> Side
 
 def _outcome(side: Side, connected: bool, log: SshdLog, questions: list[str], case: Case):
     shown = tuple(q.replace(str(side.folder), "{dir}") for q in questions)
-    return Outcome(connected, log.accepted(), shown, folder_state(side.folder, case.watch))
+    return Outcome(connected, log.accepted(), shown, folder_state(side.folder))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -87,7 +74,7 @@ async def test_the_same_outcome_as_ssh(case: Case, lab: SshLab, tmp_path: Path) 
     log = SshdLog(lab)
     with contextlib.ExitStack() as stack:
         stack.enter_context(sshd_options(lab, **case.sshd))
-        stack.enter_context(_password_for(lab, case))
+        stack.enter_context(lab_password(lab, bool(case.password and case.sshd)))
         agent = stack.enter_context(_agent(lab, case, tmp_path))
         busy, free = stack.enter_context(_ports())
         values = {"port": str(lab.port), "user": lab.user, "key": str(lab.client_key)}

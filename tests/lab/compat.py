@@ -90,13 +90,13 @@ def file_state(path: Path) -> str:
     return f"{link}{oct(info.st_mode & 0o777)} {hashed!r}"
 
 
-def folder_state(folder: Path, watch: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-    """Every file a case's side may have written (not its config, agent or keys), and `watch`;
-    the folder's own path written as {dir}."""
+def folder_state(folder: Path) -> tuple[tuple[str, str], ...]:
+    """Every file a case's side may have written (not its config, agent or keys); the
+    folder's own path written as {dir}."""
     paths = sorted(p for p in folder.rglob("*") if not _is_setup(p))
     found = [(str(p.relative_to(folder)), file_state(p)) for p in paths]
     found = [(name, state.replace(str(folder), "{dir}")) for name, state in found]
-    return (*found, *((name, file_state(Path(name))) for name in watch))
+    return tuple(found)
 
 
 def _is_setup(path: Path) -> bool:
@@ -235,6 +235,19 @@ def sshd_options(lab: SshLab, **options: str) -> Iterator[None]:
         config.write_text(original)
         lab.stop_sshd()
         lab.start_sshd()
+
+
+@contextlib.contextmanager
+def lab_password(lab: SshLab, needed: bool = True) -> Iterator[None]:
+    """The lab user gets PASSWORD (when needed); locked again after."""
+    if not needed:
+        yield
+        return
+    run(["chpasswd"], input=f"{lab.user}:{PASSWORD}\n")
+    try:
+        yield
+    finally:
+        run(["usermod", "-p", "*", lab.user])
 
 
 @contextlib.contextmanager

@@ -116,7 +116,7 @@ async def refused(
     fix = (
         "Check IdentityFile in your ssh_config or ssh-agent, or install your key with ssh-copy-id."
     )
-    if prompts.passwords_asked or prompts.challenges_asked:
+    if prompts.answered:
         said = f"{check.describe()} refused the password (or answers) we gave, and our SSH keys."
     elif prompts.server_asked:
         how = (

@@ -55,8 +55,8 @@ def append_known_host(info: HostKeyInfo) -> str:
     as ssh does; what ssh would say about it. A file that can't be written leaves the
     connection standing, as it does for ssh."""
     name = info.known_hosts_pattern.split(",")[0]
-    if info.known_hosts is None:
-        return f"Warning: {name} ({info.key_type}) is trusted for this connection only."
+    if info.known_hosts is None:  # never accepted: policy.asks and adds_unknown say no
+        return ""
     lines = knownhosts.lines_for(info.openssh_line, info.hash_known_hosts)
     try:
         knownhosts.append_lines(info.known_hosts, lines)
@@ -79,7 +79,7 @@ class _Attempt:
         """An unknown key: --accept-new-host-key (as `-o StrictHostKeyChecking=accept-new`
         overrides the config), StrictHostKeyChecking accept-new or no, or a yes to it."""
         return (
-            self.settings.accept_new_host_key
+            (self.settings.accept_new_host_key and policy.append_to is not None)
             or policy.adds_unknown
             or (key.known_hosts_pattern, key.fingerprint) in self.accepted
         )
@@ -291,7 +291,7 @@ async def _connect_hop(
     conn = await _handshake(target, resolved, check, tunnel)
     if check.unknown is not None:  # accepted, since we are connected
         note = append_known_host(check.unknown)
-        if settings.on_note is not None:
+        if note and settings.on_note is not None:
             settings.on_note(note)
     return conn
 

@@ -31,7 +31,8 @@ class AuthPrompts:
     limit: int = DEFAULT_PASSWORD_PROMPTS
     passwords_asked: int = 0
     challenges_asked: int = 0
-    server_asked: bool = False  # the server takes a password or an answer we could not ask
+    answered: bool = False  # a password or an answer was given (and the server refused it)
+    server_asked: bool = False  # the server takes a password or an answer nobody gave
 
     async def password(self) -> str | None:
         """The next password to try, or None: no more (ssh's attempt_passwd)."""
@@ -41,7 +42,15 @@ class AuthPrompts:
         if self.passwords_asked >= self.limit:
             return None
         self.passwords_asked += 1
-        return await self.ask(f"{self.user}@{self.host}'s password: ", False)
+        return self._given(await self.ask(f"{self.user}@{self.host}'s password: ", False))
+
+    def _given(self, answer: str | None) -> str | None:
+        """Note whether an answer came (None: nobody answered, e.g. no terminal)."""
+        if answer is None:
+            self.server_asked = True
+        else:
+            self.answered = True
+        return answer
 
     def starts_challenge(self) -> bool:
         """keyboard-interactive may start once more (ssh's attempt_kbdint)."""
@@ -65,7 +74,7 @@ class AuthPrompts:
             shown = f"({self.user}@{self.host}) {printable(prompt)}"
             if index == 0 and heading:
                 shown = f"{heading}\n{shown}"
-            answer = await self.ask(shown, echo)
+            answer = self._given(await self.ask(shown, echo))
             if answer is None:
                 return None
             answers.append(answer)
