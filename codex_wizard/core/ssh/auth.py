@@ -8,6 +8,7 @@ for this hop (none with BatchMode), and the refusal in words that say how to fix
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,7 +19,14 @@ from .types import ConnectError, ConnectErrorKind, ConnectSettings, PassphrasePr
 if TYPE_CHECKING:
     import asyncssh
 
-__all__ = ["HopCheck", "NeedsPassphrase", "prompts_for", "refused", "unlock"]
+__all__ = [
+    "HopCheck",
+    "NeedsPassphrase",
+    "prompts_for",
+    "refused",
+    "unlock",
+    "with_credentials",
+]
 
 PASSPHRASE_TRIES = 3  # OpenSSH's NumberOfPasswordPrompts
 
@@ -79,6 +87,11 @@ async def unlock(
         unlocked[str(path)] = key[0]
         return
     declined.add(str(path))
+
+
+def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
+    """settings plus asyncssh's `password=` or `passphrase=` option (the wizard's dialog)."""
+    return replace(settings, extra_options={**settings.extra_options, kind: secret})
 
 
 def prompts_for(resolved: ResolvedHost, settings: ConnectSettings) -> AuthPrompts:
