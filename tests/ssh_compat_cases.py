@@ -121,6 +121,14 @@ PASSWORD_SSHD = {"PasswordAuthentication": "yes"}
 KBDINT_SSHD = {"UsePAM": "yes", "KbdInteractiveAuthentication": "yes"}
 NO_KEY = {"IdentityFile": "{dir}/no-such-key"}
 
+
+def asking(name: str, option: str, ssh_does: str, options: dict, **more: object) -> Case:
+    """A case whose sshd takes a password (or, with sshd=KBDINT_SSHD, asks through PAM) and
+    whose prompts answer PASSWORD unless told otherwise."""
+    more = {"password": PASSWORD, "sshd": PASSWORD_SSHD, **more}
+    return Case(name, option, ssh_does, options, **more)  # type: ignore[arg-type]
+
+
 CASES = [
     # --- StrictHostKeyChecking, every value -------------------------------------------------
     Case(
@@ -333,63 +341,52 @@ CASES = [
         connected=False,
     ),
     # --- passwords and keyboard-interactive --------------------------------------------------
-    Case(
+    asking(
         "password-asked",
         "PasswordAuthentication",
         "the server takes a password and no key works: `user@host's password:` is asked",
         NO_KEY,
-        password=PASSWORD,
-        sshd=PASSWORD_SSHD,
     ),
-    Case(
+    asking(
         "password-off",
         "PasswordAuthentication",
         "`no`: never asked",
         {"PasswordAuthentication": "no", **NO_KEY},
-        password=PASSWORD,
-        sshd=PASSWORD_SSHD,
         connected=False,
     ),
-    Case(
+    asking(
         "preferred-password",
         "PreferredAuthentications",
         "`password` first: the password is asked although a key would work",
         {"PreferredAuthentications": "password,publickey"},
-        password=PASSWORD,
-        sshd=PASSWORD_SSHD,
     ),
-    Case(
+    asking(
         "password-prompts",
         "NumberOfPasswordPrompts",
         "`2` with a wrong password: asked twice, then refused",
         {"NumberOfPasswordPrompts": "2", **NO_KEY},
         password="wrong",
-        sshd=PASSWORD_SSHD,
         connected=False,
     ),
-    Case(
+    asking(
         "batchmode-password",
         "BatchMode",
         "`yes`: no password is asked; refused",
         {"BatchMode": "yes", **NO_KEY},
-        password=PASSWORD,
-        sshd=PASSWORD_SSHD,
         connected=False,
     ),
-    Case(
+    asking(
         "kbdint-asked",
         "KbdInteractiveAuthentication",
         "the server asks through PAM: `(user@host) Password:` is asked",
         NO_KEY,
-        password=PASSWORD,
         sshd=KBDINT_SSHD,
     ),
-    Case(
+    asking(
         "kbdint-off",
         "KbdInteractiveAuthentication",
         "`no`: the server's questions are never asked",
         {"KbdInteractiveAuthentication": "no", **NO_KEY},
-        password=PASSWORD,
         sshd=KBDINT_SSHD,
         connected=False,
     ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -76,49 +76,47 @@ class _NoQuestions:
         raise AssertionError(f"asked to stop the owner of {port}: {owner}")
 
 
-def _flow(lab: SshLab, local: int) -> LoginFlow:
-    return LoginFlow(
-        LAB,
-        settings_for(lab),
-        Services(),
-        _NoQuestions(),  # type: ignore[arg-type]
-        local_port_for=lambda port: local if port == 1455 else _free_port(),
-    )
+@contextlib.asynccontextmanager
+async def _login_beside_users_forward(
+    lab: SshLab, server_port: int
+) -> AsyncIterator[tuple[LoginFlow, int, int]]:
+    """A connected flow (fake codex) while the user's `ssh -L local:localhost:server_port`
+    holds the port the login wants here; yields (flow, ssh's pid, the local port)."""
+    lab.install_codex("fake", "path")
+    local = _free_port()
+    with _users_ssh_forward(lab, local, server_port) as pid:
+        flow = LoginFlow(
+            LAB,
+            settings_for(lab),
+            Services(),
+            _NoQuestions(),  # type: ignore[arg-type]
+            local_port_for=lambda port: local if port == 1455 else _free_port(),
+        )
+        await flow.connect()
+        try:
+            yield flow, pid, local
+        finally:
+            await flow.close()
+    no_codex_left(lab)
 
 
 async def test_the_users_own_ssh_forward_is_the_tunnel(lab: SshLab) -> None:
-    lab.install_codex("fake", "path")
-    local = _free_port()
-    with _users_ssh_forward(lab, local, 1455) as pid:
-        flow = _flow(lab, local)
-        await flow.connect()
-        try:
-            run = asyncio.create_task(flow.run(LoginMode.TUNNEL, timeout=60))
-            async with asyncio.timeout(30):
-                while flow.progress.url is None:
-                    await asyncio.sleep(0.05)
-            path = f"/auth/callback?code=c&state={url_state(flow.progress.url)}"
-            assert await asyncio.to_thread(browser_callback, local, path) == 302
-            progress = await run
-        finally:
-            await flow.close()
+    async with _login_beside_users_forward(lab, 1455) as (flow, pid, local):
+        run = asyncio.create_task(flow.run(LoginMode.TUNNEL, timeout=60))
+        async with asyncio.timeout(30):
+            while flow.progress.url is None:
+                await asyncio.sleep(0.05)
+        path = f"/auth/callback?code=c&state={url_state(flow.progress.url)}"
+        assert await asyncio.to_thread(browser_callback, local, path) == 302
+        progress = await run
     assert progress.succeeded
     assert flow.ssh_forward is not None and flow.ssh_forward.pid == pid
-    no_codex_left(lab)
 
 
 async def test_a_forward_that_leads_elsewhere_is_named_with_the_fix(lab: SshLab) -> None:
-    lab.install_codex("fake", "path")
-    local = _free_port()
-    with _users_ssh_forward(lab, local, 2222) as pid:
-        flow = _flow(lab, local)
-        await flow.connect()
-        try:
-            with pytest.raises(FlowError) as busy:
-                await flow.run(LoginMode.TUNNEL, timeout=60)
-        finally:
-            await flow.close()
+    async with _login_beside_users_forward(lab, 2222) as (flow, pid, _local):
+        with pytest.raises(FlowError) as busy:
+            await flow.run(LoginMode.TUNNEL, timeout=60)
     assert busy.value.kind is FailureKind.PORT_BUSY
     assert f"ssh (pid {pid})" in str(busy.value) and "localhost:2222" in str(busy.value)
     assert f"kill {pid}" in str(busy.value) and "--relay" in str(busy.value)
-    no_codex_left(lab)
