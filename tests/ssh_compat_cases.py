@@ -15,71 +15,85 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.lab.compat import PASSWORD
+
+if TYPE_CHECKING:
+    from tests.lab.sshlab import SshLab
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "ssh-compat.md"
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBTlvFGuKYxDw2Yv0Hzs1hzHl3FoE4zYMv7VA3JqE5W"
 
-# A folder's preparation: (the folder, the lab host key's known_hosts line, the lab's key file).
-Setup = Callable[[Path, str, Path], None]
+# A folder's preparation, for the lab it runs against.
+Setup = Callable[[Path, "SshLab"], None]
 
 
-def no_files(folder: Path, line: str, key: Path) -> None:
+def _lab_line(lab: SshLab) -> str:
+    """The lab host key's known_hosts line."""
+    return lab.known_hosts.read_text()
+
+
+def _lab_key(lab: SshLab) -> str:
+    """The lab host key as `type base64` (and a newline)."""
+    return _lab_line(lab).split(None, 1)[1]
+
+
+def no_files(folder: Path, lab: SshLab) -> None:
     """Nothing: no known_hosts at all."""
 
 
-def empty_known(folder: Path, line: str, key: Path) -> None:
+def empty_known(folder: Path, lab: SshLab) -> None:
     (folder / "known_hosts").write_text("")
 
 
-def lab_known(folder: Path, line: str, key: Path) -> None:
-    (folder / "known_hosts").write_text(line)
+def lab_known(folder: Path, lab: SshLab) -> None:
+    (folder / "known_hosts").write_text(_lab_line(lab))
 
 
-def changed_known(folder: Path, line: str, key: Path) -> None:
+def changed_known(folder: Path, lab: SshLab) -> None:
     """known_hosts lists another key for the lab's host."""
-    (folder / "known_hosts").write_text(f"{line.split()[0]} {OTHER_KEY}\n")
+    (folder / "known_hosts").write_text(f"{_lab_line(lab).split()[0]} {OTHER_KEY}\n")
 
 
-def null_device(folder: Path, line: str, key: Path) -> None:
+def null_device(folder: Path, lab: SshLab) -> None:
     """A private /dev/null (c 1 3): a regression must never touch the machine's own."""
     os.mknod(folder / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
 
 
-def symlinked_known(folder: Path, line: str, key: Path) -> None:
+def symlinked_known(folder: Path, lab: SshLab) -> None:
     """known_hosts is a (relative) symlink into a dotfiles folder, as dotfiles managers make."""
     (folder / "dotfiles").mkdir()
     (folder / "dotfiles" / "known_hosts").write_text("")
     (folder / "known_hosts").symlink_to("dotfiles/known_hosts")
 
 
-def folder_known(folder: Path, line: str, key: Path) -> None:
+def folder_known(folder: Path, lab: SshLab) -> None:
     """known_hosts is a folder: no keys, and nothing can be added."""
     (folder / "known_hosts").mkdir()
 
 
-def global_known(folder: Path, line: str, key: Path) -> None:
-    (folder / "global_known_hosts").write_text(line)
+def global_known(folder: Path, lab: SshLab) -> None:
+    (folder / "global_known_hosts").write_text(_lab_line(lab))
 
 
-def alias_known(folder: Path, line: str, key: Path) -> None:
+def alias_known(folder: Path, lab: SshLab) -> None:
     """The key is listed under a HostKeyAlias only."""
-    (folder / "known_hosts").write_text(f"shared-alias {line.split(None, 1)[1]}")
+    (folder / "known_hosts").write_text(f"shared-alias {_lab_key(lab)}")
 
 
-def second_file_known(folder: Path, line: str, key: Path) -> None:
+def second_file_known(folder: Path, lab: SshLab) -> None:
     (folder / "known_hosts").write_text("")
-    (folder / "known_hosts2").write_text(line)
+    (folder / "known_hosts2").write_text(_lab_line(lab))
 
 
-def encrypted_key(folder: Path, line: str, key: Path) -> None:
+def encrypted_key(folder: Path, lab: SshLab) -> None:
     """The lab's key, encrypted with the case's password as its passphrase."""
-    lab_known(folder, line, key)
+    lab_known(folder, lab)
     copy = folder / "id_enc"
-    shutil.copy(key, copy)
+    shutil.copy(lab.client_key, copy)
     copy.chmod(0o600)
-    shutil.copy(f"{key}.pub", f"{copy}.pub")
+    shutil.copy(f"{lab.client_key}.pub", f"{copy}.pub")
     subprocess.run(
         ["ssh-keygen", "-q", "-p", "-P", "", "-N", PASSWORD, "-f", str(copy)],
         check=True,
@@ -87,9 +101,40 @@ def encrypted_key(folder: Path, line: str, key: Path) -> None:
     )
 
 
-def include_file(folder: Path, line: str, key: Path) -> None:
+def jump_known(folder: Path, lab: SshLab) -> None:
+    """The lab's key for the jump host ([127.0.0.1]:port) and for the target behind it
+    (127.0.0.1, port 22 inside the lab's namespace: the same sshd)."""
+    (folder / "known_hosts").write_text(_lab_line(lab) + f"127.0.0.1 {_lab_key(lab)}")
+
+
+def jump_only_known(folder: Path, lab: SshLab) -> None:
+    """Only the jump host's key is known; the target's is not."""
+    lab_known(folder, lab)
+
+
+def name_known(folder: Path, lab: SshLab) -> None:
+    """The key under `[localhost]:port` only (not under its address)."""
+    (folder / "known_hosts").write_text(_lab_line(lab).replace("[127.0.0.1]", "[localhost]", 1))
+
+
+def user_certificate(folder: Path, lab: SshLab) -> None:
+    """A key sshd's authorized_keys does not list, with a certificate from the user CA (made
+    once per lab, so both sides offer the same key)."""
+    lab_known(folder, lab)
+    cert_key, ca = lab.dir / "compat-cert-key", lab.dir / "compat-user-ca"
+    if not cert_key.exists():
+        for argv in (
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(cert_key)],
+            ["ssh-keygen", "-q", "-s", str(ca), "-I", "compat", "-n", lab.user, f"{cert_key}.pub"],
+        ):
+            subprocess.run(argv, check=True, capture_output=True)
+    for suffix in ("", ".pub", "-cert.pub"):
+        shutil.copy(f"{cert_key}{suffix}", folder / f"id_cert{suffix}")
+
+
+def include_file(folder: Path, lab: SshLab) -> None:
     """An included file holds the known_hosts setting."""
-    lab_known(folder, line, key)
+    lab_known(folder, lab)
     (folder / "included.conf").write_text(f"UserKnownHostsFile {folder}/known_hosts\n")
 
 
@@ -109,6 +154,7 @@ class Case:
     sshd: dict[str, str] = field(default_factory=dict)
     agent_keys: int = -1  # -1: no agent; n: n other keys, then the lab's key
     tail: str = ""  # lines after the Host block (Match ...)
+    target: str = "compat"  # what is typed after `ssh` ({user}, {port} filled in)
     ours: bool | None = None  # our outcome when it differs on purpose
     why: str = ""
 
@@ -120,6 +166,13 @@ class Case:
 PASSWORD_SSHD = {"PasswordAuthentication": "yes"}
 KBDINT_SSHD = {"UsePAM": "yes", "KbdInteractiveAuthentication": "yes"}
 NO_KEY = {"IdentityFile": "{dir}/no-such-key"}
+
+
+JUMP_HOST = (
+    "Host jump\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {key}\n"
+    "  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {dir}/known_hosts\n"
+    "  GlobalKnownHostsFile /dev/null\n  UpdateHostKeys no\n"
+)
 
 
 def asking(name: str, option: str, ssh_does: str, options: dict, **more: object) -> Case:
@@ -405,6 +458,45 @@ CASES = [
         {"StrictHostKeyChecking": None},
         empty_known,
         tail="Match host 127.0.0.1\n  StrictHostKeyChecking accept-new\n",
+    ),
+    Case(
+        "proxy-jump",
+        "ProxyJump",
+        "through a jump host (the lab's sshd, then its own 127.0.0.1:22): both keys checked",
+        {"Port": "22", "ProxyJump": "jump", "StrictHostKeyChecking": "yes"},
+        jump_known,
+        tail=JUMP_HOST,
+    ),
+    Case(
+        "proxy-jump-new-target",
+        "ProxyJump",
+        "the target's key unknown, `accept-new`: added under the target's name",
+        {"Port": "22", "ProxyJump": "jump", "StrictHostKeyChecking": "accept-new"},
+        jump_only_known,
+        tail=JUMP_HOST,
+    ),
+    Case(
+        "ssh-uri",
+        "ssh:// targets",
+        "`ssh ssh://user@host:port` (ssh(1)'s URI form) connects as user to host:port",
+        {"User": None, "Port": None},
+        target="ssh://{user}@127.0.0.1:{port}",
+    ),
+    Case(
+        "check-host-ip",
+        "CheckHostIP",
+        "`yes` toward a loopback address: no address line is checked or added (ssh skips "
+        "CheckHostIP for loopback)",
+        {"HostName": "localhost", "CheckHostIP": "yes", "StrictHostKeyChecking": "yes"},
+        name_known,
+    ),
+    Case(
+        "certificate-file",
+        "CertificateFile",
+        "a user certificate from a CA sshd trusts logs in with a key sshd does not list",
+        {"IdentityFile": "{dir}/id_cert", "CertificateFile": "{dir}/id_cert-cert.pub"},
+        user_certificate,
+        sshd={"TrustedUserCAKeys": "{ca}"},
     ),
     Case(
         "proxy-command",

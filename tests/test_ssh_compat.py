@@ -56,12 +56,17 @@ def _ports() -> Iterator[tuple[int, int]]:
         yield busy.getsockname()[1], port
 
 
+def _user_ca(lab: SshLab) -> str:
+    """A user CA (made once per lab) that sshd trusts when a case says TrustedUserCAKeys."""
+    return str(make_key(lab.dir / "compat-user-ca", "compat-user-ca")) + ".pub"
+
+
 def _side(case: Case, folder: Path, lab: SshLab, values: dict[str, str]) -> Side:
     folder.mkdir()
-    case.setup(folder, lab.known_hosts.read_text(), lab.client_key)
+    case.setup(folder, lab)
     values = {**values, "dir": str(folder)}
     (folder / "config").write_text(config_text(lab_lines(case.options), case.tail, values))
-    return Side(folder, trust=case.trust, password=case.password)
+    return Side(folder, case.trust, case.password, case.target.format(**values))
 
 
 def _outcome(side: Side, connected: bool, log: SshdLog, questions: list[str], case: Case):
@@ -73,17 +78,18 @@ def _outcome(side: Side, connected: bool, log: SshdLog, questions: list[str], ca
 async def test_the_same_outcome_as_ssh(case: Case, lab: SshLab, tmp_path: Path) -> None:
     log = SshdLog(lab)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(sshd_options(lab, **case.sshd))
+        ca = _user_ca(lab) if case.sshd.get("TrustedUserCAKeys") else ""
+        stack.enter_context(sshd_options(lab, **{k: v.format(ca=ca) for k, v in case.sshd.items()}))
         stack.enter_context(lab_password(lab, bool(case.password and case.sshd)))
         agent = stack.enter_context(_agent(lab, case, tmp_path))
         busy, free = stack.enter_context(_ports())
         values = {"port": str(lab.port), "user": lab.user, "key": str(lab.client_key)}
-        values |= {"agent": agent, "busy": str(busy), "free": str(free)}
+        values |= {"agent": agent, "busy": str(busy), "free": str(free), "ca": ca}
         ssh_side = _side(case, tmp_path / "ssh", lab, values)
         our_side = _side(case, tmp_path / "ours", lab, values)
 
         log.mark()
-        connected, said = run_ssh(lab, ssh_side)
+        connected, said = run_ssh(ssh_side)
         theirs = _outcome(ssh_side, connected, log, ssh_questions(ssh_side.folder), case)
         log.mark()
         connected, error = await run_ours(our_side)

@@ -51,12 +51,13 @@ class Side:
     folder: Path
     trust: bool  # the answer to "trust this host key?"
     password: str | None
+    target: str = "compat"  # what is typed after `ssh`
     questions: list[str] = field(default_factory=list)
 
 
 def config_text(lines: list[str], tail: str, values: dict[str, str]) -> str:
     """The case's Host block and what follows it, `{dir}`, `{port}`, ... filled in."""
-    block = [f"Host {ALIAS}", *(f"  {line}" for line in lines)]
+    block = [f"Host {ALIAS} 127.0.0.1", *(f"  {line}" for line in lines)]
     return ("\n".join(block) + "\n" + tail).format(**values)
 
 
@@ -149,7 +150,7 @@ def ssh_questions(folder: Path) -> list[str]:
     return [HOST_KEY_QUESTION if "continue connecting" in p else p for p in prompts]
 
 
-def run_ssh(lab: SshLab, side: Side, env: dict[str, str] | None = None) -> tuple[bool, str]:
+def run_ssh(side: Side) -> tuple[bool, str]:
     """`ssh -F config compat true` with no terminal and a recording askpass."""
     askpass = _askpass(side.folder, side)
     environ = {
@@ -157,9 +158,8 @@ def run_ssh(lab: SshLab, side: Side, env: dict[str, str] | None = None) -> tuple
         "SSH_ASKPASS": str(askpass),
         "SSH_ASKPASS_REQUIRE": "force",
         "DISPLAY": ":0",
-        **(env or {}),
     }
-    argv = ["ssh", "-F", str(side.folder / "config"), ALIAS, "true"]
+    argv = ["ssh", "-F", str(side.folder / "config"), side.target, "true"]
     done = subprocess.run(
         argv,
         env=environ,
@@ -173,7 +173,7 @@ def run_ssh(lab: SshLab, side: Side, env: dict[str, str] | None = None) -> tuple
     return done.returncode == 0, done.stderr
 
 
-async def run_ours(side: Side, env: dict[str, str] | None = None) -> tuple[bool, str]:
+async def run_ours(side: Side) -> tuple[bool, str]:
     """Our connect on the same config, answering as the askpass does."""
 
     async def confirm(key: object) -> bool:
@@ -194,27 +194,23 @@ async def run_ours(side: Side, env: dict[str, str] | None = None) -> tuple[bool,
         ask_passphrase=passphrase,
         answer_prompt=answer,
     )
-    with _environment(env or {}):
+    with _without_agent():
         try:
-            async with await connect(parse_host_arg(ALIAS), settings) as conn:
+            async with await connect(parse_host_arg(side.target), settings) as conn:
                 return (await conn.run("true")).exit_status == 0, ""
         except ConnectError as exc:
             return False, str(exc)
 
 
 @contextlib.contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in [*env, "SSH_AUTH_SOCK"]}
-    os.environ.pop("SSH_AUTH_SOCK", None)
-    os.environ.update(env)
+def _without_agent() -> Iterator[None]:
+    """No SSH_AUTH_SOCK from the test's own environment: a case names its agent."""
+    saved = os.environ.pop("SSH_AUTH_SOCK", None)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved is not None:
+            os.environ["SSH_AUTH_SOCK"] = saved
 
 
 @contextlib.contextmanager
