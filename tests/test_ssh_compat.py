@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from codex_wizard.core.ssh.connection import connect
+from codex_wizard.core.ssh.hosts import parse_host_arg
+from codex_wizard.core.ssh.types import ConnectSettings
 from tests.lab import SshLab
 from tests.lab.compat import (
+    PASSWORD,
     Outcome,
     Side,
     SshdLog,
@@ -101,3 +105,23 @@ async def test_the_same_outcome_as_ssh(case: Case, lab: SshLab, tmp_path: Path) 
         assert ours == theirs, f"ssh said: {said!r}; we said: {error!r}"
     else:  # a deliberate difference: still the same questions and files
         assert (ours.questions, ours.files) == (theirs.questions, theirs.files)
+
+
+async def test_a_password_given_up_front_answers_keyboard_interactive(
+    lab: SshLab, tmp_path: Path
+) -> None:
+    """The wizard's password dialog gives asyncssh `password=` and no prompt: a server that asks
+    through PAM (keyboard-interactive only) still takes it, as before prompts were added."""
+    folder = tmp_path / "wizard"
+    folder.mkdir()
+    (folder / "known_hosts").write_text(lab.known_hosts.read_text())
+    values = {"port": str(lab.port), "user": lab.user, "key": str(lab.client_key)}
+    lines = lab_lines({"IdentityFile": "{dir}/no-such-key"})
+    (folder / "config").write_text(config_text(lines, "", {**values, "dir": str(folder)}))
+    log = SshdLog(lab)
+    settings = ConnectSettings(folder / "config", extra_options={"password": PASSWORD})
+    with sshd_options(lab, UsePAM="yes", KbdInteractiveAuthentication="yes"), lab_password(lab):
+        log.mark()
+        async with await connect(parse_host_arg("compat"), settings) as conn:
+            assert (await conn.run("true")).exit_status == 0
+        assert log.accepted() == "keyboard-interactive/pam"

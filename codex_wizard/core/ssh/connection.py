@@ -192,6 +192,9 @@ def _client_factory(
             return prompts.password()
 
         def kbdint_auth_requested(self) -> str | None:
+            if prompts.ask is None:  # asyncssh may still answer with a given password=
+                prompts.server_asked = True
+                return NotImplemented
             return "" if prompts.starts_challenge() else None
 
         def kbdint_challenge_received(

@@ -54,9 +54,6 @@ class AuthPrompts:
 
     def starts_challenge(self) -> bool:
         """keyboard-interactive may start once more (ssh's attempt_kbdint)."""
-        if self.ask is None:
-            self.server_asked = True
-            return False
         if self.challenges_asked >= self.limit:
             return False
         self.challenges_asked += 1
