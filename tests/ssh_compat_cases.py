@@ -558,6 +558,7 @@ def render_doc(cases: list[Case] = CASES) -> str:
     differences = [case for case in cases if case.why]
     lines += ["", "## Deliberate differences", ""]
     lines += [f"- **{case.option}** ({case.ssh_does}): {case.why}." for case in differences]
+    lines += GENERAL_DIFFERENCES
     lines += ["", "## Workarounds for asyncssh", "", *WORKAROUNDS, ""]
     return "\n".join(lines)
 
@@ -574,6 +575,14 @@ def _ours_row(group: list[Case]) -> str:
         return "The same."
     return "<br>".join(_ours(case) for case in group)
 
+
+GENERAL_DIFFERENCES = [
+    "- **A new known_hosts file** is made 0600 whatever the umask (ssh follows the umask:",
+    "  0644 under 022): it lists the hosts you use. The suite runs ssh under umask 077 to",
+    "  compare the rest. An existing file keeps its mode, as with ssh.",
+    "- **A known_hosts in a folder that does not exist yet**: the folder is made (0700) and",
+    "  the key recorded; ssh makes only ~/.ssh and otherwise warns and records nothing.",
+]
 
 WORKAROUNDS = [
     "Fixes that belong in asyncssh (2.24), worked around in core/ssh:",

@@ -168,6 +168,7 @@ def run_ssh(side: Side) -> tuple[bool, str]:
         text=True,
         timeout=60,
         start_new_session=True,  # no controlling terminal: ssh can only ask through askpass
+        umask=0o077,  # ssh's new known_hosts as private as ours (a difference on purpose)
         check=False,
     )
     return done.returncode == 0, done.stderr

@@ -263,18 +263,22 @@ def append_lines(path: Path, lines: list[str]) -> bool:
     """Append lines to a known_hosts file in place, as ssh does (hostfile.c).
 
     A symlink stays a symlink (its target grows), a newline is added first when the file lacks
-    its last one, a new file gets ssh's mode (0666 less the umask: host keys are public), and
-    only ~/.ssh itself is created (0700) when missing.
-    Nothing is written to what is not a regular file: /dev/null (or a FIFO) records nothing,
-    as it does for ssh. False when nothing was recorded; OSError when the file can't be opened.
+    its last one. Nothing is written to what is not a regular file: /dev/null (or a FIFO)
+    records nothing, as it does for ssh. Two differences on purpose: a new file is 0600
+    whatever the umask (ssh follows the umask), and missing folders are made (0700), where ssh
+    makes only ~/.ssh and otherwise records nothing. False when nothing was recorded; OSError
+    when the file can't be written.
     """
-    _make_user_ssh_dir(path.parent)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    new = not os.path.lexists(path)
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-    fd = os.open(path, flags, 0o666)
+    fd = os.open(path, flags, 0o600)
     try:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
             return False
+        if new:
+            os.fchmod(fd, 0o600)
         data = "".join(f"{line}\n" for line in lines).encode()
         if found.st_size and os.pread(fd, 1, found.st_size - 1) != b"\n":
             data = b"\n" + data
@@ -283,9 +287,3 @@ def append_lines(path: Path, lines: list[str]) -> bool:
     finally:
         os.close(fd)
     return True
-
-
-def _make_user_ssh_dir(folder: Path) -> None:
-    """~/.ssh (0700) when a known_hosts inside it is written first; no other folder is made."""
-    if folder == Path.home() / ".ssh" and not folder.exists():
-        folder.mkdir(mode=0o700)
