@@ -132,6 +132,13 @@ def user_certificate(folder: Path, lab: SshLab) -> None:
         shutil.copy(f"{cert_key}{suffix}", folder / f"id_cert{suffix}")
 
 
+def key_named_for_user(folder: Path, lab: SshLab) -> None:
+    """The lab's key as `<remote user>.key`, for IdentityFile's %r."""
+    lab_known(folder, lab)
+    shutil.copy(lab.client_key, folder / f"id-{lab.user}.key")
+    (folder / f"id-{lab.user}.key").chmod(0o600)
+
+
 def include_file(folder: Path, lab: SshLab) -> None:
     """An included file holds the known_hosts setting."""
     lab_known(folder, lab)
@@ -352,6 +359,13 @@ CASES = [
         "IdentityFile",
         "several, the first missing: the next one is tried",
         {"IdentityFile": "{dir}/no-such-key", "IdentityFile ": "{key}"},
+    ),
+    Case(
+        "identity-tokens",
+        "IdentityFile",
+        "%-tokens expanded (`%r`: the remote user)",
+        {"IdentityFile": "{dir}/id-%r.key"},
+        key_named_for_user,
     ),
     Case(
         "identity-missing",
@@ -582,6 +596,8 @@ GENERAL_DIFFERENCES = [
     "  compare the rest. An existing file keeps its mode, as with ssh.",
     "- **A known_hosts in a folder that does not exist yet**: the folder is made (0700) and",
     "  the key recorded; ssh makes only ~/.ssh and otherwise warns and records nothing.",
+    "- **AddKeysToAgent** is not acted on (not in the suite): codex-wizard adds nothing to",
+    "  your agent; a key unlocked with its passphrase is kept in memory for the run only.",
 ]
 
 WORKAROUNDS = [
