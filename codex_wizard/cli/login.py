@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from ..core.fleet import FleetRun, HostOutcome
 from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
+from ..core.logins.summary import logged_in_line
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 from ..core.server.probe import ProbeResult
 from ..core.server.shellenv import Where
@@ -132,7 +133,7 @@ async def login_command(
         label, progress = await login_on(targets[0])
     except (ConnectError, FlowError) as exc:
         raise UserError(str(exc)) from None
-    say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    say(logged_in_line(label, progress.record))
     return EXIT_OK
 
 
@@ -183,7 +184,7 @@ async def login_fleet(
                 print(f"codex-wizard: {current.label()}: {exc}", file=sys.stderr)
             else:
                 fleet.record(HostOutcome.logged_in(current, progress.record))
-                say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+                say(logged_in_line(label, progress.record))
     except asyncio.CancelledError:
         _uncancel()
         fleet.stop(current)

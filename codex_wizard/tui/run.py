@@ -18,7 +18,9 @@ async def _run(app: WizardApp) -> int:
     finally:
         await app.close_all()
     _print_fleet(app.state.fleet)
-    return app.return_code or 0
+    if app.ending.line:
+        print(app.ending.line)
+    return app.ending.exit_code if app.return_code is None else app.return_code
 
 
 def _print_fleet(fleet: FleetRun | None) -> None:

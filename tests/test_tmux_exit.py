@@ -1,0 +1,74 @@
+"""The installed wizard's ending, in a real terminal (tmux) as a person meets it: `q` quits,
+the exit code says whether it ended logged in (0), was interrupted (130) or not (1), and one
+summary line stays on the terminal after the full screen has gone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_tmux import PROMPT, Tmux, back_at_the_shell
+from tests.test_tmux import pytestmark as tmux_marks
+
+pytestmark = tmux_marks
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[Tmux]:
+    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=120, height=40)
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+def demo_to_the_token_step(term: Tmux) -> None:
+    term.run("codex-wizard --demo")
+    term.wait_text("Which server should Codex be logged in on?")
+    term.wait_text("expires in 9 days")
+    term.keys("Enter")
+    term.wait_text("codex is ready on the server.")
+    term.keys("n")
+    term.wait_text("allowed by the server")
+    term.keys("n")
+    term.wait_text("Waiting for you to sign in", joined=True)
+    term.keys("s")
+    term.wait_text("The server holds the new ChatGPT login.", joined=True)
+
+
+def exit_code_after(term: Tmux) -> str:
+    """The shell's $? for the command that just ended."""
+    back_at_the_shell(term)
+    term.run("echo exit=$?")
+    screen = term.wait_for(lambda s: "exit=" in s.split("echo exit=$?")[-1], "the exit code")
+    return screen.split("echo exit=$?")[-1].split("exit=")[1].split()[0]
+
+
+def test_q_after_a_verified_login_exits_0_with_the_summary_line(pane: Tmux) -> None:
+    demo_to_the_token_step(pane)
+    pane.keys("q")
+    assert exit_code_after(pane) == "0"
+    screen = pane.screen(joined=True)
+    assert "✓ Logged in on demo. Access token expires " in screen
+    assert "codex renews it on use." in screen
+    assert f"{PROMPT} codex-wizard --demo" in screen
+
+
+def test_ctrl_c_mid_login_exits_130_and_says_so(pane: Tmux) -> None:
+    pane.run("codex-wizard --demo")
+    pane.wait_text("expires in 9 days")
+    pane.keys("Enter")
+    pane.wait_text("codex is ready on the server.")
+    pane.keys("C-c")
+    assert exit_code_after(pane) == "130"
+    assert "✗ Not logged in on demo: cancelled." in pane.screen(joined=True)
+
+
+def test_q_before_any_login_exits_1(pane: Tmux) -> None:
+    pane.run("codex-wizard --demo")
+    pane.wait_text("expires in 9 days")
+    pane.keys("q")
+    assert exit_code_after(pane) == "1"
+    assert "✗ Not logged in: no host chosen." in pane.screen(joined=True)
