@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from ..core.fleet import FleetRun, HostOutcome
 from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
+from ..core.laptop.seat import RemoteSeat
 from ..core.logins.summary import logged_in_line
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 from ..core.server.probe import ProbeResult
@@ -89,6 +90,8 @@ class ProgressPrinter:
         port = progress.port
         if self.tunnel:
             say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
+        if progress.browser_out_of_reach and port is not None:
+            _say_browser_out_of_reach(progress.browser_out_of_reach, port)
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")
         if self.open_browser:
@@ -102,6 +105,15 @@ class ProgressPrinter:
         if self.open_browser:
             open_in_browser(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def _say_browser_out_of_reach(seat: RemoteSeat, port: int) -> None:
+    """Before the URL: it won't work by itself from here; what will."""
+    say(f"Note: {seat.warning(port)} Either:")
+    say("  - first run this on your own computer, and keep it open:")
+    say(seat.forward_command(port))
+    say("  - or stop (Ctrl-C) and log in without a tunnel: add --relay (paste the address")
+    say("    the browser ends on) or --device-auth (a one-time code).")
 
 
 def login_mode(args: argparse.Namespace) -> LoginMode:

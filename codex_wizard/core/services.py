@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .laptop.browser import open_in_browser
 from .laptop.clipboard import copy_text
 from .laptop.ports import cancel_pending_login, local_port_owners, wait_port_free
+from .laptop.seat import remote_seat
 from .logins.authfile import read_remote_auth, read_server_auth
 from .logins.push import load_local_auth, push_auth
 from .logins.status import check_connected, check_host, local_login
@@ -76,3 +77,4 @@ class Services:
     fresh_auth: Callable = fresh_auth
     copy_text: Callable[[str], str] = copy_quietly
     open_browser: Callable[[str], bool] = open_in_browser
+    remote_seat: Callable = remote_seat  # where the user's browser is

@@ -227,6 +227,14 @@ class LoginScreen(SignInScreen):
         self.query_one("#simulate", Button).display = self.wizard.demo is not None
 
     def render_way(self, login: LoginProgress) -> None:
+        seat, port = login.browser_out_of_reach, login.port or 1455
+        self.query_one("#url-label", Static).update(
+            self.URL_LABEL
+            if seat is None
+            else f"! {seat.warning(port)}\nOn your own computer, run and keep open:\n"
+            f"{seat.forward_command(port)}\nor press w for a way in without a tunnel (relay, "
+            f"device code). Then open this URL in your browser and sign in:"
+        )
         url = self.query_one("#url", Static)
         has_url = login.url is not None
         url.update(url_text(login.url))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.sshlab import SshLab
+from tests.test_faults_more import laptop_login_port_free  # noqa: F401  (autouse)
 from tests.test_tmux import PROMPT, Tmux, back_at_the_shell
 from tests.test_tmux import pytestmark as tmux_marks
 
@@ -72,3 +74,18 @@ def test_q_before_any_login_exits_1(pane: Tmux) -> None:
     pane.keys("q")
     assert exit_code_after(pane) == "1"
     assert "✗ Not logged in: no host chosen." in pane.screen(joined=True)
+
+
+def test_login_over_ssh_says_where_the_browser_is_before_the_url(lab: SshLab, pane: Tmux) -> None:
+    """Run on a machine the user reached over SSH (no display): the note and the exact
+    `ssh -L` come before the URL, the command alone on its line to copy whole."""
+    lab.install_codex("fake", "path")
+    pane.run("export SSH_CONNECTION='192.0.2.7 53122 198.51.100.4 22' USER=alice")
+    pane.run(f"codex-wizard login lab --no-tui -F {lab.ssh_config}")
+    screen = pane.wait_text("Waiting for the browser", joined=True)
+    note = screen.index("over SSH (from 192.0.2.7)")
+    assert note < screen.index("Open this URL in your browser") < screen.index("https://auth.")
+    assert "\nssh -L 1455:127.0.0.1:1455 alice@198.51.100.4\n" in screen
+    assert "--relay" in screen[note:] and "--device-auth" in screen[note:]
+    pane.keys("C-c")
+    assert exit_code_after(pane) == "130"
