@@ -157,7 +157,7 @@ def test_login_no_tui_in_a_terminal(lab: SshLab, terminal: Tmux) -> None:
     urls = URL_RE.findall(screen)
     assert len(urls) == 1, screen  # the URL whole on one (wrapped) line, nothing around it
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback" in urls[0]
-    assert "(copied via the terminal)" in screen
+    assert "(sent to your terminal's clipboard with OSC 52, unconfirmed" in screen
     assert term.tmux("show-buffer").strip() == urls[0]  # OSC 52 reached the terminal
     assert browser_callback(1455, f"/auth/callback?code=c0de&state={state_of(urls[0])}") == 302
     done = term.wait_text("Logged in on lab.", joined=True)
