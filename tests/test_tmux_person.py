@@ -4,6 +4,7 @@ summary line stays on the terminal after the full screen has gone."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,28 @@ def test_login_over_ssh_says_where_the_browser_is_before_the_url(lab: SshLab, pa
     assert "--relay" in screen[note:] and "--device-auth" in screen[note:]
     pane.keys("C-c")
     assert exit_code_after(pane) == "130"
+
+
+def colours_on(term: Tmux) -> list[str]:
+    """The SGR sequences that set a foreground or background colour in the pane."""
+    shown = term.tmux("capture-pane", "-p", "-e", "-t", "main")
+    return [seq for seq in re.findall(r"\x1b\[[0-9;]*m", shown) if _sets_colour(seq)]
+
+
+COLOUR_CODES = {*range(30, 39), *range(40, 49), *range(90, 108)}  # 39, 49: back to default
+
+
+def _sets_colour(seq: str) -> bool:
+    return any(int(code) in COLOUR_CODES for code in seq[2:-1].split(";") if code)
+
+
+def test_no_color_is_honoured_by_the_wizard(pane: Tmux) -> None:
+    pane.run("NO_COLOR=1 codex-wizard --demo")
+    pane.wait_text("expires in 9 days")
+    assert colours_on(pane) == []
+    pane.keys("q")
+    back_at_the_shell(pane)
+    pane.run("codex-wizard --demo")  # the control: without NO_COLOR there is colour
+    pane.wait_text("expires in 9 days")
+    assert colours_on(pane) != []
+    pane.keys("q")

@@ -95,7 +95,7 @@ class ProgressPrinter:
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")
         if self.open_browser:
-            open_in_browser(progress.url or "")
+            _open(progress.url or "")
         say("Waiting for the browser… (Ctrl-C to give up)")
 
     def _show_device_code(self, progress: LoginProgress) -> None:
@@ -103,8 +103,14 @@ class ProgressPrinter:
         say(f"Open {url} in your browser, sign in, and enter this one-time code:")
         show_copyable(progress.device_code or "")
         if self.open_browser:
-            open_in_browser(url)
+            _open(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def _open(url: str) -> None:
+    """--open: the browser, or a word that none could be started from here."""
+    if not open_in_browser(url):
+        say("(--open: no browser can be started from here, no display: open it yourself)")
 
 
 def _say_browser_out_of_reach(seat: RemoteSeat, port: int) -> None:

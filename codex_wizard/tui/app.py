@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ class WizardApp(App[int]):
         warn_days: float = 3.0,
         friendly_errors: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)  # no colour at all
         self.settings = settings or ConnectSettings(ssh_config=ssh_config)
         if remembered is None:
             remembered = MemoryHosts() if demo is not None else RememberedHosts(state_path)
