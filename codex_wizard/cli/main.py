@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_USAGE, UserError
+from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from ..startup import import_asyncssh_quickly
 
 
@@ -54,6 +54,7 @@ def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
 
 COMMANDS = ("login", "status", "doctor", "push-auth", "logout", "install", "verify")
 _VALUE_OPTIONS = {
+    "--demo",
     "-F",
     "--ssh-config",
     "--codex-home",
@@ -176,7 +177,13 @@ def build_wizard_parser() -> argparse.ArgumentParser:
         parents=[_common_options()],
     )
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
-    parser.add_argument("--demo", action="store_true", help="try the wizard on a demo server")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const="healthy",
+        metavar="SCENARIO",
+        help="try the wizard on a demo server; SCENARIO names a situation (list: show them)",
+    )
     parser.add_argument("host", nargs="?", help="open the wizard on this host")
     parser.set_defaults(command=None)
     return parser
@@ -306,6 +313,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         and len(args.hosts) == 1
         and not (args.no_tui or args.relay or args.device_auth)
     ):
+        if getattr(args, "demo", None):
+            return _demo(args)
         if os.environ.get("TERM") != "dumb":
             # The wizard imports asyncssh itself, once its first screen is drawn (issue 6).
             return _run_wizard(args)
@@ -330,6 +339,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .login import login_command
 
     return asyncio.run(login_command(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """`--demo list` lists the scenarios; `--demo [SCENARIO]` opens the wizard on one."""
+    from ..demo.scenarios import UnknownScenario, listing, scenario_named
+
+    if args.demo == "list":
+        print("\n".join(listing()))
+        return EXIT_OK
+    try:
+        scenario_named(args.demo)
+    except UnknownScenario as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    if os.environ.get("TERM") == "dumb":
+        _plain_login_instead(args)  # says why the wizard can't run here
+    return _run_wizard(args)
 
 
 def _plain_login_instead(args: argparse.Namespace) -> argparse.Namespace:
