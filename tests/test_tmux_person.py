@@ -5,6 +5,8 @@ summary line stays on the terminal after the full screen has gone."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +117,18 @@ def test_no_color_is_honoured_by_the_wizard(pane: Tmux) -> None:
     pane.wait_text("expires in 9 days")
     assert colours_on(pane) != []
     pane.keys("q")
+
+
+def no_network() -> bool:
+    """A network namespace of its own (loopback only) can be made here."""
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or not no_network(), reason="needs unshare -n")
+def test_q_at_a_host_that_could_not_be_reached_exits_1_naming_it(pane: Tmux) -> None:
+    """In a namespace with loopback only, so the name lookup sends nothing off this machine."""
+    pane.run("unshare -n codex-wizard bob@nohost.invalid -F /dev/null")
+    pane.wait_text("Can't resolve bob@nohost.invalid:", timeout=90)  # the host as typed
+    pane.keys("q")
+    assert exit_code_after(pane) == "1"
+    assert "✗ Not logged in on bob@nohost.invalid: not connected." in pane.screen(joined=True)

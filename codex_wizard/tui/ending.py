@@ -34,5 +34,7 @@ def ending_of(state: WizardState, *, interrupted: bool, now: datetime | None = N
     if outcome.outcome is Outcome.LOGGED_IN:
         line = logged_in_line(label, state.record or state.login.record, now)
         return Ending(EXIT_INTERRUPTED if interrupted else EXIT_OK, line)
-    reason = "no login started" if outcome.outcome is Outcome.NOT_RUN else outcome.detail
+    reason = outcome.detail
+    if outcome.outcome is Outcome.NOT_RUN:
+        reason = "not connected" if state.conn is None else "no login started"
     return Ending(failed, not_logged_in_line(label, reason, interrupted=interrupted))
