@@ -12,7 +12,7 @@ import pytest
 
 from codex_wizard.demo.scenarios import SCENARIOS
 from tests.test_e2e_cli import CLI
-from tests.test_tmux import Tmux, back_at_the_shell
+from tests.test_tmux import Tmux, back_at_the_shell, tmux_pane
 from tests.test_tmux import pytestmark as tmux_marks
 
 README_SITUATIONS = {  # issue 21: what a person must be able to reach with --demo
@@ -48,11 +48,8 @@ def test_a_wrong_name_is_a_usage_error_that_lists_the_names() -> None:
 def pane(tmp_path: Path) -> Iterator[Tmux]:
     if tmux_marks[0].args[0] or tmux_marks[1].args[0]:  # the tmux tests' own skip conditions
         pytest.skip("needs tmux and the installed codex-wizard")
-    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=120, height=40)
-    try:
+    with tmux_pane(tmp_path, width=120, height=40) as term:
         yield term
-    finally:
-        term.close()
 
 
 @pytest.mark.parametrize(

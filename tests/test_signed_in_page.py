@@ -23,7 +23,9 @@ from tests.test_e2e_core import (
 )
 
 
-async def test_a_late_success_tab_after_codex_closed_reads_signed_in(lab: SshLab) -> None:
+async def after_the_callback(lab: SshLab, *paths: str) -> tuple[int, list[tuple[int, str]]]:
+    """A login through the tunnel whose browser comes back with the right state; once codex
+    has exited, a tab asks for each of `paths`. The callback's status, then the answers."""
     lab.install_codex("fake", "path")
     ports = ephemeral_ports()
     async with (
@@ -32,34 +34,30 @@ async def test_a_late_success_tab_after_codex_closed_reads_signed_in(lab: SshLab
     ):
         events = login.events()
         ready = await next_event(events, UrlReady)
-        local = ports(1455)
         callback = f"/auth/callback?code=c&state={url_state(ready.url)}"
-        assert await asyncio.to_thread(browser_callback, local, callback) == 302
-        assert (await next_event(events, LoginExited)).exit_code == 0  # its server is gone
-        status, page = await asyncio.to_thread(http_get, local, "/success?id_token=x")
-        assert status == 200 and "Signed in" in page and "close this tab" in page
-        assert "nothing answers" not in page
-        status, other = await asyncio.to_thread(http_get, local, "/favicon.ico")
-        assert status == 502 and "nothing answers" in other  # only /success is answered so
+        status = await asyncio.to_thread(browser_callback, ports(1455), callback)
+        await next_event(events, LoginExited)  # codex's login server is gone
+        answers = [await asyncio.to_thread(http_get, ports(1455), path) for path in paths]
+    return status, answers
+
+
+async def test_a_late_success_tab_after_codex_closed_reads_signed_in(lab: SshLab) -> None:
+    status, [(code, page), (other_code, other)] = await after_the_callback(
+        lab, "/success?id_token=x", "/favicon.ico"
+    )
+    assert status == 302  # codex sent the browser on to /success: the sign-in worked
+    assert code == 200 and "Signed in" in page and "close this tab" in page
+    assert "nothing answers" not in page
+    assert other_code == 502 and "nothing answers" in other  # only /success is answered so
 
 
 async def test_a_failed_sign_in_leaves_the_error_standing(lab: SshLab) -> None:
     """codex's token exchange failed (no redirect to /success) and codex exited: nothing says
     the sign-in worked, so a GET of /success still reads that nothing answers."""
-    lab.install_codex("fake", "path")
     lab.set_fake_knobs(exchange="fail")
-    ports = ephemeral_ports()
-    async with (
-        await connect(LAB, settings_for(lab)) as conn,
-        LoginSession(conn, ServerEnv(auto_path=True), local_port_for=ports) as login,
-    ):
-        events = login.events()
-        ready = await next_event(events, UrlReady)
-        callback = f"/auth/callback?code=c&state={url_state(ready.url)}"
-        assert await asyncio.to_thread(browser_callback, ports(1455), callback) != 302
-        assert (await next_event(events, LoginExited)).exit_code != 0
-        status, page = await asyncio.to_thread(http_get, ports(1455), "/success")
-    assert status == 502 and "nothing answers" in page
+    status, [(code, page)] = await after_the_callback(lab, "/success")
+    assert status != 302
+    assert code == 502 and "nothing answers" in page
 
 
 def test_only_a_redirect_to_success_counts() -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,13 +94,20 @@ class Tmux:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=30)
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Tmux]:
-    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=110, height=36)
+@contextmanager
+def tmux_pane(tmp_path: Path, *, width: int, height: int) -> Iterator[Tmux]:
+    """A private tmux whose one pane has this size (its socket: tmp_path/tmux.sock)."""
+    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=width, height=height)
     try:
         yield term
     finally:
         term.close()
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Tmux]:
+    with tmux_pane(tmp_path, width=110, height=36) as term:
+        yield term
 
 
 def back_at_the_shell(term: Tmux) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.lab.sshlab import SshLab
 from tests.test_faults_more import laptop_login_port_free  # noqa: F401  (autouse)
-from tests.test_tmux import PROMPT, Tmux, back_at_the_shell
+from tests.test_tmux import PROMPT, Tmux, back_at_the_shell, tmux_pane
 from tests.test_tmux import pytestmark as tmux_marks
 
 pytestmark = tmux_marks
@@ -22,11 +22,8 @@ pytestmark = tmux_marks
 
 @pytest.fixture
 def pane(tmp_path: Path) -> Iterator[Tmux]:
-    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=120, height=40)
-    try:
+    with tmux_pane(tmp_path, width=120, height=40) as term:
         yield term
-    finally:
-        term.close()
 
 
 def demo_to_the_token_step(term: Tmux) -> None:
