@@ -31,6 +31,14 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(autouse=True)
+def at_the_computer_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as if the user sat at this computer, even when the suite is started over SSH
+    (core.laptop.seat would otherwise add its "your browser is elsewhere" note to every
+    login). Tests of that case set SSH_CONNECTION themselves."""
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip locally; under CI=true the lab must run, so fail loudly instead."""
     if IN_CI:

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from ..core.fleet import FleetRun, HostOutcome
 from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
+from ..core.laptop.seat import RemoteSeat
+from ..core.logins.summary import logged_in_line
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 from ..core.server.probe import ProbeResult
 from ..core.server.shellenv import Where
@@ -96,10 +98,12 @@ class ProgressPrinter:
         port = progress.port
         if self.tunnel and not self.forward_shown:
             say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
+        if progress.browser_out_of_reach and port is not None:
+            _say_browser_out_of_reach(progress.browser_out_of_reach, port)
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")
         if self.open_browser:
-            open_in_browser(progress.url or "")
+            _open(progress.url or "")
         say("Waiting for the browser… (Ctrl-C to give up)")
 
     def _show_device_code(self, progress: LoginProgress) -> None:
@@ -107,8 +111,23 @@ class ProgressPrinter:
         say(f"Open {url} in your browser, sign in, and enter this one-time code:")
         show_copyable(progress.device_code or "")
         if self.open_browser:
-            open_in_browser(url)
+            _open(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def _open(url: str) -> None:
+    """--open: the browser, or a word that none could be started from here."""
+    if not open_in_browser(url):
+        say("(--open: no browser can be started from here, no display: open it yourself)")
+
+
+def _say_browser_out_of_reach(seat: RemoteSeat, port: int) -> None:
+    """Before the URL: it won't work by itself from here; what will."""
+    say(f"Note: {seat.warning(port)} Either:")
+    say("  - first run this on your own computer, and keep it open:")
+    say(seat.forward_command(port))
+    say("  - or stop (Ctrl-C) and log in without a tunnel: add --relay (paste the address")
+    say("    the browser ends on) or --device-auth (a one-time code).")
 
 
 def login_mode(args: argparse.Namespace) -> LoginMode:
@@ -140,7 +159,7 @@ async def login_command(
         label, progress = await login_on(targets[0])
     except (ConnectError, FlowError) as exc:
         raise UserError(str(exc)) from None
-    say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    say(logged_in_line(label, progress.record))
     return EXIT_OK
 
 
@@ -191,7 +210,7 @@ async def login_fleet(
                 print(f"codex-wizard: {current.label()}: {exc}", file=sys.stderr)
             else:
                 fleet.record(HostOutcome.logged_in(current, progress.record))
-                say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+                say(logged_in_line(label, progress.record))
     except asyncio.CancelledError:
         _uncancel()
         fleet.stop(current)

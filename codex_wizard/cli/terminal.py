@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import TextIO
 
-from ..core.laptop.clipboard import copy_text
+from ..core.laptop.clipboard import Copied, copy_text
 from ..core.laptop.ports import PortOwner
 from ..core.progress import LoginProgress
 from ..core.server.relay import CALLBACK_PATH
@@ -22,13 +22,23 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+COPIED_WORDS = {
+    Copied.CLIPBOARD: "(copied to the clipboard)",
+    Copied.OSC52: "(sent to your terminal's clipboard with OSC 52, unconfirmed: if pasting "
+    "gives nothing, select the line above)",
+    Copied.TMUX_DROPS: "(not copied: tmux ignores programs' clipboard requests unless "
+    "`tmux set -g set-clipboard on`; select the line above)",
+    Copied.NOTHING: "(not copied: no clipboard here; select the line above)",
+}
+
+
 def show_copyable(text: str) -> None:
-    """text on a line of its own, copied to the clipboard (or through the terminal) too."""
+    """text alone on its line, unindented (the terminal wraps it: a selection stays one line),
+    then what became of copying it, in words that claim only what we know."""
     say()
     say(text)
     say()
-    copied = {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}
-    say(copied.get(copy_text(text), "(no clipboard here: copy it from above)"))
+    say(COPIED_WORDS[copy_text(text)])
 
 
 async def ask_yes_no(question: str) -> bool:

@@ -249,7 +249,7 @@ class LoginFlow:
     async def start_login(self, mode: LoginMode) -> None:
         """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code."""
         await self.stop_login()
-        self.progress = LoginProgress.starting(mode)
+        self.progress = LoginProgress.starting(mode, self.services.remote_seat())
         self._changed()
         session = self.services.login_session(
             self.conn,
