@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import knownhosts
-from .hosts import HostArgError, HostTarget, parse_host_arg
+from .hosts import HostArgError, HostTarget, default_ssh_config_path, parse_host_arg
 from .knownhosts import KnownHostsPolicy
+from .sshargs import options_file
 from .types import ConnectSettings
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     import asyncssh
 
     knownhosts.add_openssh_options()
-    config = [str(settings.ssh_config)] if settings.ssh_config else ()
+    config = config_files(target, settings)
     kwargs: dict[str, object] = {}
     if target.port:
         kwargs["port"] = target.port
@@ -57,6 +58,20 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     if not reuse:
         kwargs["config"] = config
     return ResolvedHost(options, kwargs, policy, jumps, reuse)
+
+
+def config_files(target: HostTarget, settings: ConnectSettings) -> list[str] | tuple[()]:
+    """The ssh_config files asyncssh reads for target, in order (() for its default).
+
+    The target's own options (an inventory's settings) come first, as ssh's command-line
+    options do, then the user's ssh_config: -F, else ~/.ssh/config when readable.
+    """
+    user = [str(settings.ssh_config)] if settings.ssh_config else []
+    if not target.ssh_options:
+        return user or ()
+    if not user and os.access(default_ssh_config_path(), os.R_OK):
+        user = [str(default_ssh_config_path())]
+    return [str(options_file(target.ssh_options)), *user]
 
 
 def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:
