@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+NO_ANSIBLE = 3  # the exit code when Ansible cannot be imported here
 # The variables Ansible's ssh connection reads (ansible-doc -t connection ssh), all spellings.
 CONNECTION_VARS = (
     "ansible_connection",
@@ -61,7 +62,11 @@ def dump(sources: list[str], pattern: str, limit: str | None) -> list[dict[str, 
 
 def main() -> None:
     request = json.loads(sys.argv[1])
-    print(json.dumps(dump(request["sources"], request["pattern"], request.get("limit"))))
+    try:
+        entries = dump(request["sources"], request["pattern"], request.get("limit"))
+    except ImportError:
+        sys.exit(NO_ANSIBLE)
+    print(json.dumps(entries))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
 import shlex
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..sanitize import printable
+from .ansible_dump import NO_ANSIBLE
 from .hosts import HostTarget
 from .sshargs import SshArgsError, config_line, ssh_option_lines
 
@@ -132,6 +132,8 @@ async def _run_dump(
             os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
         raise
+    if proc.returncode == NO_ANSIBLE:
+        raise InventoryError(INSTALL_HINT)
     said = printable(err.decode(errors="replace")).strip()
     lines = out.decode(errors="replace").strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -148,8 +150,6 @@ async def inventory_targets(
     """The hosts `ansible PATTERN -i SOURCES --limit LIMIT` reaches, as targets, in Ansible's
     order. A host we can't reach as Ansible would is left out and given to on_skip with why.
     Raises InventoryError without Ansible, for an inventory it can't read, or for no host."""
-    if importlib.util.find_spec("ansible") is None:
-        raise InventoryError(INSTALL_HINT)
     missing = [str(path) for path in request.sources if not path.exists()]
     if missing:
         raise InventoryError(f"no inventory at {', '.join(missing)}")
