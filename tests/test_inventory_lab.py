@@ -50,7 +50,8 @@ def lab_inventory(lab: SshLab, tmp: Path) -> Path:
     inventory.write_text(
         "[web]\n"
         f"web-key {at_lab} ansible_ssh_private_key_file={key}\n"
-        f"web-common-args ansible_host=127.0.0.1 ansible_ssh_common_args='-o Port={port} -i {key}'\n"
+        f"web-common-args ansible_host=127.0.0.1"
+        f" ansible_ssh_common_args='-o Port={port} -i {key}'\n"
         f"web-no-key {at_lab}\n"
         f"web-wrong-user {at_lab} ansible_user=nobody ansible_ssh_private_key_file={key}\n"
         f"web-port-first ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_private_key_file={key}"
@@ -100,3 +101,17 @@ def test_status_reaches_what_ansible_reaches(lab: SshLab, tmp_path: Path) -> Non
     assert ours == ansible
     reached = {host for host, ok in ours.items() if ok}
     assert reached == {"web-key", "web-common-args", "web-jump-J", "web-jump-o"}, ours
+
+
+def test_doctor_takes_one_inventory_host(lab: SshLab, tmp_path: Path) -> None:
+    config = lab_ssh_config(lab, tmp_path)
+    inventory = lab_inventory(lab, tmp_path)
+    base = [*CLI, "doctor", "--inventory", str(inventory), "-F", str(config)]
+    done = subprocess.run([*base, "web-jump-J", "--json"], capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    assert report["host"] == "web-jump-J"
+    connection = next(check for check in report["checks"] if check["name"] == "ssh")
+    assert connection["verdict"] == "pass", report
+    several = subprocess.run([*base, "web"], capture_output=True, text=True)
+    assert several.returncode == 2
+    assert "doctor checks one host; 'web' is web-key, web-common-args" in several.stderr
