@@ -20,7 +20,8 @@ from ..core.logins.formats import json_line, nagios_report, prometheus_text
 from ..core.logins.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
 from ..core.logins.push import PushError, load_local_auth, local_auth_path
 from ..core.logins.sharers import copy_warning, find_sharers, logout_notice
-from ..core.logins.status import HostStatus, check_fleet, check_host, fleet_exit_code, local_login
+from ..core.logins.status import HostStatus, check_host, fleet_exit_code, local_login
+from ..core.logins.workers import CheckJob, check_fleet_spread
 from ..core.server.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from ..core.server.probe import ProbeError
 from ..core.services import Services
@@ -95,12 +96,15 @@ async def status_command(args: argparse.Namespace) -> int:
     targets = await _status_targets(args)
     streamed = form == "jsonl" and args.output is None
     progress = Progress(len(targets), stream=streamed)
-    results = await check_fleet(
-        targets,
+    job = CheckJob(
         connect_settings(args, interactive=False),
         codex_home=args.codex_home,
         warn_days=args.warn_days,
         timeout=args.timeout,
+    )
+    results = await check_fleet_spread(
+        targets,
+        job,
         on_result=progress.tick,
         local=await asyncio.to_thread(local_login, warn_days=args.warn_days),
     )
