@@ -173,3 +173,23 @@ def test_without_ansible_the_command_says_how_to_install_it(tmp_path: Path) -> N
     assert "pip install 'codex-wizard[ansible]'" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert sys.executable  # the same interpreter runs Ansible's side
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["status", "--limit", "web1", "127.0.0.1"], 2, "--limit goes with --inventory"),
+        (["login", "--inventory", "INV", "mail", "--no-tui"], 1, "no host to check matches"),
+        (["doctor", "--inventory", "INV", "mail"], 1, "no host to check matches"),
+        (["status", "--json", "--format", "nagios", "127.0.0.1"], 2, "--json is --format json"),
+    ],
+)
+def test_inventory_options_are_checked_before_connecting(
+    tmp_path: Path, args: list[str], code: int, said: str
+) -> None:
+    inventory = str(write_inventory(tmp_path))
+    argv = [*CLI, *(inventory if arg == "INV" else arg for arg in args)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert (done.returncode, done.stdout) == (code, "")
+    assert said in done.stderr and "Traceback" not in done.stderr

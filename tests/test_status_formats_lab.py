@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import CLI, Running, run_cli
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A loopback port that takes connections and never says a word (a hung server)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
 
 
 def test_jsonl_shows_each_host_as_it_answers(lab: SshLab, tmp_path: Path, silent_port: int) -> None:

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import psutil
-import pytest
 
 from codex_wizard.core.logins.status import HostStatus, check_fleet
 from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread, processes_for
@@ -49,14 +46,6 @@ def test_workers_give_what_one_process_gives(lab: SshLab) -> None:
     ]
     assert {r.state for r in spread} == {TokenState.OK}  # aliases of one file: one login
     assert not workers_of(os.getpid())
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
 
 
 def workers_of(pid: int) -> list[psutil.Process]:
