@@ -129,6 +129,7 @@ async def _check_in_worker(
         start_new_session=True,  # Ctrl-C reaches us; we end it
     )
     assert proc.stdin and proc.stdout and proc.stderr
+    said_task = asyncio.ensure_future(proc.stderr.read())  # read along: a full pipe would stall it
     left = dict(share)
     try:
         proc.stdin.write(_frame((share, job)))
@@ -147,7 +148,7 @@ async def _check_in_worker(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        said = (await proc.stderr.read()).decode(errors="replace").strip()
+        said = (await said_task).decode(errors="replace").strip()
         await proc.wait()
     why = printable(said.splitlines()[-1] if said else f"exit code {proc.returncode}")
     for index, target in left.items():
