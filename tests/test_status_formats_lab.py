@@ -54,3 +54,19 @@ def test_output_into_a_missing_directory_is_an_error_not_a_traceback(
     assert done.returncode == 1
     assert f"can't write {target}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_jsonl_gives_a_shared_login_a_newer_line(lab: SshLab, tmp_path: Path) -> None:
+    """Sharing is known only once every host has answered: the host's first line says what
+    its own file says, a later line for it says shared, and the last line is its status."""
+    auth = make_auth_json()
+    lab.write_server_file(".codex/auth.json", auth, mode=0o600)
+    here = tmp_path / "codex-home"
+    here.mkdir()
+    (here / "auth.json").write_text(auth)  # this computer holds the same login
+    env = {**os.environ, "CODEX_HOME": str(here)}
+    done = run_cli(lab, "status", "lab", "--format", "jsonl", env=env)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(row["host"], row["state"]) for row in rows] == [("lab", "ok"), ("lab", "shared")]
+    assert rows[-1]["shared_with"] == ["this computer"]
+    assert done.returncode == 1  # a shared login needs attention
