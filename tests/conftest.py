@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -150,3 +151,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             callspec and callspec.params.get("codex_kind") in REAL_CODEX_KINDS
         ):
             item.add_marker(pytest.mark.realcodex)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that takes connections and never says a word (a hung server)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]

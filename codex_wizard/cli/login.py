@@ -23,7 +23,8 @@ from ..core.ssh.hosts import HostTarget
 from ..core.ssh.types import ConnectError, ConnectSettings
 from ..core.tokens.auth import AuthRecord
 from ..core.tokens.state import describe_expiry
-from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError, parse_target
+from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError
+from .targets import command_targets
 from .terminal import TerminalPrompter, connect_settings, say, show_copyable
 
 PHASE_LINES = {
@@ -146,7 +147,7 @@ async def login_command(
 ) -> int:
     """The login on the terminal, of one host or of several in turn; prompter and
     local_port_for are the tests' seams."""
-    targets = [parse_target(name) for name in args.hosts]  # a bad one stops before any login
+    targets = await command_targets(args, args.hosts)  # a bad one stops before any login
     prompter = prompter or TerminalPrompter()
     settings = connect_settings(args, interactive=False)  # one key passphrase for every host
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from .. import __version__
 from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from ..startup import import_asyncssh_quickly
+from .targets import add_inventory_options
 
 
 def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
@@ -62,6 +63,10 @@ _VALUE_OPTIONS = {
     "--timeout",
     "--warn-days",
     "--from",
+    "--inventory",
+    "--limit",
+    "--format",
+    "--output",
 }
 
 
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument(
         "hosts", nargs="+", metavar="HOST", help="ssh_config Host, or user@host:port"
     )
+    add_inventory_options(login)
     login.add_argument("--no-tui", action="store_true", help="plain terminal output")
     login.add_argument("--open", action="store_true", help="open the URL in the browser")
     login.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
@@ -117,13 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     status = _command(sub, "status", common, "show the token state of codex's login on servers")
-    status.add_argument("hosts", nargs="*", help="hosts (default: every ssh_config Host)")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "hosts", nargs="*", help="hosts (default: every ssh_config Host; with --inventory: all)"
+    )
+    add_inventory_options(status)
+    add_status_output_options(status)
     status.add_argument("--warn-days", type=float, default=3.0, help="'expiring' below this")
     status.add_argument("--timeout", type=float, default=20.0, help="per-host timeout (20 s)")
 
     doctor = _command(sub, "doctor", common, "check a server for codex's login, with fixes")
     doctor.add_argument("host", help="ssh_config Host, or user@host:port")
+    add_inventory_options(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
     push = _command(sub, "push-auth", common, "put a Codex login on a server")
@@ -146,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     logout.add_argument("--yes", action="store_true", help="log out without asking")
     _add_install_commands(sub, common)
     return parser
+
+
+def add_status_output_options(status: argparse.ArgumentParser) -> None:
+    """status's machine formats: --json (one document), --format, --output."""
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--format",
+        choices=("table", "json", "jsonl", "prometheus", "nagios"),
+        help="table (default), json (= --json), jsonl (a line per host as it answers), "
+        "prometheus (node_exporter textfile), nagios (a monitoring plugin: exit 0-3)",
+    )
+    status.add_argument(
+        "--output", type=Path, metavar="FILE", help="write it to FILE, whole or not at all"
+    )
 
 
 def _add_install_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -311,7 +335,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None or (
         args.command == "login"
         and len(args.hosts) == 1
-        and not (args.no_tui or args.relay or args.device_auth)
+        and not (args.no_tui or args.relay or args.device_auth or args.inventory)
     ):
         if getattr(args, "demo", None):
             return _demo(args)

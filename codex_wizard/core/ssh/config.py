@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import knownhosts
-from .hosts import HostArgError, HostTarget, parse_host_arg
+from .hosts import HostArgError, HostTarget, default_ssh_config_path, parse_host_arg
 from .knownhosts import KnownHostsPolicy
 from .prompts import DEFAULT_PASSWORD_PROMPTS
+from .sshargs import options_file
 from .types import ConnectSettings
 
 if TYPE_CHECKING:
@@ -43,7 +46,8 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     import asyncssh
 
     knownhosts.add_openssh_options()
-    config = [str(settings.ssh_config)] if settings.ssh_config else ()
+    split_each_line_once()
+    config = config_files(target, settings)
     kwargs: dict[str, object] = {}
     if target.port:
         kwargs["port"] = target.port
@@ -83,6 +87,43 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
             options.config.get("NumberOfPasswordPrompts", DEFAULT_PASSWORD_PROMPTS)
         ),
     )
+
+
+class _SplitOnce:
+    """shlex as asyncssh.config uses it (`split` only), each distinct line split once."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=16384)
+    def _split(line: str) -> tuple[str, ...]:
+        return tuple(shlex.split(line))  # a line with bad quotes raises, and is never cached
+
+    def split(self, line: str) -> list[str]:
+        return list(self._split(line))
+
+
+def split_each_line_once() -> None:
+    """asyncssh re-reads the ssh_config for every host and splits each line with shlex, slow
+    pure Python: 200 aliases in one file cost 200 x 200 splits, most of a 200-host status's
+    CPU (docs/benchmarks.md). The lines are the same for every host, so each is split once.
+    Does nothing if asyncssh.config no longer splits with the shlex module."""
+    import asyncssh.config
+
+    if getattr(asyncssh.config, "shlex", None) is shlex:
+        asyncssh.config.shlex = _SplitOnce()  # type: ignore[assignment]
+
+
+def config_files(target: HostTarget, settings: ConnectSettings) -> list[str] | tuple[()]:
+    """The ssh_config files asyncssh reads for target, in order (() for its default).
+
+    The target's own options (an inventory's settings) come first, as ssh's command-line
+    options do, then the user's ssh_config: -F, else ~/.ssh/config when readable.
+    """
+    user = [str(settings.ssh_config)] if settings.ssh_config else []
+    if not target.ssh_options:
+        return user or ()
+    if not user and os.access(default_ssh_config_path(), os.R_OK):
+        user = [str(default_ssh_config_path())]
+    return [str(options_file(target.ssh_options)), *user]
 
 
 def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:

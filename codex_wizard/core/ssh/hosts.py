@@ -29,14 +29,24 @@ class HostArgError(ValueError):
 
 @dataclass(frozen=True)
 class HostTarget:
-    """One SSH destination: an ssh_config alias or a host name / IP address, plus overrides."""
+    """One SSH destination: an ssh_config alias or a host name / IP address, plus overrides.
+
+    ``ssh_options`` are ssh_config lines ("Port 2222") that come before every ssh_config file,
+    as ``ssh -o`` options do (an Ansible inventory's settings for the host, core/ssh/inventory);
+    ``alias`` is then the name the user knows it by (the inventory's host name).
+    """
 
     name: str
     user: str | None = None
     port: int | None = None
+    ssh_options: tuple[str, ...] = ()
+    alias: str | None = None
 
     def label(self) -> str:
-        """``name``, ``user@name``, ``user@name:2222``; IPv6 with a port as ``[::1]:22``."""
+        """``alias``, else ``name``, ``user@name``, ``user@name:2222``; IPv6 with a port as
+        ``[::1]:22``."""
+        if self.alias:
+            return self.alias
         host = self.name
         if self.port is not None:
             if ":" in host:
