@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, urlparse, urlsplit
 
+from ..laptop.ports import CODEX_PORTS
 from ..sanitize import printable
 from ..ssh.server import ServerConnection
 from .events import (
@@ -98,11 +99,13 @@ def login_url_port(url: str) -> int | None:
     """The callback port of an allowed login URL, else None (the URL must not be used).
 
     Allowed: https://auth.openai.com/oauth/authorize?... whose redirect_uri is this server's
-    loopback (see redirect_port).
+    loopback (see redirect_port) on a port codex uses (1455, 1457): the tunnel opens that
+    port on this computer, so the server must not choose any other.
     """
     if not _on_auth_host(url) or urlsplit(url).path != AUTHORIZE_PATH:
         return None
-    return redirect_port(url)
+    port = redirect_port(url)
+    return port if port in CODEX_PORTS else None
 
 
 def device_url_ok(url: str) -> bool:
