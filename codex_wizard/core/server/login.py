@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, urlparse, urlsplit
 
@@ -37,10 +38,12 @@ from .events import (
     says_state_mismatch,
 )
 from .probe import ServerEnv
-from .remote import ConnectionLost, GroupProcess, group_command
+from .remote import KEPT_LINES, ConnectionLost, GroupProcess, group_command
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455
+LOGIN_MAX_OUTPUT = 64 * 1024
+"""Characters `codex login` may write before it is stopped as a flood (it writes about 1 KB)."""
 CALLBACK_PATH = "/auth/callback"
 
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -202,7 +205,7 @@ class LoginSession:
         self.url: str | None = None
         self.port: int | None = None
         self.tunnel: Tunnel | None = None
-        self.output: list[str] = []
+        self.output: deque[str] = deque(maxlen=KEPT_LINES)
         self.succeeded = False
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._process: GroupProcess | None = None
@@ -224,7 +227,8 @@ class LoginSession:
             asyncio.create_task(self._tunnel_for(DEFAULT_LOGIN_PORT)) if self.forward else None
         )
         args = "login --device-auth" if self.device_auth else "login"
-        process = GroupProcess(self.server, login_command(self.env, args), pty=True)
+        command = login_command(self.env, args)
+        process = GroupProcess(self.server, command, pty=True, max_output=LOGIN_MAX_OUTPUT)
         try:
             await process.start()
         finally:
@@ -280,6 +284,9 @@ class LoginSession:
                     self._url = None
         except ConnectionLost as exc:
             reason, lost = printable(f"connection lost: {exc}"), True
+        if process.flooded:
+            reason = f"codex login: {process.flood_reason}"
+            await process.stop()
         await process.wait_exit(5)
         exit_code = process.exit_status
         if process.exit_signal:

@@ -4,6 +4,10 @@ sshd makes the session's shell the leader of a new process group (with a PTY or 
 shell prints its pid first (PID_ECHO), then execs the command; stopping it kills that whole
 group (TERM, then KILL), so nothing we started outlives us on the server, whatever way we leave.
 Used by `codex login` (under a PTY) and by npm install / codex login status / logout.
+
+Output is read in bounded chunks and cut into lines of at most MAX_LINE characters, and a
+command that writes more than its `max_output` is stopped (`flooded`): whatever the server
+writes, the laptop holds a bounded amount of it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from ..sanitize import printable
+from ..sanitize import clip, printable
 
 if TYPE_CHECKING:
     from ..ssh.server import ServerConnection
@@ -26,6 +30,13 @@ if TYPE_CHECKING:
 PID_ECHO = 'echo "@@cwpid $$"; '
 _PID = re.compile(r"^@@cwpid (\d+)$")
 KILL_TIMEOUT = 5.0
+MAX_LINE = 4096
+"""Characters kept of one output line (no line codex, npm or sh prints is longer)."""
+MAX_OUTPUT = 4 * 1024 * 1024
+"""Characters a command may write before it is stopped as a flood."""
+KEPT_LINES = 200
+"""The last lines of a command's output its caller keeps (for messages and results)."""
+_CHUNK = 16384
 
 
 def clean_line(raw: str) -> str:
@@ -49,6 +60,41 @@ def kill_group_script(pgid: int) -> str:
     )
 
 
+class LineSplitter:
+    """Cuts a stream of text chunks into lines of at most `limit` characters.
+
+    A longer line is kept as its first `limit` characters and an ellipsis; the rest of it, up
+    to its newline, is dropped as it comes, never held.
+    """
+
+    def __init__(self, limit: int = MAX_LINE) -> None:
+        self.limit = limit
+        self._partial = ""
+        self._cut = False  # inside a line already cut: drop until its newline
+
+    def feed(self, chunk: str) -> list[str]:
+        """The lines `chunk` completes (without their newlines)."""
+        *complete, rest = chunk.split("\n")
+        lines = []
+        for part in complete:
+            line = self._partial + part
+            if not self._cut:
+                lines.append(clip(line, self.limit))
+            self._partial, self._cut = "", False
+        self._partial += rest
+        if len(self._partial) > self.limit and not self._cut:
+            lines.append(clip(self._partial, self.limit))
+            self._partial, self._cut = "", True
+        elif self._cut:
+            self._partial = ""
+        return lines
+
+    def end(self) -> list[str]:
+        """The last line, when the stream did not end with a newline."""
+        line, self._partial = self._partial, ""
+        return [line] if line and not self._cut else []
+
+
 class ConnectionLost(Exception):
     """The SSH connection broke while the command ran."""
 
@@ -56,11 +102,16 @@ class ConnectionLost(Exception):
 class GroupProcess:
     """One command started with group_command: its output lines, its exit, and stop()."""
 
-    def __init__(self, server: ServerConnection, command: str, *, pty: bool) -> None:
+    def __init__(
+        self, server: ServerConnection, command: str, *, pty: bool, max_output: int = MAX_OUTPUT
+    ) -> None:
         self.server = server
         self.command = command
         self.pty = pty
+        self.max_output = max_output
         self.pid: int | None = None
+        self.received = 0
+        self.flooded = False
         self._process: asyncssh.SSHClientProcess | None = None
 
     async def start(self) -> None:
@@ -71,20 +122,43 @@ class GroupProcess:
         return self._process is not None
 
     async def lines(self) -> AsyncIterator[str]:
-        """Clean output lines (without the pid line); raises ConnectionLost."""
+        """Clean output lines (without the pid line), each at most MAX_LINE characters long.
+
+        Ends early, with `flooded` set, once the command has written more than max_output
+        characters (the caller stops it); raises ConnectionLost.
+        """
+        async for raw in self._raw_lines():
+            line = clean_line(raw)
+            found = _PID.match(line) if self.pid is None else None
+            if found:
+                self.pid = int(found.group(1))
+                continue
+            yield line
+
+    async def _raw_lines(self) -> AsyncIterator[str]:
+        splitter = LineSplitter()
+        async for chunk in self._chunks():
+            for raw in splitter.feed(chunk):
+                yield raw
+        for raw in splitter.end():
+            yield raw
+
+    async def _chunks(self) -> AsyncIterator[str]:
         assert self._process is not None
         try:
-            async for raw in self._process.stdout:
-                if not raw:  # asyncssh yields one '' at the end of the stream
-                    continue
-                line = clean_line(raw)
-                found = _PID.match(line) if self.pid is None else None
-                if found:
-                    self.pid = int(found.group(1))
-                    continue
-                yield line
+            while chunk := await self._process.stdout.read(_CHUNK):
+                self.received += len(chunk)
+                if self.received > self.max_output:
+                    self.flooded = True
+                    return
+                yield chunk
         except (asyncssh.Error, OSError) as exc:
             raise ConnectionLost(str(exc)) from None
+
+    @property
+    def flood_reason(self) -> str:
+        """Why a flooded command was stopped, for the user."""
+        return f"it wrote more than {self.max_output // 1024} KB of output, so it was stopped"
 
     async def wait_exit(self, timeout: float) -> None:
         """Wait for the channel to close: the exit status may arrive just after EOF."""
