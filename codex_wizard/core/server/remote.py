@@ -8,6 +8,11 @@ Used by `codex login` (under a PTY) and by npm install / codex login status / lo
 Output is read in bounded chunks and cut into lines of at most MAX_LINE characters, and a
 command that writes more than its `max_output` is stopped (`flooded`): whatever the server
 writes, the laptop holds a bounded amount of it.
+
+`run_guarded` runs a script (the probes) the same way, with a lifeline: the script's group is
+killed on the server as soon as its stdin, the channel, ends, so nothing it started (a hung
+`codex --version`, the subshells waiting on it) outlives our giving up, our exit, or the
+connection.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import contextlib
 import re
 import shlex
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import asyncssh
 
@@ -25,10 +31,10 @@ from ..sanitize import clip, printable
 
 if TYPE_CHECKING:
     from ..ssh.server import ServerConnection
-    from .probe import ServerEnv
 
 PID_ECHO = 'echo "@@cwpid $$"; '
 _PID = re.compile(r"^@@cwpid (\d+)$")
+_PID_LINE = re.compile(r"^@@cwpid \d+\r?\n", re.MULTILINE)
 KILL_TIMEOUT = 5.0
 MAX_LINE = 4096
 """Characters kept of one output line (no line codex, npm or sh prints is longer)."""
@@ -39,25 +45,55 @@ KEPT_LINES = 200
 _CHUNK = 16384
 
 
+class CommandEnv(Protocol):
+    """What group_command needs of a ServerEnv (probe.py imports this module)."""
+
+    def command(self, args: str) -> str: ...
+
+
 def clean_line(raw: str) -> str:
     """A line of output made printable (no colours, escapes or carriage returns), without
     trailing space."""
     return printable(raw, keep_newlines=False).rstrip()
 
 
-def group_command(env: ServerEnv, args: str) -> str:
+def group_command(env: CommandEnv, args: str) -> str:
     """`args` under POSIX `sh -c` (whatever the login shell is) with env's PATH/CODEX_HOME,
     after the shell has printed its pid (the process group to kill)."""
     return "exec sh -c " + shlex.quote(PID_ECHO + env.command(args))
 
 
-def kill_group_script(pgid: int) -> str:
+def kill_group_script(pgid: int | str) -> str:
     """A shell command: TERM the process group, wait up to a second, then KILL what is left."""
     return (
         f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
         f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
         f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
     )
+
+
+_LIFELINE = (
+    "( ( trap '' TERM; cat <&3 >/dev/null 2>&1; "
+    + kill_group_script("$$")
+    + " ) >/dev/null 2>&1 & ); "
+)
+"""sh: in the background, wait for fd 3 (the channel's stdin) to end, then kill the group
+(TERM, then KILL: the watcher ignores TERM so that it lives to send the KILL). Started from a
+subshell, so that it is no child of the script's shell (whose `wait` would wait for it)."""
+
+
+def guarded_command(script: str) -> str:
+    """A command that prints its pid, reads `script` (ending in a newline) from stdin, starts
+    the lifeline on the rest of stdin and evaluates the script with stdin from /dev/null.
+
+    Only one line of sh, so any login shell (csh, fish) passes it on.
+    """
+    lines = script.count("\n")
+    inner = (
+        f"{PID_ECHO}exec 3<&0 0</dev/null; cw_script=$(head -n {lines} <&3); "
+        f'{_LIFELINE}exec 3<&-; eval "$cw_script"'
+    )
+    return "exec sh -c " + shlex.quote(inner)
 
 
 class LineSplitter:
@@ -114,8 +150,11 @@ class GroupProcess:
         self.flooded = False
         self._process: asyncssh.SSHClientProcess | None = None
 
-    async def start(self) -> None:
+    async def start(self, stdin: str = "") -> None:
+        """Start the command and send `stdin` (never an end of file: see run_guarded)."""
         self._process = await self.server.start_process(self.command, pty=self.pty)
+        if stdin:
+            self._process.stdin.write(stdin)
 
     @property
     def started(self) -> bool:
@@ -134,6 +173,12 @@ class GroupProcess:
                 self.pid = int(found.group(1))
                 continue
             yield line
+
+    async def output(self) -> str:
+        """Everything the command writes until it ends (without the pid line); a flood ends
+        early, with `flooded` set, after max_output characters. Raises ConnectionLost."""
+        text = "".join([chunk async for chunk in self._chunks()])
+        return _PID_LINE.sub("", text, count=1)
 
     async def _raw_lines(self) -> AsyncIterator[str]:
         splitter = LineSplitter()
@@ -188,3 +233,35 @@ class GroupProcess:
                 )
         if self._process is not None:
             self._process.close()
+
+
+@dataclass(frozen=True)
+class GuardedRun:
+    """What a guarded script wrote (stdout and stderr), how it exited, whether it flooded."""
+
+    output: str
+    exit_status: int | None
+    flooded: bool
+
+
+async def run_guarded(
+    server: ServerConnection, script: str, *, timeout: float, max_output: int = MAX_OUTPUT
+) -> GuardedRun:
+    """Run a multi-line POSIX sh script on the server as its own process group, its output
+    bounded; the group is killed when it ends, when we give up (TimeoutError, cancellation)
+    and when the connection goes. Raises TimeoutError and ConnectionLost."""
+    script = script if script.endswith("\n") else script + "\n"
+    process = GroupProcess(server, guarded_command(script), pty=False, max_output=max_output)
+    try:
+        async with asyncio.timeout(timeout):
+            await process.start(stdin=script)
+            output = await process.output()
+            if not process.flooded:
+                await process.wait_exit(timeout)
+    except TimeoutError:
+        raise  # an OSError too, but we gave up: not a lost connection
+    except (asyncssh.Error, OSError) as exc:
+        raise ConnectionLost(str(exc)) from None
+    finally:
+        await process.stop()
+    return GuardedRun(output, process.exit_status, process.flooded)
