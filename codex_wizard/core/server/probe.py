@@ -249,12 +249,20 @@ def _port_owners(sections: dict[str, str]) -> tuple[dict[int, PortOwner | None],
     return owners_of(parse_proc_net_tcp(sections.get("proc", "")), CODEX_PORTS), "proc"
 
 
+MAX_FIELD = 4096
+"""Characters kept of one answer of the probe (a path, a version), but the socket lists."""
+_LISTS = frozenset({"ss", "lsof", "proc"})
+
+
 def parse_probe_output(text: str) -> ProbeResult:
     """Turn the probe script's output into a ProbeResult (tolerant of missing sections).
 
     The text is made printable first: versions, paths and process names come from the server.
     """
-    sections = _split_sections(printable(text))
+    sections = {
+        name: body if name in _LISTS else clip(body, MAX_FIELD)
+        for name, body in _split_sections(printable(text)).items()
+    }
     os_arch = sections.get("os", "").split()
     owners, source = _port_owners(sections)
     return ProbeResult(
@@ -309,11 +317,12 @@ async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no impor
         ) from None
     except ConnectionLost as exc:
         raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
-    if result.flooded or _MARK + "end" not in result.output:
-        said = clip(printable(result.output).strip()[-300:], 300) or "no POSIX sh?"
+    output = result.text
+    if result.flooded or _MARK + "end" not in output:
+        said = printable(output).strip()[-300:] or "no POSIX sh?"
         why = "wrote too much" if result.flooded else f"did not finish (exit {result.exit_status})"
         raise ProbeError(f"The probe on {conn.label} {why}: {said}")
-    probe = parse_probe_output(result.output)
+    probe = parse_probe_output(output)
     _KNOWN_ENV[conn] = probe.known_env()
     return probe
 

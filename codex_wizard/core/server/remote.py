@@ -64,11 +64,13 @@ def group_command(env: CommandEnv, args: str) -> str:
 
 
 def kill_group_script(pgid: int | str) -> str:
-    """A shell command: TERM the process group, wait up to a second, then KILL what is left."""
+    """POSIX sh: TERM the process group, wait up to a second, then KILL what is left.
+
+    `kill -s SIG --`: dash's kill takes no `--` after `-TERM`."""
     return (
-        f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; "
-        f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; "
-        f"sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
+        f"kill -s TERM -- -{pgid} 2>/dev/null || exit 0; "
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do kill -s 0 -- -{pgid} 2>/dev/null || exit 0; "
+        f"sleep 0.1; done; kill -s KILL -- -{pgid} 2>/dev/null; exit 0"
     )
 
 
@@ -82,6 +84,10 @@ _LIFELINE = (
 subshell, so that it is no child of the script's shell (whose `wait` would wait for it)."""
 
 
+GUARDED_SIGN = "cw_script=$(head -n "
+"""What every guarded_command holds (the demo server recognises the probe by it)."""
+
+
 def guarded_command(script: str) -> str:
     """A command that prints its pid, reads `script` (ending in a newline) from stdin, starts
     the lifeline on the rest of stdin and evaluates the script with stdin from /dev/null.
@@ -90,7 +96,7 @@ def guarded_command(script: str) -> str:
     """
     lines = script.count("\n")
     inner = (
-        f"{PID_ECHO}exec 3<&0 0</dev/null; cw_script=$(head -n {lines} <&3); "
+        f"{PID_ECHO}exec 3<&0 0</dev/null; {GUARDED_SIGN}{lines} <&3); "
         f'{_LIFELINE}exec 3<&-; eval "$cw_script"'
     )
     return "exec sh -c " + shlex.quote(inner)
@@ -139,22 +145,32 @@ class GroupProcess:
     """One command started with group_command: its output lines, its exit, and stop()."""
 
     def __init__(
-        self, server: ServerConnection, command: str, *, pty: bool, max_output: int = MAX_OUTPUT
+        self,
+        server: ServerConnection,
+        command: str,
+        *,
+        pty: bool,
+        max_output: int = MAX_OUTPUT,
+        binary: bool = False,
     ) -> None:
         self.server = server
         self.command = command
         self.pty = pty
+        self.binary = binary
         self.max_output = max_output
         self.pid: int | None = None
         self.received = 0
         self.flooded = False
         self._process: asyncssh.SSHClientProcess | None = None
 
-    async def start(self, stdin: str = "") -> None:
+    async def start(self, stdin: str | bytes = "") -> None:
         """Start the command and send `stdin` (never an end of file: see run_guarded)."""
-        self._process = await self.server.start_process(self.command, pty=self.pty)
+        self._process = await self.server.start_process(
+            self.command, pty=self.pty, binary=self.binary
+        )
         if stdin:
-            self._process.stdin.write(stdin)
+            with contextlib.suppress(asyncssh.Error, OSError):  # it may have ended already
+                self._process.stdin.write(stdin)
 
     @property
     def started(self) -> bool:
@@ -174,11 +190,10 @@ class GroupProcess:
                 continue
             yield line
 
-    async def output(self) -> str:
-        """Everything the command writes until it ends (without the pid line); a flood ends
-        early, with `flooded` set, after max_output characters. Raises ConnectionLost."""
-        text = "".join([chunk async for chunk in self._chunks()])
-        return _PID_LINE.sub("", text, count=1)
+    async def output(self) -> bytes:
+        """Everything a `binary` command writes until it ends; a flood ends early, with
+        `flooded` set, after max_output bytes. Raises ConnectionLost."""
+        return b"".join([chunk async for chunk in self._chunks()])
 
     async def _raw_lines(self) -> AsyncIterator[str]:
         splitter = LineSplitter()
@@ -188,7 +203,7 @@ class GroupProcess:
         for raw in splitter.end():
             yield raw
 
-    async def _chunks(self) -> AsyncIterator[str]:
+    async def _chunks(self) -> AsyncIterator:  # str, or bytes when binary
         assert self._process is not None
         try:
             while chunk := await self._process.stdout.read(_CHUNK):
@@ -229,32 +244,44 @@ class GroupProcess:
         if self.running and self.pid is not None and not self.server.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.shield(
-                    self.server.run(kill_group_script(self.pid), timeout=KILL_TIMEOUT)
+                    self.server.run(
+                        "exec sh -c " + shlex.quote(kill_group_script(self.pid)),
+                        timeout=KILL_TIMEOUT,
+                    )
                 )
         if self._process is not None:
             self._process.close()
 
 
 @dataclass(frozen=True)
-class GuardedRun:
-    """What a guarded script wrote (stdout and stderr), how it exited, whether it flooded."""
+class BoundedRun:
+    """What a command wrote (stdout and stderr, bytes), how it exited, whether it flooded."""
 
-    output: str
+    output: bytes
     exit_status: int | None
     flooded: bool
 
+    @property
+    def text(self) -> str:
+        """The output as text (UTF-8, invalid bytes replaced), without the pid line."""
+        return _PID_LINE.sub("", self.output.decode("utf-8", "replace"), count=1)
 
-async def run_guarded(
-    server: ServerConnection, script: str, *, timeout: float, max_output: int = MAX_OUTPUT
-) -> GuardedRun:
-    """Run a multi-line POSIX sh script on the server as its own process group, its output
-    bounded; the group is killed when it ends, when we give up (TimeoutError, cancellation)
-    and when the connection goes. Raises TimeoutError and ConnectionLost."""
-    script = script if script.endswith("\n") else script + "\n"
-    process = GroupProcess(server, guarded_command(script), pty=False, max_output=max_output)
+
+async def run_bounded(
+    server: ServerConnection,
+    command: str,
+    *,
+    stdin: str = "",
+    timeout: float,
+    max_output: int = MAX_OUTPUT,
+) -> BoundedRun:
+    """Run a command, its output bounded (a flood is stopped); sends `stdin` without an end
+    of file and closes the channel when done or given up (TimeoutError, cancellation). Raises
+    TimeoutError and ConnectionLost."""
+    process = GroupProcess(server, command, pty=False, max_output=max_output, binary=True)
     try:
         async with asyncio.timeout(timeout):
-            await process.start(stdin=script)
+            await process.start(stdin=stdin.encode())
             output = await process.output()
             if not process.flooded:
                 await process.wait_exit(timeout)
@@ -264,4 +291,15 @@ async def run_guarded(
         raise ConnectionLost(str(exc)) from None
     finally:
         await process.stop()
-    return GuardedRun(output, process.exit_status, process.flooded)
+    return BoundedRun(output, process.exit_status, process.flooded)
+
+
+async def run_guarded(
+    server: ServerConnection, script: str, *, timeout: float, max_output: int = MAX_OUTPUT
+) -> BoundedRun:
+    """Run a multi-line POSIX sh script on the server as its own process group (see
+    guarded_command), its output bounded; the group is killed when it ends, when we give up
+    and when the connection goes. Raises TimeoutError and ConnectionLost."""
+    script = script if script.endswith("\n") else script + "\n"
+    command = guarded_command(script)
+    return await run_bounded(server, command, stdin=script, timeout=timeout, max_output=max_output)
