@@ -49,7 +49,7 @@ def test_debug_counts_doctors_round_trips(lab: SshLab, tmp_path: Path) -> None:
     result = run_cli("doctor", lab.alias, "--debug", "-F", str(lab.ssh_config), home=tmp_path)
     assert "Traceback" not in result.stderr
     [line] = summaries(result.stderr)
-    assert line.startswith(f"codex-wizard: {lab.alias}: ") and "exec" in line
+    assert line.startswith(f"codex-wizard: {lab.alias}: ") and "process" in line
 
 
 def test_without_debug_no_round_trips_are_shown(lab: SshLab, tmp_path: Path) -> None:
