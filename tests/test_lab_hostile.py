@@ -24,7 +24,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from codex_wizard.core.server.probe import ProbeError, probe_server
+from codex_wizard.core.server.events import LoginExited, UrlReady
+from codex_wizard.core.server.login import LOGIN_MAX_OUTPUT, LoginSession
+from codex_wizard.core.server.probe import ProbeError, ServerEnv, probe_server
+from codex_wizard.core.server.remote import MAX_LINE
 from codex_wizard.core.ssh.connection import connect
 from codex_wizard.core.ssh.hosts import parse_host_arg
 from codex_wizard.core.ssh.types import ConnectSettings
@@ -95,6 +98,10 @@ def _watch_listeners(pid: int, listened: set[int]) -> None:
         return
 
 
+def settings_for(lab: SshLab) -> ConnectSettings:
+    return ConnectSettings(ssh_config=lab.ssh_config)
+
+
 def assert_bounded(run: Measured) -> None:
     assert run.peak_rss_mb < MAX_RSS_MB, f"peak RSS {run.peak_rss_mb:.0f} MB"
     assert len(run.output) <= MAX_TERMINAL_BYTES, f"{len(run.output)} bytes: {run.output[:500]!r}"
@@ -141,6 +148,21 @@ def test_endless_login_output_is_stopped_and_bounded(lab: SshLab, mode: str) -> 
     assert "codex login: it wrote more than 64 KB of output, so it was stopped" in run.text
     assert_bounded(run)
     assert_nothing_left(lab, before)
+
+
+async def test_real_codex_login_says_far_less_than_the_bounds(lab: SshLab, codex_kind: str) -> None:
+    """The bounds leave real codex room: its whole output up to the URL, and its longest line
+    (the URL), are a small part of what would be stopped or cut."""
+    lab.install_codex(codex_kind)
+    connecting = connect(parse_host_arg(lab.alias), settings_for(lab))
+    async with await connecting as conn, LoginSession(conn, ServerEnv(), forward=False) as session:
+        async for event in session.events():
+            if isinstance(event, UrlReady | LoginExited):
+                break
+    assert isinstance(event, UrlReady), list(session.output)
+    said = list(session.output)
+    assert sum(len(line) + 1 for line in said) < LOGIN_MAX_OUTPUT // 16, said
+    assert max(len(line) for line in said) < MAX_LINE // 2, said
 
 
 def test_an_rc_file_flooding_the_probe_is_bounded(lab: SshLab) -> None:
@@ -196,10 +218,6 @@ def test_no_invisible_character_reaches_the_terminal(lab: SshLab, command: tuple
 
 
 # ------------------------------------------------------------------ 5. nothing left behind
-
-
-def settings_for(lab: SshLab) -> ConnectSettings:
-    return ConnectSettings(ssh_config=lab.ssh_config)
 
 
 async def test_a_probe_given_up_leaves_nothing_on_the_server(lab: SshLab) -> None:
