@@ -139,7 +139,7 @@ def assert_nothing_left(lab: SshLab, before: set[str], *, but_sshd: bool = False
 # ------------------------------------------------------------------ 1. endless output
 
 
-@pytest.mark.parametrize("mode", ["login-flood", "login-lines"])
+@pytest.mark.parametrize("mode", ["login-flood", "login-lines", "login-warnings"])
 def test_endless_login_output_is_stopped_and_bounded(lab: SshLab, mode: str) -> None:
     install_hostile_codex(lab, mode)
     before = temp_entries(lab)

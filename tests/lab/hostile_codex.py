@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A hostile `codex` for the lab server: what a server of an attacker's making could print.
 
-Installed as `~/bin/codex` (see install_hostile_codex); `~/.hostile-codex` names the behaviour,
-one of MODES. Everything not named behaves plainly: `--version` prints a real-looking version,
+Installed as `~/bin/codex` by tests/test_lab_hostile.py; `~/.hostile-codex` names the behaviour,
+one of those below. Anything else behaves plainly: `--version` prints a real-looking version,
 `login` prints nothing and waits.
 
 - login-flood: `codex login` writes to stderr without end and without a newline.
 - login-lines: `codex login` writes endless 200-character lines to stderr.
+- login-warnings: the same, each a `WARNING:` line (the plain CLI shows codex's warnings).
 - version-flood: `codex --version` prints 100 MB without a newline.
 - version-hang: `codex --version` never returns (nor answers SIGTERM).
 - port-8080: `codex login` prints an authorize URL whose redirect_uri is 127.0.0.1:8080.
@@ -22,7 +23,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-MODES = ("login-flood", "login-lines", "version-flood", "version-hang", "port-8080", "invisible")
 VERSION = "codex-cli 0.169.0"
 INVISIBLE = "\u200b\u2060\ufeff\u00ad\U000e0041\U000e007f\ue000\U000f0000\u0378\x7f\x85"
 SEPARATORS = "\u2028\u2029"  # line and paragraph separators: shown as spaces
@@ -81,6 +81,8 @@ def login(how: str) -> None:
         endless(sys.stderr, "x" * 4096)
     if how == "login-lines":
         endless(sys.stderr, "y" * 199 + "\n")
+    if how == "login-warnings":
+        endless(sys.stderr, "WARNING: " + "w" * 190 + "\n")
     if how == "port-8080":
         print("Starting local login server on http://localhost:8080.", file=sys.stderr)
         print(f"If your browser did not open, navigate to this URL:\n\n{login_url(8080)}\n")
