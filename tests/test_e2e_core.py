@@ -128,6 +128,7 @@ async def test_unknown_host_key_needs_a_yes_then_is_appended(lab: SshLab, tmp_pa
     known = lab.known_hosts
     original = known.read_text()
     known.write_text("")
+    mode = known.stat().st_mode & 0o777
     try:
         with pytest.raises(HostKeyUnknown) as unknown:
             await connect(LAB, settings_for(lab))
@@ -151,7 +152,7 @@ async def test_unknown_host_key_needs_a_yes_then_is_appended(lab: SshLab, tmp_pa
             pass
         line = known.read_text().strip()
         assert line.startswith(f"[127.0.0.1]:{lab.port} ssh-ed25519 ")
-        assert known.stat().st_mode & 0o777 == 0o600
+        assert known.stat().st_mode & 0o777 == mode  # appended in place, as ssh does
         async with await connect(LAB, settings_for(lab)):  # now known: no prompt
             pass
     finally:

@@ -65,8 +65,16 @@ class ProgressPrinter:
         self.shown = LoginProgress()
         self.probe_shown = False
         self.warnings_shown = 0
+        self.forward_shown = False
 
     def __call__(self, flow: LoginFlow) -> None:
+        if flow.ssh_forward is not None and not self.forward_shown:
+            self.forward_shown = True
+            say(
+                f"Port {flow.ssh_forward.listen_port} here is your own "
+                f"{flow.ssh_forward.describe()}: it reaches codex on {flow.label}, so the "
+                "browser's answer goes through it (keep it running until the login ends)."
+            )
         if flow.probe is not None and not self.probe_shown:
             self.probe_shown = True
             say(server_line(flow.probe))
@@ -92,7 +100,7 @@ class ProgressPrinter:
 
     def _show_url(self, progress: LoginProgress, label: str) -> None:
         port = progress.port
-        if self.tunnel:
+        if self.tunnel and not self.forward_shown:
             say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")

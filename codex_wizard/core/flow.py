@@ -32,6 +32,8 @@ from .server.events import (
 )
 from .server.probe import ProbeError, ProbeResult, ServerEnv
 from .server.relay import PastedAddressError, validate_pasted_callback
+from .ssh.auth import with_credentials
+from .ssh.forwards import SshForward, usable_ssh_forward
 from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings, HostKeyInfo
 from .tasks import running_or_new
 from .tokens.auth import AuthKind
@@ -93,11 +95,6 @@ def refused_our_keys(exc: ConnectError) -> bool:
     )
 
 
-def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
-    """settings plus asyncssh's `password=` or `passphrase=` option."""
-    return replace(settings, extra_options={**settings.extra_options, kind: secret})
-
-
 def install_problem(probe: ProbeResult) -> str | None:
     """Why codex can't run on the server, in words with the fix, or None."""
     from .doctor import Verdict, check_codex, check_node
@@ -138,6 +135,7 @@ class LoginFlow:
         self.env = ServerEnv(codex_home=codex_home, auto_path=True)
         self.user_prefix = False  # codex was installed into ~/.local by us
         self.forwarding: ForwardingCheck | None = None
+        self.ssh_forward: SshForward | None = None  # the seed guide's `ssh -L`: our tunnel
         self.progress = LoginProgress()
         self.session: LoginSession | None = None
         self.pushed: PushResult | None = None
@@ -229,7 +227,11 @@ class LoginFlow:
         if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
             return
         owner = (await self.local_owners([port])).get(port)
-        if owner is None:
+        found = await usable_ssh_forward(owner, self.target, self.settings, CODEX_PORTS[0])
+        if isinstance(found, str):
+            raise FlowError(FailureKind.PORT_BUSY, found)
+        self.ssh_forward = found
+        if owner is None or found is not None:
             return
         if not await self.prompter.stop_pending_login(port, owner):
             raise FlowError(
@@ -253,7 +255,7 @@ class LoginFlow:
             self.conn,
             self.env,
             local_port_for=self.local_port_for,
-            forward=mode is LoginMode.TUNNEL,
+            forward=mode is LoginMode.TUNNEL and self.ssh_forward is None,
             device_auth=mode is LoginMode.DEVICE,
         )
         self.session = session

@@ -50,7 +50,9 @@ _IDS = " || ".join(f"cat {path} 2>/dev/null" for path in MACHINE_ID_FILES)
 _PLACE = (
     # Where the file lives (before the read, which may exit): the absolute CODEX_HOME, a
     # machine id, auth.json's device:inode, and config.toml (a regular file only).
-    'd=${f%/*}; say "place:home=$(cd "$d" 2>/dev/null && pwd -P)"; '
+    # A CODEX_HOME not made yet is named as absolute too: one account, one path, however reached.
+    'd=${f%/*}; say "place:home=$(cd "$d" 2>/dev/null && pwd -P || '
+    'case $d in (/*) printf %s "$d";; (*) printf %s "$(pwd -P)/$d";; esac)"; '
     f'say "place:machine=$({_IDS})"; '
     'say "place:file=$(stat -L -c %d:%i "$f" 2>/dev/null || stat -L -f %d:%i "$f" 2>/dev/null)"; '
     f'say place:config; [ -f "$d/config.toml" ] && head -c {MAX_CONFIG_BYTES} "$d/config.toml"; '

@@ -106,7 +106,7 @@ class HostStatus:
             "login_id": self.login_id,
             "shared_with": list(self.shared_with),
             "codex_home": self.codex_home,
-            "storage": self.storage.value,
+            "storage": self.storage.value if self.reachable or self.codex_home else None,
         }
 
 

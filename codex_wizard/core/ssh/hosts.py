@@ -56,7 +56,8 @@ _MAX_NAME = 253
 
 
 def parse_host_arg(text: str) -> HostTarget:
-    """Parse ``name``, ``user@name``, ``user@name:port``, ``[v6]:port`` or a bare IPv6 address.
+    """Parse ``name``, ``user@name``, ``user@name:port``, ``[v6]:port``, a bare IPv6 address or
+    ssh(1)'s ``ssh://[user@]host[:port]`` URI.
 
     Outer whitespace is ignored. Raises :class:`HostArgError` with a message fit for the user.
     """
@@ -64,9 +65,23 @@ def parse_host_arg(text: str) -> HostTarget:
     if not text:
         raise HostArgError("Enter a host: an ssh_config alias, host name or user@host[:port].")
     _reject_unsafe(text)
-    user, hostport = _split_user(text)
+    user, hostport = _split_user(_without_uri_scheme(text))
     name, port = _split_host_port(hostport)
     return HostTarget(name=name, user=user, port=port)
+
+
+def _without_uri_scheme(text: str) -> str:
+    """``ssh://[user@]host[:port][/]`` as ``[user@]host[:port]``, as ssh(1) reads it; any other
+    text as it is. A path after the host is refused, as ssh refuses it."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    if scheme.lower() != "ssh":
+        raise HostArgError(f"{text!r}: only ssh:// addresses name an SSH host.")
+    rest = rest.removesuffix("/")
+    if "/" in rest:
+        raise HostArgError(f"{text!r}: an ssh:// address has no path after the host.")
+    return rest
 
 
 def _split_user(text: str) -> tuple[str | None, str]:
