@@ -16,6 +16,7 @@ from ..core.laptop.browser import open_in_browser
 from ..core.laptop.seat import RemoteSeat
 from ..core.logins.summary import logged_in_line
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
+from ..core.sanitize import clip
 from ..core.server.probe import ProbeResult
 from ..core.server.shellenv import Where
 from ..core.services import Services
@@ -26,6 +27,9 @@ from ..core.tokens.state import describe_expiry
 from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError
 from .targets import command_targets
 from .terminal import TerminalPrompter, connect_settings, say, show_copyable
+
+WARNINGS_SHOWN, WARNING_CHARS = 5, 500
+"""codex's first warnings are shown, each cut to a length: a server could print them without end."""
 
 PHASE_LINES = {
     LoginPhase.CALLBACK: "The browser reached codex through the tunnel…",
@@ -63,6 +67,7 @@ class ProgressPrinter:
         self.tunnel = tunnel
         self.shown = LoginProgress()
         self.probe_shown = False
+        self.warnings_shown = 0
         self.forward_shown = False
 
     def __call__(self, flow: LoginFlow) -> None:
@@ -92,8 +97,9 @@ class ProgressPrinter:
         for line in (
             now.output[len(before.output) :] if len(now.output) > len(before.output) else ()
         ):
-            if line.startswith("WARNING"):
-                say(f"codex: {line}")
+            if line.startswith("WARNING") and self.warnings_shown < WARNINGS_SHOWN:
+                self.warnings_shown += 1
+                say(f"codex: {clip(line, WARNING_CHARS)}")
 
     def _show_url(self, progress: LoginProgress, label: str) -> None:
         port = progress.port

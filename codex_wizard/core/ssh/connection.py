@@ -304,7 +304,11 @@ async def _handshake(
     resolved: ResolvedHost,
     check: _HostKeyCheck,
     tunnel: asyncssh.SSHClientConnection | None,
+    *,
+    any_key_type: bool = False,
 ) -> asyncssh.SSHClientConnection:
+    """One handshake; any_key_type: offer every host key type, not only those known_hosts
+    lists for the host (asyncssh's default)."""
     import asyncssh
 
     sign_file_keys_at_once()
@@ -312,6 +316,7 @@ async def _handshake(
     prompts = prompts_for(resolved, settings)
     reuse = {"options": resolved.options, "config": None} if resolved.reuse else {}
     extra = {} if check.jump else settings.extra_options
+    kwargs = {**resolved.kwargs, "server_host_key_algs": "default"} if any_key_type else {}
     try:
         return await asyncio.wait_for(
             asyncssh.connect(
@@ -322,7 +327,7 @@ async def _handshake(
                 connect_timeout=settings.connect_timeout,
                 tunnel=tunnel,
                 **reuse,
-                **resolved.kwargs,
+                **(kwargs or resolved.kwargs),
                 **extra,
             ),
             timeout=settings.connect_timeout + 1,
@@ -339,8 +344,23 @@ async def _handshake(
             ConnectErrorKind.TIMEOUT,
         ) from None
     except asyncssh.Error as exc:
+        if not any_key_type and _known_types_missing(check, exc):
+            # The server has no key of the types known_hosts lists, so asyncssh, offering only
+            # those, got no handshake at all ("Connection lost"). Offer every type, as OpenSSH
+            # does: the key the server has is then judged, and refused as not the one recorded.
+            return await _handshake(target, resolved, check, tunnel, any_key_type=True)
         message = printable(f"SSH to {check.describe()} failed: {exc.reason or exc}")
         raise check.problem(message, ConnectErrorKind.SSH) from None
     except OSError as exc:
         message = _describe_os_error(check.describe(), exc)
         raise check.problem(message, ConnectErrorKind.NETWORK) from None
+
+
+def _known_types_missing(check: _HostKeyCheck, exc: Exception) -> bool:
+    """The key exchange failed before any host key was seen, while known_hosts lists keys
+    for this host: the server may have none of their types (ECDSA recorded, ed25519 offered)."""
+    import asyncssh
+
+    seen = check.changed is not None or check.unknown is not None
+    lost = isinstance(exc, asyncssh.ConnectionLost | asyncssh.KeyExchangeFailed)
+    return lost and not seen and bool(check.found.host_keys)

@@ -100,7 +100,8 @@ class HostKeyChanged(ConnectError):
     def __init__(self, key: HostKeyInfo) -> None:
         super().__init__(
             f"WARNING: the host key of {_host_description(key)} has CHANGED. It is now "
-            f"{key.key_type} {key.fingerprint}, which does not match {key.listed_in}. "
+            f"{key.key_type} {key.fingerprint}: the host's key does not match what known_hosts "
+            f"records ({key.listed_in}). "
             "Someone could be intercepting the connection (or the server was reinstalled). "
             "codex-wizard refuses to connect. If you know why the key changed, remove the old "
             f"entry with: {remove_entry_command(key)}",
