@@ -10,9 +10,10 @@ import json
 import sys
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from ..core import clock
 from ..core.doctor import DoctorReport, Verdict, run_doctor
 from ..core.flow import LoginFlow
 from ..core.logins.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
@@ -95,7 +96,7 @@ async def status_command(args: argparse.Namespace) -> int:
 
 
 def _print_status(results: Sequence[HostStatus], *, as_json: bool) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     if as_json:
         say(json.dumps([result.as_json(now) for result in results], indent=2))
         return
