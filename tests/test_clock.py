@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from time_machine import TimeMachineFixture
 
 from codex_wizard.core import clock
 from codex_wizard.core.tokens.auth import aware
+from tests.conftest import clock_shift
 from tests.test_structure import PACKAGE
 
 MOMENT = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -49,3 +51,13 @@ def test_nothing_reads_the_wall_clock_but_the_clock() -> None:
 
 def test_the_scan_sees_a_wall_clock_read() -> None:
     assert wall_clock_reads("core/clock.py") == ["core/clock.py:15 datetime.now()"]
+
+
+def test_the_tests_clock_is_moved_by_the_shift_days(tmp_path: Path) -> None:
+    """The file system stamps files on the machine's own clock, which time-machine leaves
+    alone: the gap between the two is CODEX_WIZARD_TEST_SHIFT_DAYS (none when unset)."""
+    stamped = tmp_path / "stamped"
+    stamped.write_text("")
+    machine_now = stamped.stat().st_mtime
+    gap = clock.now().timestamp() - machine_now
+    assert abs(gap - clock_shift().total_seconds()) < 600
