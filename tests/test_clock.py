@@ -50,7 +50,8 @@ def test_nothing_reads_the_wall_clock_but_the_clock() -> None:
 
 
 def test_the_scan_sees_a_wall_clock_read() -> None:
-    assert wall_clock_reads("core/clock.py") == ["core/clock.py:15 datetime.now()"]
+    [read] = wall_clock_reads("core/clock.py")
+    assert read.startswith("core/clock.py:") and read.endswith(" datetime.now()")
 
 
 def test_the_tests_clock_is_moved_by_the_shift_days(tmp_path: Path) -> None:
