@@ -276,8 +276,12 @@ async def test_fake_login_completes_through_tunnel(lab: SshLab) -> None:
     no_codex_left(lab)
 
 
-async def test_closing_mid_login_leaves_no_codex(lab: SshLab) -> None:
+@pytest.mark.parametrize("ignores_hangup", [False, True], ids=["dies-on-hangup", "outlives-it"])
+async def test_closing_mid_login_leaves_no_codex(lab: SshLab, ignores_hangup: bool) -> None:
+    """Checked with the connection still open; a codex that outlives the hang-up of its
+    channel (nohup'd, a wrapper's trap) is stopped only by the kill of its process group."""
     lab.install_codex("fake", "path")
+    lab.set_fake_knobs(ignores_hangup=ignores_hangup)
     async with await connect(LAB, settings_for(lab)) as conn:
         login = LoginSession(conn, ServerEnv(), local_port_for=ephemeral_ports())
         await login.start()
@@ -285,7 +289,7 @@ async def test_closing_mid_login_leaves_no_codex(lab: SshLab) -> None:
         assert lab.server_processes("codex login")
         await login.close()
         assert all(port_is_free(t.local_port) for t in [login.tunnel] if t)
-    no_codex_left(lab)
+        no_codex_left(lab)
 
 
 async def test_dropped_connection_leaves_no_codex(lab: SshLab) -> None:

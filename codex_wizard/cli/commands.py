@@ -10,9 +10,10 @@ import json
 import sys
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from ..core import clock
 from ..core.doctor import DoctorReport, Verdict, run_doctor
 from ..core.files import atomic_write
 from ..core.flow import LoginFlow
@@ -74,7 +75,7 @@ class Progress:
     def tick(self, result: HostStatus) -> None:
         self.done += 1
         if self.stream:
-            say(json_line(result, datetime.now(UTC)))
+            say(json_line(result, clock.now()))
         if self.enabled:
             sys.stderr.write(f"\rchecked {self.done}/{self.total}")
             sys.stderr.flush()
@@ -109,7 +110,7 @@ async def status_command(args: argparse.Namespace) -> int:
         local=await asyncio.to_thread(local_login, warn_days=args.warn_days),
     )
     progress.clear()
-    now = datetime.now(UTC)
+    now = clock.now()
     code, text = _status_text(results, form, now)
     if streamed:  # the lines are out; a host found sharing its login gets a newer one
         text = _json_lines([result for result in results if result.state is TokenState.SHARED], now)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 
+from ..core import clock
 from ..core.fleet import FleetRun
 from ..core.ssh.types import ConnectSettings
 from ..errors import parse_target
@@ -38,7 +38,7 @@ async def _run_demo(args: argparse.Namespace) -> int:
     named = scenario_named(args.demo if isinstance(args.demo, str) else DEFAULT)
     async with DemoServer(scenario=named.scenario) as demo:
         app = WizardApp(
-            settings=named.set_up(demo, time.time()),
+            settings=named.set_up(demo, clock.now().timestamp()),
             hosts=[demo.target],
             local_port_for=demo.local_port_for,
             demo=demo,

@@ -16,11 +16,12 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncssh
 
+from .. import clock
 from ..sanitize import printable
 from ..server.actions import verify_login
 from ..server.probe import ServerEnv
@@ -144,7 +145,7 @@ async def _check_on(
         return await _check_keyring(conn, label, codex_home, home, record)
     return HostStatus(
         label,
-        token_state(record, datetime.now(UTC), warn_days),
+        token_state(record, clock.now(), warn_days),
         auth=record,
         codex_home=home,
         file_id=place.file_id(_host_key(conn)),
