@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from codex_wizard.cli.main import parse_args
 from codex_wizard.cli.terminal import connect_settings as cli_settings
 from codex_wizard.core.progress import LoginPhase
@@ -21,7 +23,8 @@ def test_login_options_reach_the_wizard() -> None:
         args = parse_args(argv)
         app = wizard_for(args)
         assert app.login_options == LoginOptions(open_url=True, timeout=7.0)
-        assert app.settings == cli_settings(args, interactive=False)  # as the CLI's login
+        terminal_only = {"answer_prompt": None, "on_note": None}  # ssh's questions, on a tty
+        assert app.settings == replace(cli_settings(args, interactive=False), **terminal_only)
         assert app.settings.connect_timeout == 3.0
         assert str(app.settings.ssh_config) == "/tmp/cfg" and app.settings.accept_new_host_key
         assert app.initial_target is not None and app.initial_target.label() == (

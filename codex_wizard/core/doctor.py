@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
+from . import clock
 from .install.plan import codex_runs_without_node
 from .laptop.ports import CODEX_PORTS, PortOwner, local_port_owners
 from .logins.authfile import read_remote_auth
@@ -383,7 +384,7 @@ async def run_doctor(
             checks.append(check_server_ports(probe.port_owners))
         checks.append(check_forwarding_result(await forwarding))
         checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))
-        now = datetime.now(UTC)
+        now = clock.now()
         checks += [check_auth_file(record, env.auth_path()), check_token(record, now, warn_days)]
     return DoctorReport(conn.label, checks)
 

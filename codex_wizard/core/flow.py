@@ -32,6 +32,8 @@ from .server.events import (
 )
 from .server.probe import ProbeError, ProbeResult, ServerEnv
 from .server.relay import PastedAddressError, validate_pasted_callback
+from .ssh.auth import with_credentials
+from .ssh.forwards import SshForward, usable_ssh_forward
 from .ssh.types import ConnectError, ConnectSettings, HostKeyInfo
 from .tasks import running_or_new
 from .tokens.auth import AuthKind
@@ -85,11 +87,6 @@ class FlowError(Exception):
         self.kind = kind
 
 
-def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
-    """settings plus asyncssh's `password=` or `passphrase=` option."""
-    return replace(settings, extra_options={**settings.extra_options, kind: secret})
-
-
 class LoginFlow:
     """One host's login, from the connection to the verified outcome."""
 
@@ -119,6 +116,7 @@ class LoginFlow:
         self.env = ServerEnv(codex_home=codex_home, auto_path=True)
         self.user_prefix = False  # codex was installed into ~/.local by us
         self.forwarding: ForwardingCheck | None = None
+        self.ssh_forward: SshForward | None = None  # the seed guide's `ssh -L`: our tunnel
         self.progress = LoginProgress()
         self.session: LoginSession | None = None
         self.pushed: PushResult | None = None
@@ -211,7 +209,11 @@ class LoginFlow:
         if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
             return
         owner = (await self.local_owners([port])).get(port)
-        if owner is None:
+        found = await usable_ssh_forward(owner, self.target, self.settings, CODEX_PORTS[0])
+        if isinstance(found, str):
+            raise FlowError(FailureKind.PORT_BUSY, found)
+        self.ssh_forward = found
+        if owner is None or found is not None:
             return
         if not await self.prompter.stop_pending_login(port, owner):
             raise FlowError(
@@ -229,13 +231,13 @@ class LoginFlow:
     async def start_login(self, mode: LoginMode) -> None:
         """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code."""
         await self.stop_login()
-        self.progress = LoginProgress.starting(mode)
+        self.progress = LoginProgress.starting(mode, self.services.remote_seat())
         self._changed()
         session = self.services.login_session(
             self.conn,
             self.env,
             local_port_for=self.local_port_for,
-            forward=mode is LoginMode.TUNNEL,
+            forward=mode is LoginMode.TUNNEL and self.ssh_forward is None,
             device_auth=mode is LoginMode.DEVICE,
         )
         self.session = session
@@ -260,14 +262,11 @@ class LoginFlow:
                 await self._verify()
 
     async def _give_up_after(self, timeout: float) -> None:
-        """A login that has not ended after `timeout` seconds is stopped, and says so in
-        run()'s words (the wizard's --timeout; run() bounds its own wait)."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self.wait_ended()
+        """A login not ended after `timeout` s is stopped, saying so in run()'s words."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_ended(), timeout)
             return
-        except TimeoutError:
-            message = self.progress.timed_out(timeout)
+        message = self.progress.timed_out(timeout)
         self._deadline = None  # stop_login cancels a pending deadline: not this one
         await self.stop_login()
         self._apply(LoginError(message))
