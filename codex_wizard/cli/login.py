@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from ..core.fleet import FleetRun, HostOutcome
 from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
+from ..core.preflight import Verdict
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 from ..core.server.probe import ProbeResult
 from ..core.server.shellenv import Where
@@ -42,12 +43,16 @@ def expiry_line(record: AuthRecord | None) -> str:
 
 
 def server_line(probe: ProbeResult) -> str:
+    """'Server: Linux x86_64, node 22.1.0, codex 0.169.0 (found in the login shell (bash))'."""
     where = (
         "" if probe.codex.where is Where.PATH else f" (found in the {probe.found_in(probe.codex)})"
     )
+    tools = [f"{tool.name} {tool.version}" for tool in (probe.node, probe.codex) if tool.version]
+    missing = [f"no working {tool.name}" for tool in (probe.codex,) if not tool.version]
     return (
-        f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
-        f"codex {probe.codex.version}{where}"
+        f"Server: {' '.join(filter(None, (probe.os, probe.arch)))}, "
+        + ", ".join(tools + missing)
+        + (where if probe.codex.version else "")
     )
 
 
@@ -60,11 +65,17 @@ class ProgressPrinter:
         self.tunnel = tunnel
         self.shown = LoginProgress()
         self.probe_shown = False
+        self.checks_shown = False
 
     def __call__(self, flow: LoginFlow) -> None:
         if flow.probe is not None and not self.probe_shown:
             self.probe_shown = True
             say(server_line(flow.probe))
+        if flow.checks and not self.checks_shown:
+            self.checks_shown = True
+            for check in flow.checks:
+                if check.verdict is Verdict.WARN:
+                    say(f"warning: {check.found}. {check.fix}".rstrip(" ."))
         before, now = self.shown, flow.progress
         self.shown = now
         if now.url and now.url != before.url:
