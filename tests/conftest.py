@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from codex_wizard.core.server.preflight import AUTH_ADDRESS_VARIABLE
 from tests.lab import (
     REAL_CODEX_KINDS,
     LabUnavailable,
@@ -19,6 +20,7 @@ from tests.lab import (
     lab_unavailable_reason,
     real_codex_problem,
 )
+from tests.lab.sshlab import AUTH_STAND_IN_PORT
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -29,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     terminal delivers it, for pytest and its children."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The lab is offline: the login's reach test goes to each lab's stand-in listener, and
+    # nothing in the suite ever tries auth.openai.com (the CLIs the tests start inherit it).
+    os.environ[AUTH_ADDRESS_VARIABLE] = f"127.0.0.1:{AUTH_STAND_IN_PORT}"
 
 
 def skip_or_fail(reason: str) -> None:

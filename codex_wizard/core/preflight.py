@@ -65,9 +65,10 @@ def landing_port(probe: ProbeResult) -> int:
     (codex cancels a pending login through GET /cancel and takes 1455; anything else stays)."""
     main = CODEX_PORTS[0]
     owner = probe.port_owners.get(main)
-    if owner is None or probe.preflight.other_users_login(main) is not None:
+    held = owner is not None or any(x.port == main for x in probe.preflight.listeners)
+    if not held or probe.preflight.other_users_login(main) is not None:
         return main
-    process = owner.process or ""
+    process = owner.process or "" if owner is not None else ""
     return main if process.startswith(("codex", "node")) else CODEX_PORTS[1]
 
 
