@@ -90,7 +90,9 @@ async def doctor_then_login(lab: SshLab, answers: Answers | None = None) -> Pair
     await flow.connect()
     login = asyncio.create_task(flow.run(LoginMode.TUNNEL, timeout=60))
     try:
-        await asyncio.wait({login, asyncio.create_task(shown.wait())}, timeout=60)
+        url = asyncio.create_task(shown.wait())
+        await asyncio.wait({login, url}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        url.cancel()
         url_shown = shown.is_set()
         if url_shown and not login.done():
             progress = flow.progress
