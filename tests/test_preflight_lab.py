@@ -234,17 +234,35 @@ async def test_dead_proxy_recommends_push_auth_fresh(lab: SshLab) -> None:
     assert_stopped_before_url(pair, FailureKind.SERVER, "127.0.0.1:9", "push-auth lab --fresh")
 
 
-@pytest.mark.parametrize("guarded", [True, False], ids=["after-guard", "unguarded"])
-async def test_bashrc_exec_zsh_is_followed(lab: SshLab, guarded: bool) -> None:
+def hand_over_to_zsh(lab: SshLab, *, guarded: bool) -> None:
+    """codex only on zsh's PATH (~/.zshrc), and ~/.bashrc running `exec zsh -l`."""
     lab.install_fake_codex_in(".zsh-tools")
     lab.write_server_file(".zshrc", 'export PATH="$HOME/.zsh-tools:$PATH"\n')
     bashrc = lab.server_path(".bashrc")
-    text = bashrc.read_text()
+    text = bashrc.read_text()  # Debian's: the `case $-` guard comes first
     bashrc.write_text(text + "exec zsh -l\n" if guarded else "exec zsh -l\n" + text)
+
+
+async def test_bashrc_exec_zsh_after_the_guard_is_followed(lab: SshLab) -> None:
+    hand_over_to_zsh(lab, guarded=True)
     pair = await doctor_then_login(lab)
-    assert pair.check("codex").verdict is Verdict.PASS, pair.report.checks
+    codex = pair.check("codex")
+    assert codex.verdict is Verdict.PASS and ".zsh-tools" in codex.found, pair.report.checks
     assert pair.next_is_login, pair.report.checks
     assert pair.error is None and pair.url_shown
+
+
+async def test_bashrc_exec_zsh_without_the_guard_is_named(lab: SshLab) -> None:
+    hand_over_to_zsh(lab, guarded=False)
+    pair = await doctor_then_login(lab)
+    shell = pair.check("shell")
+    assert shell.verdict is Verdict.FAIL and "without the interactive guard" in shell.found
+    assert "npm install" not in pair.report.recommendation()
+    assert_stopped_before_url(pair, FailureKind.SERVER, "exec zsh")
+    done = subprocess.run(
+        lab.ssh_argv("echo ran"), stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    assert "ran" not in done.stdout  # OpenSSH agrees: the command never runs
 
 
 @pytest.fixture

@@ -232,7 +232,7 @@ def recommend(report: DoctorReport) -> str:
         )
     if "codex" in failed:
         return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
-    if failed & {"login file", "codex config"}:
+    if failed & {"shell", "login file", "codex config"}:
         return f"Fix what codex needs on the server (see above), then: codex-wizard login {host}"
     if "auth server" in failed:
         return (
@@ -266,6 +266,7 @@ _SERVER_CHECKS = (
     "server port",
     "forwarding",
     "CODEX_HOME",
+    "shell",
     "login file",
     "codex config",
     "auth server",

@@ -182,12 +182,28 @@ def other_login_check(pre: ServerPreflight) -> Check:
     )
 
 
+def takeover_check(probe: ProbeResult) -> Check:
+    """An rc file that starts another shell for every command, not only interactive ones."""
+    if not probe.taken_over:
+        return Check("shell", Verdict.PASS, f"commands run ({probe.shell or 'sh'})")
+    shell = probe.taken_over
+    return Check(
+        "shell",
+        Verdict.FAIL,
+        f"~/.bashrc starts {shell} for every command (`exec {shell}` without the interactive "
+        f"guard): `ssh host CMD` never runs CMD, so neither would codex login",
+        f"Start {shell} for interactive shells only: put `[[ $- == *i* ]] && exec {shell} -l` "
+        "(or move the line below the `case $- in` guard) in ~/.bashrc.",
+    )
+
+
 def server_checks(probe: ProbeResult, reach: tuple[str, int], host: str) -> list[Check]:
     """What the server's side of the preflight found, as checks (none when it did not run)."""
     pre = probe.preflight
     if not pre.checked:
         return []
     return [
+        takeover_check(probe),
         _home_check(pre.codex_home, probe.home),
         _config_check(pre),
         _reach_check(pre, reach, host),

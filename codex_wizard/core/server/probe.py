@@ -25,7 +25,7 @@ from ..laptop.ports import (
 from ..sanitize import printable
 from ..tokens.auth import auth_path_for
 from .preflight import ServerPreflight, auth_address, parse_preflight, preflight_script
-from .shellenv import AUTO_ENV, ENV_FUNCS, Where, describe
+from .shellenv import AUTO_ENV, ENV_FUNCS, TAKEOVER_GUARD, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
 NODE_RECOMMENDED_MAJOR = 22
@@ -47,6 +47,7 @@ versions() {
 }
 differs() { [ -n "$1" ] && [ "$1" != "$PATH" ] && [ "$1" != "$2" ]; }
 mark os; uname -sm 2>/dev/null
+mark taken_over; printf '%s\n' "${cw_taken-}"
 mark home; printf '%s\n' "$HOME"
 mark shell; printf '%s\n' "${SHELL:-}"
 mark codex_home; printf '%s\n' "${CODEX_HOME:-}"
@@ -81,7 +82,7 @@ else mark proc; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 fi
 """
 _END = "mark end\n"
-PROBE_SCRIPT = ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
+PROBE_SCRIPT = TAKEOVER_GUARD + ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
 """Run by `sh -s`; finds the shells' environment itself unless `cw_known` says it is known."""
 
 
@@ -158,6 +159,7 @@ class ProbeResult:
     handover_path: str | None = None
     handover_codex_home: str = ""
     handover_status: str = ""
+    taken_over: str = ""  # the shell an rc file exec'd for every command, reading this probe
     preflight: ServerPreflight = field(default_factory=ServerPreflight)
 
     @property
@@ -317,6 +319,7 @@ def parse_probe_output(text: str) -> ProbeResult:
         handover_path=sections.get("handover_path") or None,
         handover_codex_home=sections.get("handover_codex_home", ""),
         handover_status=sections.get("handover_status", ""),
+        taken_over=sections.get("taken_over", ""),
         preflight=parse_preflight(sections),
     )
 

@@ -69,6 +69,11 @@ ENV_FUNCS = "; ".join(_FUNCS) + "; "
 """Defines cw_env, which sets cw_lp/cw_lh/cw_ls (login shell PATH, CODEX_HOME, how it went) and
 cw_ip/cw_ih/cw_is (the same for the interactive login shell, when it had to run)."""
 
+TAKEOVER_GUARD = 'if [ -n "${ZSH_VERSION-}" ]; then emulate sh; cw_taken=zsh; fi\n'
+"""The probe's first line. With `exec zsh -l` unguarded in ~/.bashrc, the bash sshd starts for
+`sh -s` reads ~/.bashrc and hands over to a zsh that reads the probe from stdin: it then runs in
+sh emulation and says so (cw_taken), since such a server runs no command given to ssh."""
+
 AUTO_ENV = (
     ENV_FUNCS + "cw_env; "
     'for cw_p in "$PATH" "$cw_lp" "$cw_ip"; do '
