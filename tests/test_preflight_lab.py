@@ -23,7 +23,8 @@ from codex_wizard.core.flow import FailureKind, FlowError, LoginFlow
 from codex_wizard.core.progress import LoginMode
 from codex_wizard.core.server.login import url_state
 from codex_wizard.core.services import Services
-from tests.lab.account import LabAccount
+from tests.conftest import skip_or_fail
+from tests.lab.account import REAL_CODEX_KINDS, LabAccount, real_codex_problem
 from tests.lab.proc import run, wait_until
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import LAB, ephemeral_ports, http_get_full, settings_for
@@ -310,3 +311,20 @@ async def test_another_users_pending_login_is_cancelled_on_go_ahead(
     pair = await doctor_then_login(lab, Answers(go_ahead=True))
     assert pair.next_is_login and pair.error is None and pair.url_shown
     assert "Login cancelled" in proc.communicate(timeout=20)[0]
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_CODEX_KINDS))
+async def test_broken_config_toml_shows_codexs_own_words(lab: SshLab, kind: str) -> None:
+    problem = real_codex_problem(REAL_CODEX_KINDS[kind])
+    if problem:
+        skip_or_fail(problem)
+    lab.install_codex(kind, "path")
+    lab.write_server_file(".codex/config.toml", "model = = broken\n")
+    pair = await doctor_then_login(lab)
+    config = pair.check("codex config")
+    assert config.verdict is Verdict.FAIL and "Error loading configuration" in config.found
+    assert_stopped_before_url(pair, FailureKind.SERVER, "Error loading configuration")
+    done = subprocess.run(
+        lab.ssh_argv("codex login"), stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    assert "Error loading configuration" in done.stderr  # what the login itself would die of
