@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import http.client
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +75,11 @@ class Pair:
         return self.report.recommendation() == "codex-wizard login lab"
 
 
-async def doctor_then_login(lab: SshLab, answers: Answers | None = None) -> Pair:
-    """doctor, then a tunnel login whose browser signs in as soon as the URL is out."""
+async def doctor_then_login(
+    lab: SshLab, answers: Answers | None = None, *, meanwhile: Callable[[], None] = lambda: None
+) -> Pair:
+    """doctor, then a tunnel login whose browser signs in as soon as the URL is out (after
+    `meanwhile`: what changes on the server between the URL and the sign-in)."""
     report = await run_doctor(LAB, settings_for(lab))
     ports = ephemeral_ports()
     shown = asyncio.Event()
@@ -96,6 +99,7 @@ async def doctor_then_login(lab: SshLab, answers: Answers | None = None) -> Pair
         url.cancel()
         url_shown = shown.is_set()
         if url_shown and not login.done():
+            meanwhile()
             progress = flow.progress
             path = f"/auth/callback?code=c0de&state={url_state(progress.url)}"
             await asyncio.to_thread(sign_in, ports(progress.port), path)
@@ -112,7 +116,8 @@ async def doctor_then_login(lab: SshLab, answers: Answers | None = None) -> Pair
 def sign_in(local_port: int, callback: str) -> None:
     """The browser: the callback, then codex's /success page (which may close as it ends)."""
     status, location, _ = http_get_full(local_port, callback)
-    assert status == 302, status
+    if status != 302:
+        return  # codex's error page: the login's outcome says why
     with contextlib.suppress(OSError, http.client.HTTPException):
         http_get_full(local_port, location.split("1455", 1)[-1])
 
@@ -199,6 +204,19 @@ async def test_read_only_codex_home_stops_before_the_url(lab: SshLab) -> None:
     assert home.verdict is Verdict.FAIL and "not writable" in home.found
     assert not pair.next_is_login
     assert_stopped_before_url(pair, FailureKind.SERVER, "not writable")
+
+
+async def test_codex_home_made_read_only_after_the_url_shows_codexs_words_at_once(
+    lab: SshLab,
+) -> None:
+    lab.install_codex("fake", "path")
+    home = lab.server_path(".codex")
+    home.mkdir()
+    run(["chown", lab.user, str(home)])
+    pair = await doctor_then_login(lab, meanwhile=lambda: home.chmod(0o555))
+    assert pair.next_is_login and pair.url_shown, pair.report.checks
+    assert pair.error is not None and pair.error.kind is FailureKind.LOGIN
+    assert "Persist error: Permission denied" in str(pair.error)  # codex's words, not a timeout
 
 
 @pytest.fixture

@@ -117,6 +117,14 @@ def url_state(url: str) -> str | None:
     return None
 
 
+_FATAL_PREFIXES = (
+    "Error logging in:",
+    "Error loading configuration:",
+    "Missing optional",
+    "Persist error:",  # after the callback: codex could not save the login, and waits on
+)
+
+
 def parse_login_line(line: str) -> SessionEvent | None:
     """What one line of `codex login` output means, if anything."""
     url = _word_with(line, "oauth/authorize")
@@ -138,7 +146,7 @@ def parse_login_line(line: str) -> SessionEvent | None:
             "codex is not on this PATH on the server (not installed, or only a login shell "
             "finds it): run `npm install -g @openai/codex` there, or check with doctor."
         )
-    if line.startswith(("Error logging in:", "Error loading configuration:", "Missing optional")):
+    if line.startswith(_FATAL_PREFIXES):
         return LoginError(line)
     return None
 

@@ -247,7 +247,7 @@ def parse_preflight(sections: dict[str, str]) -> ServerPreflight:
         login_status=_answer(sections.get("pf.status")),
         ca_files=ca_files,
         via=reach.get("via", ""),
-        reach=reach.get("reach", f"fail no answer within {REACH_LIMIT} s" if reach else ""),
+        reach=reach.get("reach", f"unknown no answer within {REACH_LIMIT} s" if reach else ""),
         uid=int(uid) if uid.isdigit() else None,
         listeners=listeners,
         pending_logins=logins,
