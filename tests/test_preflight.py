@@ -134,3 +134,13 @@ def test_the_refusing_directive_is_named() -> None:
     one = forwarding_check({1455: allowed, 1457: refused}, 1457, "lab")
     assert "PermitOpen" in one.found and "DisableForwarding" not in one.found
     assert forwarding_check({1455: allowed, 1457: refused}, 1455, "lab").verdict is Verdict.PASS
+
+
+def test_connection_lost_is_said_once() -> None:
+    from asyncssh import ConnectionLost
+
+    from codex_wizard.core.server.login import _lost_because
+
+    assert _lost_because(ConnectionLost("Connection lost")) == "connection lost"
+    keepalive = ConnectionLost("Server not responding to keepalive")
+    assert _lost_because(keepalive) == "connection lost: Server not responding to keepalive"

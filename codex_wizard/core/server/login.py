@@ -117,6 +117,15 @@ def url_state(url: str) -> str | None:
     return None
 
 
+def _lost_because(exc: Exception) -> str:
+    """'connection lost: Server not responding to keepalive'; asyncssh's own 'Connection lost'
+    is not said twice."""
+    words = str(exc).strip()
+    if not words or words.lower() == "connection lost":
+        return "connection lost"
+    return f"connection lost: {words}"
+
+
 _FATAL_PREFIXES = (
     "Error logging in:",
     "Error loading configuration:",
@@ -284,7 +293,7 @@ class LoginSession:
                     await self._url_ready(self._url)
                     self._url = None
         except ConnectionLost as exc:
-            reason, lost = printable(f"connection lost: {exc}"), True
+            reason, lost = printable(_lost_because(exc)), True
         await process.wait_exit(5)
         exit_code = process.exit_status
         if process.exit_signal:
