@@ -144,3 +144,23 @@ def test_connection_lost_is_said_once() -> None:
     assert _lost_because(ConnectionLost("Connection lost")) == "connection lost"
     keepalive = ConnectionLost("Server not responding to keepalive")
     assert _lost_because(keepalive) == "connection lost: Server not responding to keepalive"
+
+
+def test_the_server_line_names_no_missing_version() -> None:
+    from codex_wizard.cli.login import server_line
+    from codex_wizard.core.server.probe import ToolInfo
+
+    bare = server_line(ProbeResult(os="Linux", arch="x86_64"))
+    assert "None" not in bare and bare == "Server: Linux x86_64, no working codex"
+    codex = ToolInfo("codex", "/usr/bin/codex", "0.169.0", exit_code=0)
+    assert server_line(ProbeResult(os="Linux", codex=codex)) == "Server: Linux, codex 0.169.0"
+
+
+def test_path_check_reads_the_interactive_shell() -> None:
+    from codex_wizard.core.doctor import check_path
+    from codex_wizard.core.server.probe import ToolInfo
+    from codex_wizard.core.server.shellenv import Where
+
+    codex = ToolInfo("codex", "/x/codex", "0.169.0", exit_code=0, where=Where.INTERACTIVE)
+    found = check_path(ProbeResult(shell="/bin/zsh", codex=codex)).found
+    assert "only by the interactive shell zsh" in found and "a interactive" not in found

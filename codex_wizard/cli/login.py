@@ -43,17 +43,15 @@ def expiry_line(record: AuthRecord | None) -> str:
 
 
 def server_line(probe: ProbeResult) -> str:
-    """'Server: Linux x86_64, node 22.1.0, codex 0.169.0 (found in the login shell (bash))'."""
-    where = (
-        "" if probe.codex.where is Where.PATH else f" (found in the {probe.found_in(probe.codex)})"
-    )
+    """'Server: Linux x86_64, node 22.1.0, codex 0.169.0 (found in the login shell (bash))';
+    a tool without a version is left out (codex: 'no working codex')."""
+    system = " ".join(filter(None, (probe.os, probe.arch)))
     tools = [f"{tool.name} {tool.version}" for tool in (probe.node, probe.codex) if tool.version]
-    missing = [f"no working {tool.name}" for tool in (probe.codex,) if not tool.version]
-    return (
-        f"Server: {' '.join(filter(None, (probe.os, probe.arch)))}, "
-        + ", ".join(tools + missing)
-        + (where if probe.codex.version else "")
-    )
+    if not probe.codex.version:
+        tools.append("no working codex")
+    elif probe.codex.where is not Where.PATH:
+        tools[-1] += f" (found in the {probe.found_in(probe.codex)})"
+    return f"Server: {system}, {', '.join(tools)}"
 
 
 class ProgressPrinter:
