@@ -7,7 +7,8 @@ CA file), or its start cancels another user's pending `codex login` on 1455. PRE
 finds all of that in the probe's round trip (core/server/probe.py runs it last); ServerPreflight
 is what it found. Judging it (pass, warn, fail, the fix) is core/preflight.py's job.
 
-Every step is bounded: `codex login status` by STATUS_TIMEOUT, the reach test by REACH_TIMEOUT.
+Every step is bounded: `codex login status` by STATUS_TIMEOUT, the reach test by REACH_LIMIT; the
+two run side by side while the rest is read.
 The reach test sends nothing but a TCP connect (through a proxy: its CONNECT request).
 """
 
@@ -77,17 +78,17 @@ if [ -d "$cw_pf_dir" ]; then echo exists=yes; cw_pf_at=$cw_pf_dir
 else echo exists=no; cw_pf_at=$(dirname "$cw_pf_dir"); fi
 [ -w "$cw_pf_at" ] && [ -x "$cw_pf_at" ] && echo writable=yes || echo writable=no
 df -Pk "$cw_pf_at" 2>/dev/null | awk 'NR==2 {print "free_kb=" $4}'
-if [ -n "$cw_pf_path" ]; then mark pf.status
+cw_pf_t=$(mktemp -d 2>/dev/null || echo /tmp/cw-pf.$$); mkdir -p "$cw_pf_t"
+if [ -n "$cw_pf_path" ]; then
   ( PATH=$cw_pf_path; export PATH
     [ -n "$cw_pf_home" ] && { CODEX_HOME=$cw_pf_home; export CODEX_HOME; }
-    cw_bounded __STATUS_TIMEOUT__ codex login status ); fi
+    cw_bounded __STATUS_TIMEOUT__ codex login status ) >"$cw_pf_t/status" & fi
+if command -v python3 >/dev/null 2>&1; then
+  cw_bounded __REACH_LIMIT__ python3 -c "$cw_reach_py" __REACH__ >"$cw_pf_t/reach" &
+else printf 'exit=127\nreach=unknown no python3 to test it with\n' >"$cw_pf_t/reach"; fi
 mark pf.ca
 for cw_v in SSL_CERT_FILE CODEX_CA_CERTIFICATE; do eval "cw_f=\${$cw_v-}"
   [ -n "$cw_f" ] && { [ -r "$cw_f" ] && echo "$cw_v ok $cw_f" || echo "$cw_v missing $cw_f"; }; done
-mark pf.reach
-if command -v python3 >/dev/null 2>&1; then
-  cw_bounded __REACH_LIMIT__ python3 -c "$cw_reach_py" __REACH__
-else echo "exit=127"; echo "reach=unknown no python3 to test it with"; fi
 mark pf.uid; id -u
 mark pf.listeners
 awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); p = a[2]
@@ -97,6 +98,9 @@ awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); p = a[2]
 mark pf.logins
 ps -eo uid=,args= 2>/dev/null | grep -E '(^|[ /])[c]odex(\.js)? login( |$)' |
   grep -Ev ' login (status|logout)' | head -n 8
+wait
+[ -f "$cw_pf_t/status" ] && { mark pf.status; cat "$cw_pf_t/status"; }
+mark pf.reach; cat "$cw_pf_t/reach"; rm -rf "$cw_pf_t"
 """
 """POSIX sh, run by the probe after the tools were found (it needs cw_finds and their PATHs)."""
 
