@@ -67,12 +67,21 @@ class Pair:
     error: FlowError | None
     url_shown: bool
 
+    def __repr__(self) -> str:  # what a failed assertion needs: the doubtful checks
+        doubts = [c for c in self.report.checks if c.verdict in (Verdict.WARN, Verdict.FAIL)]
+        return f"Pair({self.report.recommendation()!r}, {doubts}, {self.error!r})"
+
     def check(self, name: str):
         return next(check for check in self.report.checks if check.name == name)
 
     @property
     def next_is_login(self) -> bool:
-        return self.report.recommendation() == "codex-wizard login lab"
+        """doctor's "Next:" is the login, the laptop's port 1455 aside: these logins tunnel
+        from an ephemeral port (other tests on this machine may hold 1455)."""
+        server_side = [check for check in self.report.checks if check.name != "local port"]
+        return (
+            DoctorReport(self.report.host, server_side).recommendation() == "codex-wizard login lab"
+        )
 
 
 async def doctor_then_login(
