@@ -164,3 +164,10 @@ def test_path_check_reads_the_interactive_shell() -> None:
     codex = ToolInfo("codex", "/x/codex", "0.169.0", exit_code=0, where=Where.INTERACTIVE)
     found = check_path(ProbeResult(shell="/bin/zsh", codex=codex)).found
     assert "only by the interactive shell zsh" in found and "a interactive" not in found
+
+
+def test_an_odd_login_status_exit_is_doubtful_not_fatal() -> None:
+    sections = {**SECTIONS, "pf.status": "exit=3\nno url here", "pf.home": "dir=/h/.codex"}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    config = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "codex config")
+    assert config.verdict is Verdict.WARN and "exited 3" in config.found

@@ -144,6 +144,9 @@ def _config_check(pre: ServerPreflight) -> Check:
             "codex cannot load its configuration: fix what it names (config.toml under "
             "CODEX_HOME, a /proc it needs), then log in.",
         )
+    if answer.exit_code not in (0, 1):  # 1: "Not logged in"
+        found = f"`codex login status` exited {answer.exit_code}: {first}"
+        return Check("codex config", Verdict.WARN, found, "Run it on the server to see why.")
     return Check("codex config", Verdict.PASS, f"`codex login status`: {first}")
 
 

@@ -67,7 +67,8 @@ cw_bounded() { cw_t=$1; shift; cw_bo=$(mktemp 2>/dev/null || echo /tmp/cw-b.$$)
   "$@" </dev/null >"$cw_bo" 2>&1 & cw_bp=$!
   ( sleep "$cw_t"; kill -9 $cw_bp ) >/dev/null 2>&1 & cw_bw=$!
   wait $cw_bp; cw_brc=$?; kill $cw_bw 2>/dev/null; wait $cw_bw 2>/dev/null
-  printf 'exit=%s\n' "$cw_brc"; head -n 6 "$cw_bo"; rm -f "$cw_bo"; }
+  printf 'exit=%s\n' "$cw_brc"; head -n 6 "$cw_bo" | cut -c1-300 |
+    LC_ALL=C tr -d '\000-\010\013-\037\177-\377'; rm -f "$cw_bo"; }
 cw_pf_path=; for cw_p in "$PATH" "$cw_lp" "$cw_ip" "${cw_hp-}"; do
   [ -n "$cw_p" ] && cw_finds "$cw_p" codex && { cw_pf_path=$cw_p; break; }; done
 cw_pf_home=${cw_home_override:-${cw_ih:-${cw_lh:-${CODEX_HOME:-}}}}
