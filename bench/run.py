@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.hosts import SIZES as HOSTS_SIZES  # noqa: E402
+from bench.hosts import HostsBench  # noqa: E402
 from bench.procs import (  # noqa: E402
     BenchError,
     Finished,
@@ -55,7 +57,7 @@ from bench.sides import (  # noqa: E402
 from bench.stats import Row, median, table  # noqa: E402
 from tests.lab import SshLab, lab_unavailable_reason, real_codex_problem  # noqa: E402
 
-SECTIONS = ("url", "fleet", "callback", "tui", "memory", "rtt")
+SECTIONS = ("url", "fleet", "callback", "tui", "memory", "rtt", "hosts")
 FLEET_SIZES = (1, 10, 50)
 
 
@@ -319,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with SshLab() as lab:
         lab.install_codex("real", "login-shell")
-        aliases = lab.add_aliases(max(FLEET_SIZES))
+        aliases = lab.add_aliases(max(FLEET_SIZES + (HOSTS_SIZES if "hosts" in only else ())))
         if only & {"url", "memory"}:
             bench_url(lab, args.rounds, rows, memory)
         if only & {"fleet", "memory"}:
@@ -332,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         if "rtt" in only:
             far = RttBench(lab, aliases, args.rounds)
             far.run(rtts)
+        if "hosts" in only:
+            fleet_sizes = HostsBench(lab, aliases, args.rounds)
+            fleet_sizes.run()
     print("\n".join(f"- {line}" for line in machine()))
     print(f"- {args.rounds} rounds, {time.monotonic() - started:.0f} s in all\n")
     if rows:
@@ -340,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         text, barred = rtt_table(far, rtts)
         print(f"\nRound trips through the delay line (RTs: (time - time at 0 ms) / RTT)\n\n{text}")
         rows.update({f"rtt-{n}": row for n, row in enumerate(barred)})
+    if "hosts" in only:
+        print(
+            f"\nFleet sizes at 100 ms (median of {args.rounds}; peak RSS)\n\n{fleet_sizes.table()}"
+        )
     if args.json:
         samples = {key: {"ours": row.ours, "ref": row.ref} for key, row in rows.items()}
         args.json.write_text(json.dumps({"machine": machine(), "samples": samples}, indent=2))

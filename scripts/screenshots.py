@@ -45,6 +45,7 @@ from codex_wizard.demo import (  # noqa: E402
     server,
     tokens,
 )
+from codex_wizard.demo.scenarios import SCENARIOS  # noqa: E402
 from codex_wizard.tui.app import WizardApp  # noqa: E402
 
 SIZE = (110, 36)
@@ -183,26 +184,15 @@ class Shooter:
         print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
-def unknown_key_settings(demo: DemoServer):
-    """The demo's settings with an empty known_hosts, so the host-key prompt appears."""
-    config = demo.settings.ssh_config
-    text = config.read_text()
-    fresh = config.with_name("known_hosts_empty")
-    fresh.write_text("")
-    lines = [
-        f'  UserKnownHostsFile "{fresh}"' if "UserKnownHostsFile" in line else line
-        for line in text.splitlines()
-    ]
-    new_config = config.with_name("ssh_config_fresh")
-    new_config.write_text("\n".join(lines) + "\n")
-    return replace(demo.settings, ssh_config=new_config)
+def scenario_server(name: str, workdir: str, *, pace: float = PACE) -> DemoServer:
+    """The demo server of a named scenario, the one `codex-wizard --demo NAME` opens."""
+    return DemoServer(scenario=SCENARIOS[name].paced(pace).scenario, workdir=WORKDIR / workdir)
 
 
 async def main_run(shooter: Shooter) -> None:
-    scenario = DemoScenario(codex_installed=False, logged_in=False, pace=PACE)
-    async with DemoServer(scenario=scenario, workdir=WORKDIR / "main") as demo:
+    async with scenario_server("first-run", "main") as demo:
         app = WizardApp(
-            settings=unknown_key_settings(demo),
+            settings=SCENARIOS["first-run"].set_up(demo, NOW.timestamp()),
             hosts=[demo.target],
             local_port_for=demo.local_port_for,
             demo=demo,
@@ -242,8 +232,7 @@ async def main_run(shooter: Shooter) -> None:
 
 
 async def failure_run(shooter: Shooter) -> None:
-    scenario = DemoScenario(token_exchange_fails=True, pace=PACE)
-    async with DemoServer(scenario=scenario, workdir=WORKDIR / "failure") as demo:
+    async with scenario_server("exchange-fails", "failure") as demo:
         app = WizardApp(
             settings=demo.settings,
             hosts=[demo.target],
@@ -292,8 +281,7 @@ async def to_tunnel_step(pilot, app) -> None:
 
 async def fallback_run(shooter: Shooter) -> None:
     """A server with AllowTcpForwarding no: the ways in, then a login by relay."""
-    scenario = DemoScenario(forwarding_refused=True, pace=PACE)
-    async with DemoServer(scenario=scenario, workdir=WORKDIR / "relay") as demo:
+    async with scenario_server("relay", "relay") as demo:
         app = demo_wizard(demo)
         async with app.run_test(size=SIZE) as pilot:
             await to_tunnel_step(pilot, app)
@@ -314,8 +302,7 @@ async def fallback_run(shooter: Shooter) -> None:
 
 async def device_run(shooter: Shooter) -> None:
     """Device code, at the demo's natural pace (it approves the code after 4 s)."""
-    scenario = DemoScenario(pace=1.0)
-    async with DemoServer(scenario=scenario, workdir=WORKDIR / "device") as demo:
+    async with scenario_server("device-code", "device", pace=1.0) as demo:
         app = demo_wizard(demo)
         async with app.run_test(size=SIZE) as pilot:
             await to_tunnel_step(pilot, app)
@@ -330,7 +317,7 @@ async def device_run(shooter: Shooter) -> None:
 
 
 async def push_run(shooter: Shooter) -> None:
-    async with DemoServer(scenario=DemoScenario(pace=PACE), workdir=WORKDIR / "push") as demo:
+    async with scenario_server("healthy", "push") as demo:
         app = demo_wizard(demo)
         async with app.run_test(size=SIZE) as pilot:
             await to_tunnel_step(pilot, app)
@@ -350,7 +337,7 @@ async def push_run(shooter: Shooter) -> None:
 
 async def lost_run(shooter: Shooter) -> None:
     """The demo server drops every connection while the login waits for the browser."""
-    async with DemoServer(scenario=DemoScenario(pace=PACE), workdir=WORKDIR / "lost") as demo:
+    async with scenario_server("healthy", "lost") as demo:
         app = demo_wizard(demo)
         async with app.run_test(size=SIZE) as pilot:
             await to_tunnel_step(pilot, app)
@@ -366,8 +353,7 @@ async def lost_run(shooter: Shooter) -> None:
 
 async def standalone_run(shooter: Shooter) -> None:
     """A server without Node.js: the standalone codex, then one test prompt."""
-    scenario = DemoScenario(codex_installed=False, node_version="", pace=PACE)
-    async with DemoServer(scenario=scenario, workdir=WORKDIR / "standalone") as demo:
+    async with scenario_server("standalone", "standalone") as demo:
         app = demo_wizard(demo)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: on(app, "HostScreen"))
@@ -412,9 +398,9 @@ FLEET = {  # host alias: its auth.json (None: not logged in)
 }
 
 
-def fleet_auth(kind: str | None, laptop_auth: Path) -> str | None:
+def fleet_auth(kind: str | None, demo: DemoServer, laptop_auth: Path) -> str | None:
     if kind == "renews":  # idle for days: the access token expired 2 days ago
-        return tokens.demo_auth_json(expires_in_s=10 * 86400, now=NOW.timestamp() - 12 * 86400)
+        return SCENARIOS["renews"].server_auth(demo, NOW.timestamp())
     if kind == "copy":  # this computer's very login, copied over (one refresh token)
         return laptop_auth.read_text()
     return None
@@ -431,7 +417,7 @@ async def fleet_run(shooter: Shooter) -> None:
         laptop_auth = demos["build"].laptop_auth_path
         blocks = []
         for name, demo in demos.items():
-            text = fleet_auth(FLEET[name], laptop_auth)
+            text = fleet_auth(FLEET[name], demo, laptop_auth)
             if text is not None:
                 demo.auth_json_path.write_text(text)
             blocks.append(

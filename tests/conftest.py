@@ -2,15 +2,21 @@
 
 Lab tests skip when the machine cannot host the lab (not root, tools missing, no netns) and the
 pinned real Codex tests skip when it is not installed, except under CI=true, where both fail.
+
+CODEX_WIZARD_TEST_SHIFT_DAYS=N runs every test but the lab's and real Codex's N days from today
+(negative: back), so a test that quietly depends on today's date fails today (tests/test_any_day).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from codex_wizard.core.server.preflight import AUTH_ADDRESS_VARIABLE
 from tests.lab import (
@@ -23,6 +29,18 @@ from tests.lab import (
 from tests.lab.sshlab import AUTH_STAND_IN_PORT
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+SHIFT_DAYS_VARIABLE = "CODEX_WIZARD_TEST_SHIFT_DAYS"
+
+
+def clock_shift() -> timedelta:
+    """How far CODEX_WIZARD_TEST_SHIFT_DAYS moves the tests' clock (none when unset)."""
+    value = os.environ.get(SHIFT_DAYS_VARIABLE, "").strip()
+    try:
+        return timedelta(days=float(value or 0))
+    except ValueError:
+        raise pytest.UsageError(
+            f"{SHIFT_DAYS_VARIABLE}={value!r} is not a number of days"
+        ) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +52,34 @@ def pytest_configure(config: pytest.Config) -> None:
     # The lab is offline: the login's reach test goes to each lab's stand-in listener, and
     # nothing in the suite ever tries auth.openai.com (the CLIs the tests start inherit it).
     os.environ[AUTH_ADDRESS_VARIABLE] = f"127.0.0.1:{AUTH_STAND_IN_PORT}"
+    clock_shift()  # a bad value stops the run before any test
+
+
+def pytest_report_header() -> str | None:
+    shift = clock_shift()
+    return f"clock: moved {shift.days:+d} days for all but lab/realcodex tests" if shift else None
+
+
+@pytest.fixture(autouse=True)
+def _shifted_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Move the clock by CODEX_WIZARD_TEST_SHIFT_DAYS for the test; it keeps ticking. Lab and
+    real Codex tests are left in real time: sshd, its certificates and codex run outside this
+    process, on the machine's clock."""
+    shift = clock_shift()
+    node = request.node
+    if not shift or node.get_closest_marker("lab") or node.get_closest_marker("realcodex"):
+        yield
+        return
+    with time_machine.travel(datetime.now(UTC) + shift, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def at_the_computer_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as if the user sat at this computer, even when the suite is started over SSH
+    (core.laptop.seat would otherwise add its "your browser is elsewhere" note to every
+    login). Tests of that case set SSH_CONNECTION themselves."""
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
 
 
 def skip_or_fail(reason: str) -> None:
@@ -147,3 +193,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             callspec and callspec.params.get("codex_kind") in REAL_CODEX_KINDS
         ):
             item.add_marker(pytest.mark.realcodex)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that takes connections and never says a word (a hung server)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]

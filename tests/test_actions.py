@@ -21,7 +21,7 @@ from codex_wizard.core.server.actions import (
     with_user_prefix,
 )
 from codex_wizard.core.server.probe import ProbeResult, ServerEnv, ToolInfo
-from codex_wizard.core.server.remote import PID_ECHO, group_command
+from codex_wizard.core.server.remote import KEPT_LINES, PID_ECHO, group_command
 from codex_wizard.core.server.shellenv import Where
 from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.core.ssh.server import ServerConnection
@@ -45,14 +45,17 @@ class FakeProcess:
 
     @property
     def stdout(self):
-        return self._read()
+        return self
 
-    async def _read(self):
-        for line in self._lines:
-            if self._delay:
-                await asyncio.sleep(self._delay)
-            yield line + "\n"
-        self.exit_status = self._exit
+    async def read(self, size: int) -> str:
+        """The next line as asyncssh's reader gives a chunk; '' at the end."""
+        if not self._lines:
+            self.exit_status = self._exit
+            return ""
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        line, *self._lines = self._lines
+        return line + "\n"
 
     async def wait_closed(self):
         return None
@@ -150,6 +153,17 @@ async def test_install_timeout_and_lost_connection():
     result = await install_codex(lost, ServerEnv())
     assert result.error.startswith("lost the connection")
     assert result.exit_code is None
+
+
+async def test_a_flood_is_stopped_and_only_the_last_lines_kept():
+    flood = FakeConn(lines=[f"npm noise {n} " + "x" * 1000 for n in range(5000)])  # 5 MB
+    result = await install_codex(flood, ServerEnv())
+    assert not result.ok
+    assert result.error == "it wrote more than 4096 KB of output, so it was stopped"
+    assert flood.ssh.process.closed and flood.ssh.process._lines  # it had more to say
+    assert len(result.output) == KEPT_LINES
+    last = int(result.output[-1].split()[2])
+    assert 4000 < last < 4200  # about 4 MB in, not the last of the 5000 lines
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,7 @@ async def test_unknown_host_key_needs_a_yes_then_is_appended(lab: SshLab, tmp_pa
     known = lab.known_hosts
     original = known.read_text()
     known.write_text("")
+    mode = known.stat().st_mode & 0o777
     try:
         with pytest.raises(HostKeyUnknown) as unknown:
             await connect(LAB, settings_for(lab))
@@ -151,7 +152,7 @@ async def test_unknown_host_key_needs_a_yes_then_is_appended(lab: SshLab, tmp_pa
             pass
         line = known.read_text().strip()
         assert line.startswith(f"[127.0.0.1]:{lab.port} ssh-ed25519 ")
-        assert known.stat().st_mode & 0o777 == 0o600
+        assert known.stat().st_mode & 0o777 == mode  # appended in place, as ssh does
         async with await connect(LAB, settings_for(lab)):  # now known: no prompt
             pass
     finally:
@@ -275,8 +276,12 @@ async def test_fake_login_completes_through_tunnel(lab: SshLab) -> None:
     no_codex_left(lab)
 
 
-async def test_closing_mid_login_leaves_no_codex(lab: SshLab) -> None:
+@pytest.mark.parametrize("ignores_hangup", [False, True], ids=["dies-on-hangup", "outlives-it"])
+async def test_closing_mid_login_leaves_no_codex(lab: SshLab, ignores_hangup: bool) -> None:
+    """Checked with the connection still open; a codex that outlives the hang-up of its
+    channel (nohup'd, a wrapper's trap) is stopped only by the kill of its process group."""
     lab.install_codex("fake", "path")
+    lab.set_fake_knobs(ignores_hangup=ignores_hangup)
     async with await connect(LAB, settings_for(lab)) as conn:
         login = LoginSession(conn, ServerEnv(), local_port_for=ephemeral_ports())
         await login.start()
@@ -284,7 +289,7 @@ async def test_closing_mid_login_leaves_no_codex(lab: SshLab) -> None:
         assert lab.server_processes("codex login")
         await login.close()
         assert all(port_is_free(t.local_port) for t in [login.tunnel] if t)
-    no_codex_left(lab)
+        no_codex_left(lab)
 
 
 async def test_dropped_connection_leaves_no_codex(lab: SshLab) -> None:

@@ -39,6 +39,9 @@ from codex_wizard.core.ssh.hosts import (
         ("  padded  ", HostTarget("padded")),
         ("h:65535", HostTarget("h", port=65535)),
         ("h:1", HostTarget("h", port=1)),
+        ("ssh://u@host:2222", HostTarget("host", user="u", port=2222)),
+        ("SSH://host/", HostTarget("host")),
+        ("ssh://root@[::1]:22", HostTarget("::1", user="root", port=22)),
     ],
 )
 def test_parse_host_arg_accepts(text: str, expected: HostTarget) -> None:
@@ -91,6 +94,9 @@ def test_parse_host_arg_accepts(text: str, expected: HostTarget) -> None:
         ("a" * 300, "too long"),
         ("bad\x00host", "not allowed"),
         ("bad\x7fhost", "not allowed"),
+        ("ssh://host/path", "no path"),
+        ("sftp://host", "only ssh://"),
+        ("ssh://", "empty"),
     ],
 )
 def test_parse_host_arg_rejects(text: str, fragment: str) -> None:

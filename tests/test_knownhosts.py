@@ -3,7 +3,9 @@ hashed appends compared with ssh-keygen."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -151,3 +153,37 @@ def test_plain_append_keeps_one_line(tmp_path: Path) -> None:
     known.write_text("old.example ssh-ed25519 AAAA")  # no final newline
     knownhosts.append_lines(known, knownhosts.lines_for(f"web.example {ED25519}", False))
     assert known.read_text() == f"old.example ssh-ed25519 AAAA\nweb.example {ED25519}\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_nothing_is_recorded_in_a_device_or_a_fifo(tmp_path: Path) -> None:
+    """ssh appends to UserKnownHostsFile /dev/null and records nothing; we write nothing to
+    what is not a regular file (a rename there once replaced /dev/null when run as root).
+    The device is a private copy of /dev/null (c 1 3): a regression must never touch the real
+    one, as a first version of this test did."""
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    fifo = tmp_path / "known_hosts"
+    os.mkfifo(fifo)
+    line = knownhosts.lines_for(f"web.example {ED25519}", False)
+    assert knownhosts.append_lines(null, line) is False
+    assert knownhosts.append_lines(fifo, line) is False
+    assert stat.S_ISCHR(null.stat().st_mode) and stat.S_ISFIFO(fifo.stat().st_mode)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert os.read(reader, 100) == b""  # nothing was written into the FIFO
+    finally:
+        os.close(reader)
+
+
+def test_a_symlinked_known_hosts_stays_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "dotfiles").mkdir()
+    target = tmp_path / "dotfiles" / "known_hosts"
+    target.write_text("old.example ssh-ed25519 AAAA\n")
+    target.chmod(0o640)
+    known = tmp_path / "known_hosts"
+    known.symlink_to("dotfiles/known_hosts")
+    assert knownhosts.append_lines(known, [f"web.example {ED25519}"])
+    assert known.is_symlink() and os.readlink(known) == "dotfiles/known_hosts"
+    assert target.read_text() == f"old.example ssh-ed25519 AAAA\nweb.example {ED25519}\n"
+    assert target.stat().st_mode & 0o777 == 0o640

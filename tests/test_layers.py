@@ -13,7 +13,7 @@ from tests.test_structure import MODULES, graph
 
 CORE = "codex_wizard.core"
 LAYERS: list[set[str]] = [
-    {"sanitize", "files", "tasks"},
+    {"sanitize", "files", "tasks", "clock"},
     {"tokens", "laptop"},
     {"ssh"},
     {"server"},

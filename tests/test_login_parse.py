@@ -74,6 +74,10 @@ CALLBACK = "redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback"
         "https://auth.openai.com/oauth/authorize?redirect_uri=http://x@127.0.0.1:1455/auth/callback",
         "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1.evil:1455/auth/callback",
         "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1:99999/auth/callback",
+        # only codex's ports: the tunnel opens the redirect_uri's port on this computer
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://127.0.0.1:8080/auth/callback",
+        "https://auth.openai.com/oauth/authorize?redirect_uri=http://localhost:22/auth/callback",
+        URL_1455.replace("%3A1455", "%3A1456"),
         "https://auth.openai.com/oauth/authorize?" + CALLBACK + "&redirect_uri=http://evil:1/",
         "https://auth.openai.com/oauth/authorize?response_type=code",
         "https://auth.openai.com/oauth/authorize?x=\u202e&" + CALLBACK,

@@ -139,16 +139,25 @@ def test_parse_ss_netid_column_and_old_ipv6_format() -> None:
         "LISTEN 0 128 nonsense 0.0.0.0:*",
         "LISTEN 0 128 127.0.0.1:* 0.0.0.0:*",
         "LISTEN 0 128 127.0.0.1:0 0.0.0.0:*",
+        "LISTEN 0 128 127.0.0.1:65536 0.0.0.0:*",
         "LISTEN 0 128 127.0.0.1:70000 0.0.0.0:*",
         "LISTEN 0 128 [::1:1455 [::]:*",
         "LISTEN 0 128 :1455 0.0.0.0:*",
-        'LISTEN 0 128 127.0.0.1:1455 0.0.0.0:* users:(("codex",pid=99999999999999999999,fd=1))',
     ],
 )
-def test_parse_ss_bad_lines(line: str) -> None:
-    owners = parse_ss_listeners(line)
-    assert all(o.pid is None for o in owners)
-    assert len(owners) <= 1
+def test_parse_ss_bad_lines_hold_no_port(line: str) -> None:
+    assert parse_ss_listeners(line) == []
+
+
+@pytest.mark.parametrize("port", [1, 65535])
+def test_parse_ss_ports_at_the_ends_of_the_range(port: int) -> None:
+    line = f"LISTEN 0 128 127.0.0.1:{port} 0.0.0.0:*"
+    assert parse_ss_listeners(line) == [PortOwner(port, "127.0.0.1", None, None)]
+
+
+def test_parse_ss_absurd_pid_keeps_the_port_without_a_pid() -> None:
+    line = 'LISTEN 0 128 127.0.0.1:1455 0.0.0.0:* users:(("codex",pid=99999999999999999999,fd=1))'
+    assert parse_ss_listeners(line) == [PortOwner(1455, "127.0.0.1", None, "codex")]
 
 
 # --------------------------------------------------------------------------- lsof

@@ -40,7 +40,7 @@ def test_status_is_one_exec_after_connect_and_debug_says_so(lab: SshLab, tmp_pat
     result = run_cli("status", lab.alias, "--debug", "-F", str(lab.ssh_config), home=tmp_path)
     assert result.returncode == 0, result.stderr
     [line] = summaries(result.stderr)
-    assert line.endswith(" for 1 exec"), line  # auth.json, CODEX_HOME and its place at once
+    assert line.endswith(" for 1 process"), line  # auth.json, CODEX_HOME and its place at once
     _, total, connect = SUMMARY.match(line).groups()  # type: ignore[union-attr]
     assert int(total) - int(connect) <= 3  # channel open, exec (+ a window adjust at most)
 
@@ -49,7 +49,7 @@ def test_debug_counts_doctors_round_trips(lab: SshLab, tmp_path: Path) -> None:
     result = run_cli("doctor", lab.alias, "--debug", "-F", str(lab.ssh_config), home=tmp_path)
     assert "Traceback" not in result.stderr
     [line] = summaries(result.stderr)
-    assert line.startswith(f"codex-wizard: {lab.alias}: ") and "exec" in line
+    assert line.startswith(f"codex-wizard: {lab.alias}: ") and "process" in line
 
 
 def test_without_debug_no_round_trips_are_shown(lab: SshLab, tmp_path: Path) -> None:

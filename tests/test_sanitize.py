@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -36,13 +37,22 @@ PIECES = st.sampled_from(
 )  # fmt: skip
 HOSTILE = st.lists(PIECES, max_size=40).map("".join)
 ANY_TEXT = st.one_of(st.text(), HOSTILE, st.lists(st.one_of(st.text(), HOSTILE)).map("".join))
+INVISIBLE_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Co", "Cn")
 PLAIN = st.text(
-    st.characters(
-        blacklist_categories=("Cc", "Cs"),
-        blacklist_characters="".join(chr(code) for code in BIDI),
-    )
-    | st.sampled_from("\n\t")
+    st.characters(blacklist_categories=(*INVISIBLE_CATEGORIES, "Cs")) | st.sampled_from("\n\t")
 )
+INVISIBLE = st.characters(whitelist_categories=INVISIBLE_CATEGORIES)
+WITH_INVISIBLE = st.lists(st.one_of(INVISIBLE, st.characters(), HOSTILE)).map("".join)
+
+
+def invisible(text: str) -> list[str]:
+    """The characters of text in the categories a terminal shows as nothing (tab, newline
+    aside)."""
+    return [
+        char
+        for char in text
+        if char not in "\n\t" and unicodedata.category(char) in INVISIBLE_CATEGORIES
+    ]
 
 
 @given(ANY_TEXT)
@@ -58,6 +68,27 @@ def test_bytes_are_decoded_with_replacement(data: bytes) -> None:
     out = printable(data)
     assert out == printable(data.decode("utf-8", "replace"))
     assert not [char for char in out if is_control(char)]
+
+
+@given(WITH_INVISIBLE)
+def test_no_invisible_character_passes(text: str) -> None:
+    assert not invisible(printable(text)), repr(printable(text))
+    assert not invisible(printable(text, keep_newlines=False))
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("ada\u200b@example.com", "ada@example.com"),  # zero-width space
+        ("pl\u2060us \ufeffpro\u00ad", "plus pro"),  # word joiner, BOM, soft hyphen
+        ("one\u2028two\u2029three", "one two three"),  # line and paragraph separators
+        ("tag\U000e0041\U000e007f", "tag"),  # tag characters
+        ("private\ue000\U000f0000 unassigned\U000e0080\u0378", "private unassigned"),
+        ("\U0001f600 \u65e5\u672c\u8a9e \ud55c\uad6d\uc5b4 caf\u00e9", None),  # kept
+    ],
+)
+def test_invisible_characters(raw: str, clean: str | None) -> None:
+    assert printable(raw) == (raw if clean is None else clean)
 
 
 @given(PLAIN)

@@ -19,6 +19,7 @@ import pytest
 from codex_wizard.core import files
 from codex_wizard.core.logins.push import PushError, push_auth
 from codex_wizard.core.server.probe import ServerEnv
+from codex_wizard.core.ssh import knownhosts
 from codex_wizard.core.ssh.connection import append_known_host
 from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.core.ssh.remembered import RememberedHosts
@@ -402,20 +403,22 @@ def _key_info(known: Path) -> HostKeyInfo:
 
 
 def test_known_hosts_append_failing_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key that can't be recorded (disk full) leaves the file as it was and no temp files,
+    and the connection stands with ssh's words for it, as ssh goes on after such a failure."""
     known = tmp_path / ".ssh" / "known_hosts"
     known.parent.mkdir(mode=0o700)
     known.write_text("old.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld\n")
+    known.chmod(0o600)
 
     def no_space(*args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files.os, "fsync", no_space)
-    with pytest.raises(OSError):
-        append_known_host(_key_info(known))
+    monkeypatch.setattr(knownhosts.os, "write", no_space)
+    assert "Failed to add the host" in append_known_host(_key_info(known))
     monkeypatch.undo()
     assert known.read_text() == "old.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld\n"
     assert sorted(p.name for p in known.parent.iterdir()) == ["known_hosts"]
-    append_known_host(_key_info(known))
+    assert "Permanently added" in append_known_host(_key_info(known))
     assert known.read_text().splitlines()[1].startswith("web ssh-ed25519 ")
     assert known.stat().st_mode & 0o777 == 0o600
 

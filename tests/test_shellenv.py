@@ -133,13 +133,30 @@ def test_nothing_anywhere_is_not_found_on_any_path(tmp_path: Path) -> None:
     assert "not found on any PATH" in found and "not installed" not in found
 
 
+def _processes_with_home(home: Path) -> list[str]:
+    """Live processes whose environment has HOME=home (the shells the probe started there)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"HOME={home}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(environ.parent.name)
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
 def test_a_hanging_rc_file_is_killed(tmp_path: Path) -> None:
-    _write(tmp_path / ".profile", "sleep 300\n")
+    """A shell killed mid-rc gives no answer, even one it printed before it hung (or that the
+    command after the hang printed: killing the hang first let bash run on and print the
+    PATH of a half-read profile, "ok" on an idle machine), and runs nothing after the hang."""
+    cut_short = 'printf "\\n@@cwenv:p=/half/read\\n"; sleep 300; touch "$HOME/ran-on"\n'
+    _write(tmp_path / ".profile", cut_short)
     started = time.monotonic()
     probe = _probe(tmp_path, _shell("bash"))
     assert time.monotonic() - started < SHELL_TIMEOUT + 10
     assert probe.login_status == "timeout" and probe.interactive_status == "skipped"
-    assert "did not start in time" in probe.searched()
+    assert probe.login_path is None and "did not start in time" in probe.searched()
+    assert not (tmp_path / "ran-on").exists() and _processes_with_home(tmp_path) == []
 
 
 def test_an_rc_file_reading_stdin_gets_eof(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,13 +94,20 @@ class Tmux:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=30)
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Tmux]:
-    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=110, height=36)
+@contextmanager
+def tmux_pane(tmp_path: Path, *, width: int, height: int) -> Iterator[Tmux]:
+    """A private tmux whose one pane has this size (its socket: tmp_path/tmux.sock)."""
+    term = Tmux(tmp_path / "home", tmp_path / "tmux.sock", width=width, height=height)
     try:
         yield term
     finally:
         term.close()
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Tmux]:
+    with tmux_pane(tmp_path, width=110, height=36) as term:
+        yield term
 
 
 def back_at_the_shell(term: Tmux) -> None:
@@ -157,7 +165,7 @@ def test_login_no_tui_in_a_terminal(lab: SshLab, terminal: Tmux) -> None:
     urls = URL_RE.findall(screen)
     assert len(urls) == 1, screen  # the URL whole on one (wrapped) line, nothing around it
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback" in urls[0]
-    assert "(copied via the terminal)" in screen
+    assert "(sent to your terminal's clipboard with OSC 52, unconfirmed" in screen
     assert term.tmux("show-buffer").strip() == urls[0]  # OSC 52 reached the terminal
     assert browser_callback(1455, f"/auth/callback?code=c0de&state={state_of(urls[0])}") == 302
     done = term.wait_text("Logged in on lab.", joined=True)

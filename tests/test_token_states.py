@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from time_machine import TimeMachineFixture
 
 from codex_wizard.core.logins import status as status_mod
 from codex_wizard.core.logins.status import (
@@ -35,6 +36,13 @@ from tests.lab.fake_tokens import make_auth_json, secrets_in
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 DAY = 86400
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_now(time_machine: TimeMachineFixture) -> None:
+    """The fixtures are made at NOW, and the host check reads the one clock: it reads NOW too,
+    on any day the suite runs."""
+    time_machine.move_to(NOW, tick=False)
 
 
 def auth_text(tag: str = "t", *, refresh: bool = True, **kwargs: Any) -> str:

@@ -10,15 +10,19 @@ import json
 import sys
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from ..core import clock
 from ..core.doctor import DoctorReport, Verdict, run_doctor
+from ..core.files import atomic_write
 from ..core.flow import LoginFlow
+from ..core.logins.formats import json_line, nagios_report, prometheus_text
 from ..core.logins.fresh import FreshLoginError, LocalCodex, find_local_codex, fresh_auth
 from ..core.logins.push import PushError, load_local_auth, local_auth_path
 from ..core.logins.sharers import copy_warning, find_sharers, logout_notice
-from ..core.logins.status import HostStatus, check_fleet, check_host, fleet_exit_code, local_login
+from ..core.logins.status import HostStatus, check_host, fleet_exit_code, local_login
+from ..core.logins.workers import CheckJob, check_fleet_spread
 from ..core.server.events import LoginSucceeded, SessionEvent, SuspiciousUrl, UrlReady
 from ..core.server.probe import ProbeError
 from ..core.services import Services
@@ -28,6 +32,7 @@ from ..core.tokens.auth import AuthKind
 from ..core.tokens.state import TokenState
 from ..errors import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, UserError, parse_target
 from .login import expiry_line
+from .targets import command_targets
 from .terminal import TerminalPrompter, ask_yes_no, connect_settings, say, show_copyable
 
 MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
@@ -36,9 +41,9 @@ MARKS = {Verdict.PASS: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL", Verdi
 # --------------------------------------------------------------------------------- status
 
 
-def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
-    if args.hosts:
-        return [parse_target(name) for name in args.hosts]  # typed: a bad one is a usage error
+async def _status_targets(args: argparse.Namespace) -> list[HostTarget]:
+    if args.hosts or args.inventory:
+        return await command_targets(args, args.hosts)
 
     def skipped(name: str, exc: HostArgError) -> None:
         print(f"codex-wizard: skipped ssh_config Host {name!r}: {exc}", file=sys.stderr)
@@ -58,15 +63,19 @@ def _status_row(result: HostStatus, now: datetime) -> str:
 
 
 class Progress:
-    """'checked 7/50' on a terminal's stderr while hosts answer."""
+    """'checked 7/50' on a terminal's stderr while hosts answer; with --format jsonl, each
+    host's line on stdout as it answers."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, stream: bool = False) -> None:
         self.total = total
         self.done = 0
         self.enabled = sys.stderr.isatty() and total > 1
+        self.stream = stream
 
-    def tick(self, _result: HostStatus) -> None:
+    def tick(self, result: HostStatus) -> None:
         self.done += 1
+        if self.stream:
+            say(json_line(result, clock.now()))
         if self.enabled:
             sys.stderr.write(f"\rchecked {self.done}/{self.total}")
             sys.stderr.flush()
@@ -77,30 +86,67 @@ class Progress:
             sys.stderr.flush()
 
 
+def _status_format(args: argparse.Namespace) -> str:
+    if args.json and args.format not in (None, "json"):
+        raise UserError("--json is --format json: give one of them.", EXIT_USAGE)
+    return "json" if args.json else args.format or "table"
+
+
 async def status_command(args: argparse.Namespace) -> int:
-    targets = _status_targets(args)
-    progress = Progress(len(targets))
-    results = await check_fleet(
-        targets,
+    form = _status_format(args)
+    targets = await _status_targets(args)
+    streamed = form == "jsonl" and args.output is None
+    progress = Progress(len(targets), stream=streamed)
+    job = CheckJob(
         connect_settings(args, interactive=False),
         codex_home=args.codex_home,
         warn_days=args.warn_days,
         timeout=args.timeout,
+    )
+    results = await check_fleet_spread(
+        targets,
+        job,
         on_result=progress.tick,
         local=await asyncio.to_thread(local_login, warn_days=args.warn_days),
     )
     progress.clear()
-    _print_status(results, as_json=args.json)
-    return fleet_exit_code(results)
+    now = clock.now()
+    code, text = _status_text(results, form, now)
+    if streamed:  # the lines are out; a host found sharing its login gets a newer one
+        text = _json_lines([result for result in results if result.state is TokenState.SHARED], now)
+    if args.output is None:
+        if text:
+            say(text.rstrip("\n"))
+    else:
+        _write_output(args.output, text)
+    return code
 
 
-def _print_status(results: Sequence[HostStatus], *, as_json: bool) -> None:
-    now = datetime.now(UTC)
-    if as_json:
-        say(json.dumps([result.as_json(now) for result in results], indent=2))
-        return
-    for result in results:
-        say(_status_row(result, now))
+def _status_text(results: Sequence[HostStatus], form: str, now: datetime) -> tuple[int, str]:
+    """(exit code, the output) of status in one format."""
+    if form == "nagios":
+        return nagios_report(results, now)
+    if form == "prometheus":  # the file was written: the hosts' states are in it
+        return EXIT_OK, prometheus_text(results, now)
+    if form == "json":
+        text = json.dumps([result.as_json(now) for result in results], indent=2)
+    elif form == "jsonl":
+        text = _json_lines(results, now)
+    else:
+        text = "\n".join(_status_row(result, now) for result in results)
+    return fleet_exit_code(results), text
+
+
+def _json_lines(results: Sequence[HostStatus], now: datetime) -> str:
+    return "".join(f"{json_line(result, now)}\n" for result in results)
+
+
+def _write_output(path: Path, text: str) -> None:
+    """--output: the whole text or nothing (a collector never reads half a file)."""
+    try:
+        atomic_write(path, text.encode(), mode=0o644)
+    except OSError as exc:
+        raise UserError(f"can't write {path}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------------- doctor
@@ -116,7 +162,11 @@ def _print_doctor(report: DoctorReport) -> None:
 
 
 async def doctor_command(args: argparse.Namespace) -> int:
-    target = parse_target(args.host)
+    targets = await command_targets(args, [args.host])
+    if len(targets) != 1:
+        names = ", ".join(target.label() for target in targets)
+        raise UserError(f"doctor checks one host; {args.host!r} is {names}.", EXIT_USAGE)
+    target = targets[0]
     report = await run_doctor(
         target,
         connect_settings(args, interactive=not args.json),

@@ -13,8 +13,11 @@ from collections.abc import Awaitable, Callable
 from ..core.fleet import FleetRun, HostOutcome
 from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
+from ..core.laptop.seat import RemoteSeat
+from ..core.logins.summary import logged_in_line
 from ..core.preflight import Verdict
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
+from ..core.sanitize import clip
 from ..core.server.probe import ProbeResult
 from ..core.server.shellenv import Where
 from ..core.services import Services
@@ -22,8 +25,12 @@ from ..core.ssh.hosts import HostTarget
 from ..core.ssh.types import ConnectError, ConnectSettings
 from ..core.tokens.auth import AuthRecord
 from ..core.tokens.state import describe_expiry
-from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError, parse_target
+from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, UserError
+from .targets import command_targets
 from .terminal import TerminalPrompter, connect_settings, say, show_copyable
+
+WARNINGS_SHOWN, WARNING_CHARS = 5, 500
+"""codex's first warnings are shown, each cut to a length: a server could print them without end."""
 
 PHASE_LINES = {
     LoginPhase.CALLBACK: "The browser reached codex through the tunnel…",
@@ -64,8 +71,17 @@ class ProgressPrinter:
         self.shown = LoginProgress()
         self.probe_shown = False
         self.checks_shown = False
+        self.warnings_shown = 0
+        self.forward_shown = False
 
     def __call__(self, flow: LoginFlow) -> None:
+        if flow.ssh_forward is not None and not self.forward_shown:
+            self.forward_shown = True
+            say(
+                f"Port {flow.ssh_forward.listen_port} here is your own "
+                f"{flow.ssh_forward.describe()}: it reaches codex on {flow.label}, so the "
+                "browser's answer goes through it (keep it running until the login ends)."
+            )
         if flow.probe is not None and not self.probe_shown:
             self.probe_shown = True
             say(server_line(flow.probe))
@@ -90,17 +106,20 @@ class ProgressPrinter:
         for line in (
             now.output[len(before.output) :] if len(now.output) > len(before.output) else ()
         ):
-            if line.startswith("WARNING"):
-                say(f"codex: {line}")
+            if line.startswith("WARNING") and self.warnings_shown < WARNINGS_SHOWN:
+                self.warnings_shown += 1
+                say(f"codex: {clip(line, WARNING_CHARS)}")
 
     def _show_url(self, progress: LoginProgress, label: str) -> None:
         port = progress.port
-        if self.tunnel:
+        if self.tunnel and not self.forward_shown:
             say(f"Tunnel: 127.0.0.1:{port} here -> {label} 127.0.0.1:{port}")
+        if progress.browser_out_of_reach and port is not None:
+            _say_browser_out_of_reach(progress.browser_out_of_reach, port)
         say("Open this URL in your browser and sign in:")
         show_copyable(progress.url or "")
         if self.open_browser:
-            open_in_browser(progress.url or "")
+            _open(progress.url or "")
         say("Waiting for the browser… (Ctrl-C to give up)")
 
     def _show_device_code(self, progress: LoginProgress) -> None:
@@ -108,8 +127,23 @@ class ProgressPrinter:
         say(f"Open {url} in your browser, sign in, and enter this one-time code:")
         show_copyable(progress.device_code or "")
         if self.open_browser:
-            open_in_browser(url)
+            _open(url)
         say("Waiting for you to approve it (the code expires in 15 minutes)…")
+
+
+def _open(url: str) -> None:
+    """--open: the browser, or a word that none could be started from here."""
+    if not open_in_browser(url):
+        say("(--open: no browser can be started from here, no display: open it yourself)")
+
+
+def _say_browser_out_of_reach(seat: RemoteSeat, port: int) -> None:
+    """Before the URL: it won't work by itself from here; what will."""
+    say(f"Note: {seat.warning(port)} Either:")
+    say("  - first run this on your own computer, and keep it open:")
+    say(seat.forward_command(port))
+    say("  - or stop (Ctrl-C) and log in without a tunnel: add --relay (paste the address")
+    say("    the browser ends on) or --device-auth (a one-time code).")
 
 
 def login_mode(args: argparse.Namespace) -> LoginMode:
@@ -128,7 +162,7 @@ async def login_command(
 ) -> int:
     """The login on the terminal, of one host or of several in turn; prompter and
     local_port_for are the tests' seams."""
-    targets = [parse_target(name) for name in args.hosts]  # a bad one stops before any login
+    targets = await command_targets(args, args.hosts)  # a bad one stops before any login
     prompter = prompter or TerminalPrompter()
     settings = connect_settings(args, interactive=False)  # one key passphrase for every host
 
@@ -141,7 +175,7 @@ async def login_command(
         label, progress = await login_on(targets[0])
     except (ConnectError, FlowError) as exc:
         raise UserError(str(exc)) from None
-    say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+    say(logged_in_line(label, progress.record))
     return EXIT_OK
 
 
@@ -192,7 +226,7 @@ async def login_fleet(
                 print(f"codex-wizard: {current.label()}: {exc}", file=sys.stderr)
             else:
                 fleet.record(HostOutcome.logged_in(current, progress.record))
-                say(f"Logged in on {label}. {expiry_line(progress.record)}".rstrip())
+                say(logged_in_line(label, progress.record))
     except asyncio.CancelledError:
         _uncancel()
         fleet.stop(current)

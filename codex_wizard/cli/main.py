@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, UserError
+from ..errors import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from ..startup import import_asyncssh_quickly
+from .targets import add_inventory_options
 
 
 def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
@@ -54,6 +55,7 @@ def _common_options(*, in_subcommand: bool = False) -> argparse.ArgumentParser:
 
 COMMANDS = ("login", "status", "doctor", "push-auth", "logout", "install", "verify")
 _VALUE_OPTIONS = {
+    "--demo",
     "-F",
     "--ssh-config",
     "--codex-home",
@@ -61,7 +63,29 @@ _VALUE_OPTIONS = {
     "--timeout",
     "--warn-days",
     "--from",
+    "--inventory",
+    "--limit",
+    "--format",
+    "--output",
 }
+
+
+class _Subcommand(argparse.ArgumentParser):
+    """A subcommand's parser: its --help opens with the one line saying what it does."""
+
+    def format_help(self) -> str:
+        line, self.description = self.description, None
+        try:
+            return f"{line}\n\n{super().format_help()}" if line else super().format_help()
+        finally:
+            self.description = line
+
+
+def _command(sub, name: str, common: argparse.ArgumentParser, what: str) -> argparse.ArgumentParser:
+    """A subcommand whose one-line `what` is both its entry in the list and its help's start."""
+    return sub.add_parser(
+        name, parents=[common], help=what, description=what[0].upper() + what[1:] + "."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,16 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common_options()],
     )
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Subcommand
+    )
 
-    login = sub.add_parser(
-        "login",
-        parents=[common],
-        help="log codex in on a server (several: each in turn, in the terminal)",
+    login = _command(
+        sub, "login", common, "log codex in on a server (several: each in turn, in the terminal)"
     )
     login.add_argument(
         "hosts", nargs="+", metavar="HOST", help="ssh_config Host, or user@host:port"
     )
+    add_inventory_options(login)
     login.add_argument("--no-tui", action="store_true", help="plain terminal output")
     login.add_argument("--open", action="store_true", help="open the URL in the browser")
     login.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
@@ -97,17 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--device-auth", action="store_true", help="no tunnel: device-code login (codex's own)"
     )
 
-    status = sub.add_parser("status", parents=[common], help="token state of servers")
-    status.add_argument("hosts", nargs="*", help="hosts (default: every ssh_config Host)")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status = _command(sub, "status", common, "show the token state of codex's login on servers")
+    status.add_argument(
+        "hosts", nargs="*", help="hosts (default: every ssh_config Host; with --inventory: all)"
+    )
+    add_inventory_options(status)
+    add_status_output_options(status)
     status.add_argument("--warn-days", type=float, default=3.0, help="'expiring' below this")
     status.add_argument("--timeout", type=float, default=20.0, help="per-host timeout (20 s)")
 
-    doctor = sub.add_parser("doctor", parents=[common], help="check a server, with fixes")
+    doctor = _command(sub, "doctor", common, "check a server for codex's login, with fixes")
     doctor.add_argument("host", help="ssh_config Host, or user@host:port")
+    add_inventory_options(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
-    push = sub.add_parser("push-auth", parents=[common], help="put a Codex login on a server")
+    push = _command(sub, "push-auth", common, "put a Codex login on a server")
     push.add_argument("host", help="ssh_config Host, or user@host:port")
     which = push.add_mutually_exclusive_group()
     which.add_argument(
@@ -122,16 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--yes", action="store_true", help="--copy without asking")
     push.add_argument("--open", action="store_true", help="--fresh: open the URL in the browser")
     push.add_argument("--timeout", type=float, default=600, help="--fresh: seconds (600)")
-    logout = sub.add_parser("logout", parents=[common], help="codex logout on a server, warned")
+    logout = _command(sub, "logout", common, "log codex out on a server (warned first)")
     logout.add_argument("host", help="ssh_config Host, or user@host:port")
     logout.add_argument("--yes", action="store_true", help="log out without asking")
     _add_install_commands(sub, common)
     return parser
 
 
+def add_status_output_options(status: argparse.ArgumentParser) -> None:
+    """status's machine formats: --json (one document), --format, --output."""
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--format",
+        choices=("table", "json", "jsonl", "prometheus", "nagios"),
+        help="table (default), json (= --json), jsonl (a line per host as it answers), "
+        "prometheus (node_exporter textfile), nagios (a monitoring plugin: exit 0-3)",
+    )
+    status.add_argument(
+        "--output", type=Path, metavar="FILE", help="write it to FILE, whole or not at all"
+    )
+
+
 def _add_install_commands(sub, common: argparse.ArgumentParser) -> None:
     """`install` and `verify` (cli/install.py)."""
-    install = sub.add_parser("install", parents=[common], help="install codex on a server")
+    install = _command(sub, "install", common, "install codex on a server")
     install.add_argument("host", help="ssh_config Host, or user@host:port")
     install.add_argument(
         "--standalone", action="store_true", help="the standalone codex: no Node.js needed"
@@ -141,7 +184,7 @@ def _add_install_commands(sub, common: argparse.ArgumentParser) -> None:
     install.add_argument(
         "--upload", action="store_true", help="download here and upload (server offline)"
     )
-    verify = sub.add_parser("verify", parents=[common], help="check codex's login on a server")
+    verify = _command(sub, "verify", common, "check that codex on a server is logged in")
     verify.add_argument("host", help="ssh_config Host, or user@host:port")
     verify.add_argument(
         "--live", action="store_true", help="send one short prompt (uses a little quota)"
@@ -158,7 +201,13 @@ def build_wizard_parser() -> argparse.ArgumentParser:
         parents=[_common_options()],
     )
     parser.add_argument("--version", action="version", version=f"codex-wizard {__version__}")
-    parser.add_argument("--demo", action="store_true", help="try the wizard on a demo server")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const="healthy",
+        metavar="SCENARIO",
+        help="try the wizard on a demo server; SCENARIO names a situation (list: show them)",
+    )
     parser.add_argument("host", nargs="?", help="open the wizard on this host")
     parser.set_defaults(command=None)
     return parser
@@ -286,10 +335,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None or (
         args.command == "login"
         and len(args.hosts) == 1
-        and not (args.no_tui or args.relay or args.device_auth)
+        and not (args.no_tui or args.relay or args.device_auth or args.inventory)
     ):
-        # The wizard imports asyncssh itself, once its first screen is drawn (issue 6).
-        return _run_wizard(args)
+        if getattr(args, "demo", None):
+            return _demo(args)
+        if os.environ.get("TERM") != "dumb":
+            # The wizard imports asyncssh itself, once its first screen is drawn (issue 6).
+            return _run_wizard(args)
+        args = _plain_login_instead(args)
     import_asyncssh_quickly()
     if args.command == "status":
         from .commands import status_command
@@ -310,6 +363,43 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .login import login_command
 
     return asyncio.run(login_command(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """`--demo list` lists the scenarios; `--demo [SCENARIO]` opens the wizard on one."""
+    from ..demo.scenarios import UnknownScenario, listing, scenario_named
+
+    if args.demo == "list":
+        print("\n".join(listing()))
+        return EXIT_OK
+    try:
+        scenario_named(args.demo)
+    except UnknownScenario as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    if os.environ.get("TERM") == "dumb":
+        _plain_login_instead(args)  # says why the wizard can't run here
+    return _run_wizard(args)
+
+
+def _plain_login_instead(args: argparse.Namespace) -> argparse.Namespace:
+    """TERM=dumb: no full-screen wizard; a host's login goes on in the plain terminal."""
+    host = getattr(args, "host", None)
+    if host is None or getattr(args, "demo", None):
+        raise UserError(
+            "TERM is dumb, so the full-screen wizard can't run here; log in on the plain "
+            "terminal with `codex-wizard login HOST --no-tui`.",
+            EXIT_USAGE,
+        )
+    print(
+        "codex-wizard: TERM is dumb, so the full-screen wizard can't run here; "
+        "logging in on the plain terminal instead (login --no-tui).",
+        file=sys.stderr,
+    )
+    plain = build_parser().parse_args(["login", "--no-tui", host])
+    for name in ("ssh_config", "accept_new_host_key", "codex_home", "connect_timeout", "debug"):
+        setattr(plain, name, getattr(args, name))
+    plain.host = host
+    return plain
 
 
 def _run_wizard(args: argparse.Namespace) -> int:

@@ -9,8 +9,9 @@ import getpass
 import os
 import sys
 import threading
+from typing import TextIO
 
-from ..core.laptop.clipboard import copy_text
+from ..core.laptop.clipboard import Copied, copy_text
 from ..core.laptop.ports import PortOwner
 from ..core.progress import LoginProgress
 from ..core.server.relay import CALLBACK_PATH
@@ -21,17 +22,23 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def say_inline(text: str) -> None:
-    print(text, end="", flush=True)
+COPIED_WORDS = {
+    Copied.CLIPBOARD: "(copied to the clipboard)",
+    Copied.OSC52: "(sent to your terminal's clipboard with OSC 52, unconfirmed: if pasting "
+    "gives nothing, select the line above)",
+    Copied.TMUX_DROPS: "(not copied: tmux ignores programs' clipboard requests unless "
+    "`tmux set -g set-clipboard on`; select the line above)",
+    Copied.NOTHING: "(not copied: no clipboard here; select the line above)",
+}
 
 
 def show_copyable(text: str) -> None:
-    """text on a line of its own, copied to the clipboard (or through the terminal) too."""
+    """text alone on its line, unindented (the terminal wraps it: a selection stays one line),
+    then what became of copying it, in words that claim only what we know."""
     say()
     say(text)
     say()
-    copied = {"clipboard": "(copied to the clipboard)", "osc52": "(copied via the terminal)"}
-    say(copied.get(copy_text(text), "(no clipboard here: copy it from above)"))
+    say(COPIED_WORDS[copy_text(text)])
 
 
 async def ask_yes_no(question: str) -> bool:
@@ -46,7 +53,7 @@ async def ask_yes_no(question: str) -> bool:
     return (answer or "").strip().lower() in ("y", "yes")
 
 
-async def read_line(prompt: str) -> str | None:
+async def read_line(prompt: str, out: TextIO | None = None) -> str | None:
     """One line from stdin without blocking the event loop (None at end of input).
 
     A daemon thread does the blocking read, so leaving never waits on the terminal. It reads
@@ -62,12 +69,12 @@ async def read_line(prompt: str) -> str | None:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
 
-    say_inline(prompt)
+    print(prompt, end="", flush=True, file=out or sys.stdout)
     threading.Thread(target=reader, daemon=True).start()
     return await answer
 
 
-async def read_secret(prompt: str) -> str | None:
+async def read_secret(prompt: str, out: TextIO | None = None) -> str | None:
     """read_line with the terminal's echo off, restored however the read ends (Ctrl-C too)."""
     try:
         import termios
@@ -78,10 +85,10 @@ async def read_secret(prompt: str) -> str | None:
     quiet[3] &= ~termios.ECHO
     termios.tcsetattr(0, termios.TCSAFLUSH, quiet)
     try:
-        return await read_line(prompt)
+        return await read_line(prompt, out)
     finally:
         termios.tcsetattr(0, termios.TCSAFLUSH, old)
-        say()  # the Enter the user typed was not echoed
+        print(file=out or sys.stdout, flush=True)  # the Enter the user typed was not echoed
 
 
 _stdin_pending = bytearray()  # read from fd 0 after the last line read_line returned
@@ -115,8 +122,6 @@ class TerminalPrompter:
         role = "jump host" if key.jump_host else "host"
         say(f"The authenticity of {role} {key.host_label} can't be established.")
         say(f"{key.key_type} key fingerprint is {key.fingerprint}.")
-        if key.known_hosts is None:
-            return await ask_yes_no("Trust it for this connection (UserKnownHostsFile none)?")
         return await ask_yes_no(f"Trust it and add it to {key.known_hosts}?")
 
     async def passphrase(self, key_path: str) -> str | None:
@@ -155,8 +160,28 @@ class TerminalPrompter:
         return line
 
 
+_ONE_QUESTION_AT_A_TIME = asyncio.Lock()  # a fleet's hosts connect at once
+
+
+async def answer_server_prompt(prompt: str, echo: bool) -> str | None:
+    """A password or keyboard-interactive answer, asked as ssh asks it: on the terminal (the
+    prompt on stderr, so `--json` output stays clean), one host at a time; no terminal: None."""
+    if not sys.stdin.isatty():
+        return None
+    async with _ONE_QUESTION_AT_A_TIME:
+        read = read_line if echo else read_secret
+        return await read(prompt, sys.stderr)
+
+
+def note(text: str) -> None:
+    """What ssh says on stderr as it connects ("Warning: Permanently added ...")."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectSettings:
-    """The common options as ConnectSettings; interactive ones ask on this terminal."""
+    """The common options as ConnectSettings; interactive ones ask on this terminal. Passwords
+    and keyboard-interactive questions are asked on a terminal by every command, as ssh does
+    (honouring BatchMode, PreferredAuthentications and the rest: core/ssh/prompts.py)."""
     prompter = TerminalPrompter()
     return ConnectSettings(
         ssh_config=args.ssh_config,
@@ -164,4 +189,6 @@ def connect_settings(args: argparse.Namespace, *, interactive: bool) -> ConnectS
         connect_timeout=args.connect_timeout,
         confirm_host_key=prompter.confirm_host_key if interactive else None,
         ask_passphrase=prompter.passphrase if interactive else None,
+        answer_prompt=answer_server_prompt,
+        on_note=note,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
+from . import clock
 from .install.plan import codex_runs_without_node
 from .laptop.ports import CODEX_PORTS, PortOwner, local_port_owners
 from .logins.authfile import read_remote_auth
@@ -350,6 +351,6 @@ async def run_doctor(
         checks.append(forwarding_check(await forwarding, port, conn.label))
         checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))
         checks += server_checks(probe, reach, conn.label) if probe else []
-        now = datetime.now(UTC)
+        now = clock.now()
         checks += [check_auth_file(record, env.auth_path()), check_token(record, now, warn_days)]
     return DoctorReport(conn.label, checks)

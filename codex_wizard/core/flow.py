@@ -34,6 +34,8 @@ from .server.events import (
 )
 from .server.probe import ProbeError, ProbeResult, ServerEnv
 from .server.relay import PastedAddressError, validate_pasted_callback
+from .ssh.auth import with_credentials
+from .ssh.forwards import SshForward, usable_ssh_forward
 from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings
 from .tasks import running_or_new
 from .tokens.auth import AuthKind
@@ -56,11 +58,6 @@ def refused_our_keys(exc: ConnectError) -> bool:
         ConnectErrorKind.AUTH_REFUSED,
         ConnectErrorKind.NEEDS_PASSPHRASE,
     )
-
-
-def with_credentials(settings: ConnectSettings, kind: str, secret: str) -> ConnectSettings:
-    """settings plus asyncssh's `password=` or `passphrase=` option."""
-    return replace(settings, extra_options={**settings.extra_options, kind: secret})
 
 
 class LoginFlow:
@@ -93,6 +90,7 @@ class LoginFlow:
         self.forwardings: dict[int, ForwardingCheck] = {}
         self.checks: list[Check] = []
         self.cleared: LoginMode | None = None  # the preflight passed for a login this way
+        self.ssh_forward: SshForward | None = None  # the seed guide's `ssh -L`: our tunnel
         self.progress = LoginProgress()
         self.session: LoginSession | None = None
         self.pushed: PushResult | None = None
@@ -221,7 +219,11 @@ class LoginFlow:
         if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
             return
         owner = (await self.local_owners([port])).get(port)
-        if owner is None:
+        found = await usable_ssh_forward(owner, self.target, self.settings, CODEX_PORTS[0])
+        if isinstance(found, str):
+            raise FlowError(FailureKind.PORT_BUSY, found)
+        self.ssh_forward = found
+        if owner is None or found is not None:
             return
         if not await self.prompter.stop_pending_login(port, owner):
             raise FlowError(
@@ -239,7 +241,7 @@ class LoginFlow:
     async def start_login(self, mode: LoginMode) -> None:
         """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code."""
         await self.stop_login()
-        self.progress = LoginProgress.starting(mode)
+        self.progress = LoginProgress.starting(mode, self.services.remote_seat())
         self._changed()
         if self.cleared is not mode:
             try:
@@ -253,7 +255,7 @@ class LoginFlow:
             self.conn,
             self.env,
             local_port_for=self.local_port_for,
-            forward=mode is LoginMode.TUNNEL,
+            forward=mode is LoginMode.TUNNEL and self.ssh_forward is None,
             device_auth=mode is LoginMode.DEVICE,
         )
         self.session = session

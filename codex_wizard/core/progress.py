@@ -35,6 +35,7 @@ from .server.events import (
 )
 
 if TYPE_CHECKING:
+    from .laptop.seat import RemoteSeat
     from .server.events import RelayResult
     from .tokens.auth import AuthRecord
 
@@ -91,15 +92,22 @@ class LoginProgress:
     exit_reason: str = ""  # why codex login ended, as the session saw it
     exited: bool = False
     record: AuthRecord | None = None  # the verified login (phase SUCCEEDED)
+    seat: RemoteSeat | None = None  # the user's browser is on another computer (core.laptop.seat)
 
     @classmethod
-    def starting(cls, mode: LoginMode) -> LoginProgress:
+    def starting(cls, mode: LoginMode, seat: RemoteSeat | None = None) -> LoginProgress:
         command = "codex login --device-auth" if mode is LoginMode.DEVICE else "codex login"
         return cls(
             phase=LoginPhase.STARTING,
             mode=mode,
             history=(f"Starting `{command}` on the server…",),
+            seat=seat,
         )
+
+    @property
+    def browser_out_of_reach(self) -> RemoteSeat | None:
+        """The tunnel's way, run over SSH without a display: the browser can't reach our port."""
+        return self.seat if self.mode is LoginMode.TUNNEL else None
 
     @property
     def offer_fresh(self) -> bool:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .laptop.browser import open_in_browser
-from .laptop.clipboard import copy_text
+from .laptop.clipboard import Copied, copy_text
 from .laptop.ports import cancel_pending_login, local_port_owners, wait_port_free
+from .laptop.seat import remote_seat
 from .logins.authfile import read_remote_auth, read_server_auth
 from .logins.push import load_local_auth, push_auth
 from .logins.status import check_connected, check_host, local_login
@@ -41,8 +42,9 @@ find_local_codex = on_first_call("logins.fresh", "find_local_codex")
 fresh_auth = on_first_call("logins.fresh", "fresh_auth")
 
 
-def copy_quietly(text: str) -> str:
-    """pyperclip through core.laptop.clipboard; '' when no clipboard exists here.
+def copy_quietly(text: str) -> Copied:
+    """pyperclip through core.laptop.clipboard: CLIPBOARD, TMUX_DROPS (OSC 52 would not get
+    through) or NOTHING (no clipboard here: the face sends OSC 52 itself).
 
     The OSC 52 fallback is the face's job (the wizard writes it through Textual's driver);
     clipboard's own fallback would write to a stdout the face owns, so it gets a dummy.
@@ -74,5 +76,6 @@ class Services:
     push_auth: Callable = push_auth
     find_local_codex: Callable = find_local_codex
     fresh_auth: Callable = fresh_auth
-    copy_text: Callable[[str], str] = copy_quietly
+    copy_text: Callable[[str], Copied] = copy_quietly
     open_browser: Callable[[str], bool] = open_in_browser
+    remote_seat: Callable = remote_seat  # where the user's browser is

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-from datetime import UTC, datetime
 
+from ..core import clock
 from .machine import DemoMachine
 
 _ASSIGN = re.compile(r"(?:^|; )(m|cw_auth|cw_home)=('[^']*'|[^;\s]*)", re.MULTILINE)
@@ -63,7 +63,7 @@ def push_output(machine: DemoMachine, command: str, data: str) -> str:
     local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     backup = ""
     if local.is_file():
-        backup = f"{path}.bak-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        backup = f"{path}.bak-{clock.now().strftime('%Y%m%dT%H%M%SZ')}"
         shutil.copy(local, machine.local(backup))
     local.write_text(data)
     local.chmod(0o600)

@@ -28,7 +28,7 @@ from .scenario import (
 
 PID_ECHO = 'echo "@@cwpid $$"; '
 AUTO_PATH_PREFIX = ServerEnv(auto_path=True).command("")
-_KILL = re.compile(r"^kill -(?:TERM|KILL) -- -(\d+)\b")
+_KILL = re.compile(r"^(?:exec sh -c ')?kill -s (?:TERM|KILL) -- -(\d+)\b")
 
 
 @dataclass(frozen=True)

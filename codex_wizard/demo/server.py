@@ -1,7 +1,7 @@
 """DemoServer: an in-process SSH server with a simulated codex, for `codex-wizard --demo`.
 
-The real core runs unchanged against it: the probe (`sh -s`), `codex login` under a PTY with
-its pid echo and process-group kill, direct-tcpip forwards to 127.0.0.1:1455/1457, and SFTP
+The real core runs unchanged against it: the probe (a guarded sh script), `codex login` under a
+PTY with its pid echo and process-group kill, direct-tcpip forwards to 127.0.0.1:1455/1457, and SFTP
 reads of ~/.codex/auth.json. Everything lives in a work directory (a temporary one by default):
 the server's files under `server/` (its `/`), the laptop's ssh_config, key and known_hosts
 under `laptop/`. Nothing listens on 1455 or 1457 on this computer.
@@ -23,6 +23,7 @@ import asyncssh
 
 from ..core.laptop.ports import CODEX_PORTS
 from ..core.server.login import redirect_port, url_state
+from ..core.server.remote import GUARDED_SIGN
 from ..core.ssh.hosts import HostTarget
 from ..core.ssh.types import ConnectSettings
 from . import authio, commands, httpio, standalone_sim
@@ -263,8 +264,7 @@ class DemoServer:
         if read := authio.auth_read_in(cmd.raw):
             term.out(authio.auth_read_output(self.machine, read))
             return 0
-        if cmd.words == ("sh", "-s"):
-            await process.stdin.read()  # the probe script, until EOF
+        if GUARDED_SIGN in cmd.raw:  # the probe (remote.run_guarded): its script on stdin
             term.out(self.machine.probe_output().rstrip("\n"))
             return 0
         if cmd.words[:1] == ("codex",):

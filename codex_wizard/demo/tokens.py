@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
 from datetime import UTC, datetime
 from typing import Any
+
+from ..core import clock
 
 DEMO_EMAIL = "ada.lovelace@example.com"
 DEMO_PLAN = "plus"
@@ -63,7 +64,7 @@ def demo_auth_json(
     The tokens look issued `FRESH_ACCESS_TTL_S - expires_in_s` ago, as Codex would have.
     `noise` is added to its free-text fields (auth_mode, plan, email): the hostile scenario.
     """
-    now = time.time() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     issued = now - max(0.0, FRESH_ACCESS_TTL_S - expires_in_s)
     doc = {
         "auth_mode": "chatgpt" + noise,

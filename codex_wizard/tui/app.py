@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from ..core.ssh.hosts import HostTarget
 from ..core.ssh.remembered import MemoryHosts, RememberedHosts
 from ..core.ssh.types import ConnectSettings
 from ..startup import import_asyncssh_quickly
+from .ending import ABANDONED, ending_of
 from .messages import LoginChanged
 from .prompter import WizardPrompter
 from .screens.hosts import HostScreen
@@ -61,8 +63,9 @@ class WizardApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        # Ctrl+C quits too (cleanly: close_all), wherever focus is, instead of Textual's hint.
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("q", "quit", "Quit", show=False),  # not priority: a text field keeps its q
+        # Ctrl+C quits too (cleanly: close_all, exit 130), wherever focus is.
+        Binding("ctrl+c", "quit(True)", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -85,7 +88,7 @@ class WizardApp(App[int]):
         warn_days: float = 3.0,
         friendly_errors: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)  # no colour at all
         self.settings = settings or ConnectSettings(ssh_config=ssh_config)
         if remembered is None:
             remembered = MemoryHosts() if demo is not None else RememberedHosts(state_path)
@@ -109,6 +112,7 @@ class WizardApp(App[int]):
             local_auth = getattr(demo, "laptop_auth_path", None)
         self._local_auth = local_auth  # None: core.logins.push's default, looked up on first use
         self.state = WizardState()
+        self.ending = ABANDONED  # until the user quits
         self.prompter = WizardPrompter(self.ask)
         self._close_task: asyncio.Task | None = None
         self._lost_progress: object = None
@@ -405,9 +409,11 @@ class WizardApp(App[int]):
             self._close_task = asyncio.ensure_future(self.close_server())
         await asyncio.shield(self._close_task)
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, interrupted: bool = False) -> None:
+        """Quit (Ctrl-C: interrupted), noting how the run ended before the server is forgotten."""
+        self.ending = ending_of(self.state, interrupted=interrupted, now=self.now())
         await self.close_all()
-        self.exit(0)
+        self.exit(self.ending.exit_code, return_code=self.ending.exit_code)
 
     async def on_unmount(self) -> None:
         await self.close_all()

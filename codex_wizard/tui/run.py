@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from ..core import clock
 from ..core.fleet import FleetRun
 from ..core.ssh.types import ConnectSettings
 from ..errors import parse_target
@@ -18,7 +19,9 @@ async def _run(app: WizardApp) -> int:
     finally:
         await app.close_all()
     _print_fleet(app.state.fleet)
-    return app.return_code or 0
+    if app.ending.line:
+        print(app.ending.line)
+    return app.ending.exit_code if app.return_code is None else app.return_code
 
 
 def _print_fleet(fleet: FleetRun | None) -> None:
@@ -30,10 +33,12 @@ def _print_fleet(fleet: FleetRun | None) -> None:
 async def _run_demo(args: argparse.Namespace) -> int:
     import_asyncssh_quickly()  # the demo server runs on asyncssh
     from ..demo import DemoServer
+    from ..demo.scenarios import DEFAULT, scenario_named
 
-    async with DemoServer() as demo:
+    named = scenario_named(args.demo if isinstance(args.demo, str) else DEFAULT)
+    async with DemoServer(scenario=named.scenario) as demo:
         app = WizardApp(
-            settings=demo.settings,
+            settings=named.set_up(demo, clock.now().timestamp()),
             hosts=[demo.target],
             local_port_for=demo.local_port_for,
             demo=demo,

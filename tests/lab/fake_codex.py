@@ -85,6 +85,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # codex exec: reply | refresh_used | usage_limit | offline (401 when not logged in)
     "exec": "reply",
     "exec_reply": "OK",
+    "ignores_hangup": False,  # outlives the hang-up of its terminal (nohup'd, or a wrapper's trap)
 }
 
 EXEC_ERRORS = {
@@ -679,6 +680,8 @@ def main(argv: list[str]) -> int:
     set_process_name("codex")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+    if k["ignores_hangup"]:  # the launcher forwards the hang-up; this one shrugs it off
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     time.sleep(float(k["startup_delay_s"]))
     if k["warning"]:
         eprint(f"WARNING: {k['warning']}")

@@ -351,7 +351,7 @@ class SshLab:
             "  IdentityAgent none\n"
             f"  UserKnownHostsFile {self.known_hosts}\n"
             "  GlobalKnownHostsFile /dev/null\n"
-            "  StrictHostKeyChecking yes\n"
+            "  StrictHostKeyChecking ask\n"  # ssh's default; BatchMode makes it refuse
             "  UpdateHostKeys no\n"
         )
 

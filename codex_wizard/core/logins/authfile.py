@@ -16,12 +16,15 @@ import shlex
 from dataclasses import dataclass
 
 from ..sanitize import printable
+from ..server.remote import run_bounded
 from ..server.shellenv import ENV_FUNCS
 from ..ssh.server import ServerConnection
 from ..tokens.auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, auth_path_for, parse_auth_json
 
 READ_TIMEOUT = 30.0
 MAX_CONFIG_BYTES = 65536
+MAX_READ_BYTES = MAX_AUTH_BYTES + MAX_CONFIG_BYTES + 65536
+"""Bytes the read may bring back: the files, markers, and what rc files print around them."""
 MACHINE_ID_FILES = ("/proc/sys/kernel/random/boot_id", "/etc/machine-id")
 
 # One line of POSIX sh each (the script goes inside `sh -c '...'` as the exec command, so the
@@ -47,7 +50,9 @@ _IDS = " || ".join(f"cat {path} 2>/dev/null" for path in MACHINE_ID_FILES)
 _PLACE = (
     # Where the file lives (before the read, which may exit): the absolute CODEX_HOME, a
     # machine id, auth.json's device:inode, and config.toml (a regular file only).
-    'd=${f%/*}; say "place:home=$(cd "$d" 2>/dev/null && pwd -P)"; '
+    # A CODEX_HOME not made yet is named as absolute too: one account, one path, however reached.
+    'd=${f%/*}; say "place:home=$(cd "$d" 2>/dev/null && pwd -P || '
+    'case $d in (/*) printf %s "$d";; (*) printf %s "$(pwd -P)/$d";; esac)"; '
     f'say "place:machine=$({_IDS})"; '
     'say "place:file=$(stat -L -c %d:%i "$f" 2>/dev/null || stat -L -f %d:%i "$f" 2>/dev/null)"; '
     f'say place:config; [ -f "$d/config.toml" ] && head -c {MAX_CONFIG_BYTES} "$d/config.toml"; '
@@ -121,12 +126,16 @@ async def _run_read(conn: ServerConnection, setup: str, path: str, place: str = 
     try:
         # In the command, not on stdin: stdin would wait for the exec's reply, one more round trip.
         command = "exec sh -c " + shlex.quote(script)
-        result = await conn.run(command, binary=True, timeout=READ_TIMEOUT)
-    except Exception as exc:  # asyncssh.Error, OSError, TimeoutError: say it, never raise
-        problem = printable(f"lost the connection: {exc or type(exc).__name__}")
-        return ServerAuth(AuthRecord(AuthKind.MALFORMED, problem=problem), path=path, error=problem)
-    stdout = result.stdout if isinstance(result.stdout, bytes) else b""
-    return parse_read_output(stdout, mark, path)
+        result = await run_bounded(conn, command, timeout=READ_TIMEOUT, max_output=MAX_READ_BYTES)
+    except Exception as exc:  # ConnectionLost, TimeoutError: say it, never raise
+        return _failed(path, printable(f"lost the connection: {exc or type(exc).__name__}"))
+    if result.flooded:
+        return _failed(path, f"the server wrote more than {MAX_READ_BYTES // 1024} KB")
+    return parse_read_output(result.output, mark, path)
+
+
+def _failed(path: str, problem: str) -> ServerAuth:
+    return ServerAuth(AuthRecord(AuthKind.MALFORMED, problem=problem), path=path, error=problem)
 
 
 def parse_read_output(stdout: bytes, mark: str, path: str) -> ServerAuth:

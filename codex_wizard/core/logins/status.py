@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncssh
 
+from .. import clock
 from ..sanitize import printable
 from ..server.actions import verify_login
 from ..server.probe import ServerEnv
@@ -57,6 +59,7 @@ class HostStatus:
     storage: Storage = Storage.FILE
     file_id: str | None = None
     shared_with: tuple[str, ...] = ()
+    check_s: float | None = None  # how long the check took, connection included
 
     @property
     def reachable(self) -> bool:
@@ -106,7 +109,8 @@ class HostStatus:
             "login_id": self.login_id,
             "shared_with": list(self.shared_with),
             "codex_home": self.codex_home,
-            "storage": self.storage.value,
+            "storage": self.storage.value if self.reachable or self.codex_home else None,
+            "check_s": round(self.check_s, 3) if self.check_s is not None else None,
         }
 
 
@@ -141,7 +145,7 @@ async def _check_on(
         return await _check_keyring(conn, label, codex_home, home, record)
     return HostStatus(
         label,
-        token_state(record, datetime.now(UTC), warn_days),
+        token_state(record, clock.now(), warn_days),
         auth=record,
         codex_home=home,
         file_id=place.file_id(_host_key(conn)),
@@ -187,7 +191,20 @@ async def check_host(
     warn_days: float = 3.0,
     timeout: float = DEFAULT_HOST_TIMEOUT,
 ) -> HostStatus:
-    """Connect, read auth.json and where it lives, close. Never raises: problems become ERROR."""
+    """Connect, read auth.json and where it lives, close. Never raises: problems become ERROR.
+    The result says how long it took (check_s)."""
+    started = time.monotonic()
+    result = await _check_target(target, settings, codex_home, warn_days, timeout)
+    return replace(result, check_s=time.monotonic() - started)
+
+
+async def _check_target(
+    target: HostTarget,
+    settings: ConnectSettings,
+    codex_home: str | None,
+    warn_days: float,
+    timeout: float,
+) -> HostStatus:
     label = target.label()
     try:
         async with asyncio.timeout(timeout):

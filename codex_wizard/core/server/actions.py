@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ import asyncssh
 
 from ..sanitize import printable
 from .probe import ProbeResult, ServerEnv
-from .remote import ConnectionLost, GroupProcess, group_command
+from .remote import KEPT_LINES, ConnectionLost, GroupProcess, group_command
 
 INSTALL_ARGS = "npm install -g @openai/codex"
 USER_PREFIX = "~/.local"
@@ -149,7 +150,7 @@ async def run_streaming(
     timeout: float = SHORT_TIMEOUT,
 ) -> tuple[int | None, list[str], str | None]:
     """Run a group_command, calling on_line for each output line; (exit code, lines, error)."""
-    lines: list[str] = []
+    lines: deque[str] = deque(maxlen=KEPT_LINES)
     process = GroupProcess(conn, command, pty=False)
     try:
         async with asyncio.timeout(timeout):
@@ -158,15 +159,17 @@ async def run_streaming(
                 lines.append(line)
                 if on_line is not None:
                     on_line(line)
+            if process.flooded:
+                return None, list(lines), process.flood_reason
             await process.wait_exit(timeout)
     except TimeoutError:
-        return None, lines, f"stopped after {timeout:g} s without finishing"
+        return None, list(lines), f"stopped after {timeout:g} s without finishing"
     except (ConnectionLost, asyncssh.Error, OSError) as exc:
-        return None, lines, printable(f"lost the connection: {exc}")
+        return None, list(lines), printable(f"lost the connection: {exc}")
     finally:
         if process.running:
             await process.stop()
-    return process.exit_status, lines, None
+    return process.exit_status, list(lines), None
 
 
 async def install_codex(

@@ -94,7 +94,8 @@ class DeviceAuthDisabled:
 @dataclass(frozen=True)
 class SuspiciousUrl:
     """codex printed a login link that is not on auth.openai.com (or whose redirect_uri is
-    not this server's loopback): shown as a warning, never opened, copied or forwarded."""
+    not this server's loopback on 1455 or 1457): shown as a warning, never opened, copied or
+    forwarded."""
 
     text: str
 
@@ -104,8 +105,8 @@ class SuspiciousUrl:
         shown = self.text[:200].replace("://", "[:]//")
         return (
             "Warning: codex printed a login link that is not codex's own (on "
-            f"https://{AUTH_HOST}/, back to this server's 127.0.0.1); it was not opened, "
-            f"copied or forwarded: {shown}"
+            f"https://{AUTH_HOST}/, back to this server's 127.0.0.1:1455 or 1457); it was not "
+            f"opened, copied or forwarded: {shown}"
         )
 
 

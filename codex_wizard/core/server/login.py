@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, urlparse, urlsplit
 
+from ..laptop.ports import CODEX_PORTS
 from ..sanitize import printable
 from ..ssh.server import ServerConnection
 from .events import (
@@ -36,10 +38,12 @@ from .events import (
     says_state_mismatch,
 )
 from .probe import ServerEnv
-from .remote import ConnectionLost, GroupProcess, group_command
+from .remote import KEPT_LINES, ConnectionLost, GroupProcess, group_command
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455
+LOGIN_MAX_OUTPUT = 64 * 1024
+"""Characters `codex login` may write before it is stopped as a flood (it writes about 1 KB)."""
 CALLBACK_PATH = "/auth/callback"
 
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -98,11 +102,13 @@ def login_url_port(url: str) -> int | None:
     """The callback port of an allowed login URL, else None (the URL must not be used).
 
     Allowed: https://auth.openai.com/oauth/authorize?... whose redirect_uri is this server's
-    loopback (see redirect_port).
+    loopback (see redirect_port) on a port codex uses (1455, 1457): the tunnel opens that
+    port on this computer, so the server must not choose any other.
     """
     if not _on_auth_host(url) or urlsplit(url).path != AUTHORIZE_PATH:
         return None
-    return redirect_port(url)
+    port = redirect_port(url)
+    return port if port in CODEX_PORTS else None
 
 
 def device_url_ok(url: str) -> bool:
@@ -216,7 +222,7 @@ class LoginSession:
         self.url: str | None = None
         self.port: int | None = None
         self.tunnel: Tunnel | None = None
-        self.output: list[str] = []
+        self.output: deque[str] = deque(maxlen=KEPT_LINES)
         self.succeeded = False
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._process: GroupProcess | None = None
@@ -238,7 +244,8 @@ class LoginSession:
             asyncio.create_task(self._tunnel_for(DEFAULT_LOGIN_PORT)) if self.forward else None
         )
         args = "login --device-auth" if self.device_auth else "login"
-        process = GroupProcess(self.server, login_command(self.env, args), pty=True)
+        command = login_command(self.env, args)
+        process = GroupProcess(self.server, command, pty=True, max_output=LOGIN_MAX_OUTPUT)
         try:
             await process.start()
         finally:
@@ -294,6 +301,9 @@ class LoginSession:
                     self._url = None
         except ConnectionLost as exc:
             reason, lost = printable(_lost_because(exc)), True
+        if process.flooded:
+            reason = f"codex login: {process.flood_reason}"
+            await process.stop()
         await process.wait_exit(5)
         exit_code = process.exit_status
         if process.exit_signal:

@@ -1,7 +1,8 @@
 """One batched probe of the server: a single exec round trip answers every install question.
 
-The script is fed on stdin to `sh -s`, so it runs the same whatever the user's login shell is
-(bash, zsh, fish, csh). Slow version checks run concurrently on the server. node, npm and codex
+The script is fed on stdin to POSIX sh (remote.run_guarded), so it runs the same whatever the
+user's login shell is (bash, zsh, fish, csh), with its output bounded and nothing it started
+left behind. Slow version checks run concurrently on the server. node, npm and codex
 are looked for on the plain PATH, then as the user's login and interactive shells find them
 (core/server/shellenv.py); those shells run at most once per connection (later probes reuse what the
 first one found).
@@ -22,9 +23,10 @@ from ..laptop.ports import (
     parse_proc_net_tcp,
     parse_ss_listeners,
 )
-from ..sanitize import printable
+from ..sanitize import clip, printable
 from ..tokens.auth import auth_path_for
 from .preflight import ServerPreflight, auth_address, parse_preflight, preflight_script
+from .remote import ConnectionLost, run_guarded
 from .shellenv import AUTO_ENV, ENV_FUNCS, TAKEOVER_GUARD, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
@@ -32,18 +34,21 @@ NODE_RECOMMENDED_MAJOR = 22
 _MARK = "@@cw:"
 
 PROBE_SCRIPT = r"""
+cw_cleanup() { [ -z "${cw_tmp-}" ] || rm -rf "$cw_tmp"
+  [ -z "${cw_o-}" ] || rm -f "$cw_o" "$cw_o.t"; }
+trap cw_cleanup EXIT; trap 'exit 143' TERM HUP INT
 mark() { printf '\n@@cw:%s\n' "$1"; }
 versions() {
-  t=$(mktemp -d 2>/dev/null || echo /tmp/cw.$$); mkdir -p "$t"
+  cw_tmp=$(mktemp -d 2>/dev/null || echo /tmp/cw.$$); mkdir -p "$cw_tmp"
   for tool in node npm codex; do
     ( p=$(command -v "$tool" 2>/dev/null) || exit 0
-      printf 'path=%s\n' "$p" > "$t/$tool"
-      out=$("$tool" --version 2>&1 </dev/null); rc=$?
-      printf 'exit=%s\n%s\n' "$rc" "$out" | head -n 6 >> "$t/$tool" ) &
+      f=$cw_tmp/$tool; printf 'path=%s\n' "$p" > "$f"
+      { "$tool" --version 2>&1 </dev/null; echo $? > "$f.rc"; } | head -c 1024 > "$f.out"
+      printf 'exit=%s\n' "$(cat "$f.rc" 2>/dev/null)" >> "$f"; head -n 6 "$f.out" >> "$f" ) &
   done
   wait
-  for tool in node npm codex; do mark "$1.$tool"; cat "$t/$tool" 2>/dev/null; done
-  rm -rf "$t"
+  for tool in node npm codex; do mark "$1.$tool"; cat "$cw_tmp/$tool" 2>/dev/null; done
+  rm -rf "$cw_tmp"
 }
 differs() { [ -n "$1" ] && [ "$1" != "$PATH" ] && [ "$1" != "$2" ]; }
 mark os; uname -sm 2>/dev/null
@@ -83,7 +88,7 @@ fi
 """
 _END = "mark end\n"
 PROBE_SCRIPT = TAKEOVER_GUARD + ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
-"""Run by `sh -s`; finds the shells' environment itself unless `cw_known` says it is known."""
+"""Run by POSIX sh; finds the shells' environment itself unless `cw_known` says it is known."""
 
 
 def probe_script(reach: tuple[str, int], codex_home: str | None = None) -> str:
@@ -288,12 +293,20 @@ def _port_owners(sections: dict[str, str]) -> tuple[dict[int, PortOwner | None],
     return owners_of(parse_proc_net_tcp(sections.get("proc", "")), CODEX_PORTS), "proc"
 
 
+MAX_FIELD = 4096
+"""Characters kept of one answer of the probe (a path, a version), but the socket lists."""
+_LISTS = frozenset({"ss", "lsof", "proc"})
+
+
 def parse_probe_output(text: str) -> ProbeResult:
     """Turn the probe script's output into a ProbeResult (tolerant of missing sections).
 
     The text is made printable first: versions, paths and process names come from the server.
     """
-    sections = _split_sections(printable(text))
+    sections = {
+        name: body if name in _LISTS else clip(body, MAX_FIELD)
+        for name, body in _split_sections(printable(text)).items()
+    }
     os_arch = sections.get("os", "").split()
     owners, source = _port_owners(sections)
     return ProbeResult(
@@ -325,6 +338,8 @@ def parse_probe_output(text: str) -> ProbeResult:
 
 
 PROBE_TIMEOUT = 60.0  # s: the user's shells may take SHELL_TIMEOUT each
+PROBE_MAX_OUTPUT = 1024 * 1024
+"""Characters the probe may write (its listening-sockets list is the long part)."""
 
 
 class ProbeError(Exception):
@@ -344,20 +359,26 @@ async def probe_server(
     """Run the batched probe over the connection: one exec channel, one round trip, with the
     login's preflight (CODEX_HOME as `codex_home` or the shells say, `reach` or auth.openai.com).
 
-    The user's login and interactive shells run in the first probe of a connection only.
+    The user's login and interactive shells run in the first probe of a connection only. The
+    output is bounded (each version in 1 KB on the server, the whole in PROBE_MAX_OUTPUT here)
+    and everything the probe started is killed when it ends or we give up.
     """
     script = _KNOWN_ENV.get(conn, "") + probe_script(reach or auth_address(), codex_home)
     try:
-        result = await conn.run("sh -s", input=script, timeout=PROBE_TIMEOUT)
-    except Exception as exc:  # asyncssh.Error, OSError: the message is what matters here
-        raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
-    stdout = result.stdout if isinstance(result.stdout, str) else ""
-    if _MARK + "end" not in stdout:
+        result = await run_guarded(conn, script, timeout=PROBE_TIMEOUT, max_output=PROBE_MAX_OUTPUT)
+    except TimeoutError:
         raise ProbeError(
-            f"The probe on {conn.label} did not finish (exit {result.exit_status}): "
-            f"{printable(str(result.stderr)).strip()[:300] or 'no POSIX sh?'}"
-        )
-    probe = parse_probe_output(stdout)
+            f"The probe on {conn.label} did not finish in {PROBE_TIMEOUT:g} s; "
+            "what it started there was stopped."
+        ) from None
+    except ConnectionLost as exc:
+        raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
+    output = result.text
+    if result.flooded or _MARK + "end" not in output:
+        said = printable(output).strip()[-300:] or "no POSIX sh?"
+        why = "wrote too much" if result.flooded else f"did not finish (exit {result.exit_status})"
+        raise ProbeError(f"The probe on {conn.label} {why}: {said}")
+    probe = parse_probe_output(output)
     _KNOWN_ENV[conn] = probe.known_env()
     return probe
 

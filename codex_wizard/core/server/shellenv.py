@@ -34,12 +34,17 @@ _FUNCS = (
     '"$SHELL" $cw_f \'/bin/sh -c "$CW_PRINT"\' </dev/null >"$cw_o" 2>/dev/null & cw_pid=$!; '
     "( trap 'kill $cw_s 2>/dev/null; exit 0' TERM; "
     f"sleep {SHELL_TIMEOUT} & cw_s=$!; wait $cw_s; "
-    'pkill -9 -P $cw_pid; kill -9 $cw_pid && echo x >"$cw_o.t" ) >/dev/null 2>&1 & cw_w=$!; '
+    # frozen and marked before any kill: it cannot start its next command once its children
+    # die, and the mark is written before the `wait` below can return
+    'kill -STOP $cw_pid && echo x >"$cw_o.t"; pkill -9 -P $cw_pid; kill -9 $cw_pid '
+    ") >/dev/null 2>&1 & cw_w=$!; "
     "wait $cw_pid 2>/dev/null; kill $cw_w 2>/dev/null; wait $cw_w 2>/dev/null; "
-    'if [ -f "$cw_o.t" ]; then cw_rs=timeout; else cw_rs=noanswer; fi; '
-    "grep -q '^@@cwenv:p=' \"$cw_o\" && cw_rs=ok; "
+    # a shell killed mid-rc has no answer, whatever it printed before (its rc never finished)
+    'if [ -f "$cw_o.t" ]; then cw_rs=timeout; '
+    "elif grep -q '^@@cwenv:p=' \"$cw_o\"; then cw_rs=ok; "
     "cw_rp=$(sed -n 's/^@@cwenv:p=//p' \"$cw_o\" | tail -n 1); "
     "cw_rh=$(sed -n 's/^@@cwenv:h=//p' \"$cw_o\" | tail -n 1); "
+    "else cw_rs=noanswer; fi; "
     'rm -f "$cw_o" "$cw_o.t"; [ "$cw_rs" = ok ]; }',
     # cw_finds PATH TOOL...: every TOOL is on that PATH.
     'cw_finds() { ( PATH=$1; shift; for t in "$@"; do command -v "$t" || exit 1; done ) '

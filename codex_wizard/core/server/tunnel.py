@@ -21,6 +21,7 @@ import asyncssh
 
 from ..laptop.ports import PortOwner, is_windows_excluded, local_port_owners
 from ..sanitize import printable
+from .signed_in_page import asks_for_success_page, redirects_to_success, signed_in_response
 
 if TYPE_CHECKING:
     from ..ssh.server import ServerConnection
@@ -69,6 +70,16 @@ def _refused_detail(reason: str) -> str:
         f"the server refuses TCP forwarding ({reason}); "
         "its sshd_config probably says AllowTcpForwarding no"
     )
+
+
+def _bad_gateway(detail: str) -> bytes:
+    """Our own HTTP 502 for the browser: why the tunnel could not reach codex."""
+    body = f"codex-wizard: {detail}\n".encode()
+    head = (
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class PortBusyError(Exception):
@@ -164,6 +175,7 @@ class Tunnel:
         self._on_event = on_event or (lambda event: None)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.signed_in = False  # codex sent the browser on to /success: its sign-in worked
 
     @property
     def listening(self) -> bool:
@@ -211,7 +223,7 @@ class Tunnel:
                 LOOPBACK, self.remote_port
             )
         except asyncssh.ChannelOpenError as exc:
-            await self._answer_failure(writer, exc)
+            await self._answer_failure(reader, writer, exc)
             return
         except (asyncssh.Error, OSError):
             return
@@ -226,20 +238,22 @@ class Tunnel:
             remote_writer.close()
 
     async def _answer_failure(
-        self, writer: asyncio.StreamWriter, exc: asyncssh.ChannelOpenError
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        exc: asyncssh.ChannelOpenError,
     ) -> None:
-        """Tell the browser why, instead of a bare connection reset."""
-        if exc.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED:
+        """Tell the browser why, instead of a bare connection reset; once codex has accepted
+        the sign-in and stopped listening, its /success tab gets a page saying so."""
+        if self.signed_in and await asks_for_success_page(reader):
+            writer.write(signed_in_response())
+        elif exc.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED:
             detail = _refused_detail(exc.reason)
             self._on_event(TunnelRefused(detail))
+            writer.write(_bad_gateway(detail))
         else:
             detail = f"nothing answers on the server's {LOOPBACK}:{self.remote_port} ({exc.reason})"
-        body = f"codex-wizard: {detail}\n".encode()
-        head = (
-            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(head.encode() + body)
+            writer.write(_bad_gateway(detail))
         with contextlib.suppress(OSError):
             await writer.drain()
 
@@ -266,6 +280,7 @@ class Tunnel:
         with contextlib.suppress(asyncssh.Error, OSError):
             while chunk := await remote.read(_CHUNK):
                 response = parse_response_head(chunk)
+                self.signed_in = self.signed_in or redirects_to_success(chunk)
                 if response and pending:
                     method, path = pending.popleft()
                     self._note(TunnelRequest(method, path, *response))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import knownhosts
-from .hosts import HostArgError, HostTarget, parse_host_arg
+from .hosts import HostArgError, HostTarget, default_ssh_config_path, parse_host_arg
 from .knownhosts import KnownHostsPolicy
+from .prompts import DEFAULT_PASSWORD_PROMPTS
+from .sshargs import options_file
 from .types import ConnectSettings
 
 if TYPE_CHECKING:
@@ -31,6 +35,10 @@ class ResolvedHost:
     policy: KnownHostsPolicy
     jumps: tuple[HostTarget, ...]
     reuse: bool  # asyncssh.connect can take `options` as they are, without reading the config
+    key_files: tuple[Path, ...] = ()  # the IdentityFiles that exist (none: no file keys)
+    identity_keys: frozenset[bytes] = frozenset()  # the IdentityFiles' public keys
+    batch_mode: bool = False  # BatchMode yes: nobody is asked anything
+    password_prompts: int = DEFAULT_PASSWORD_PROMPTS  # NumberOfPasswordPrompts
 
 
 def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHost:
@@ -38,16 +46,26 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     import asyncssh
 
     knownhosts.add_openssh_options()
-    config = [str(settings.ssh_config)] if settings.ssh_config else ()
+    split_each_line_once()
+    config = config_files(target, settings)
     kwargs: dict[str, object] = {}
     if target.port:
         kwargs["port"] = target.port
     if target.user:
         kwargs["username"] = target.user
-    options = asyncssh.SSHClientConnectionOptions(host=target.name, config=config, **kwargs)
+    # No keys read here: asyncssh fails on a missing IdentityFile (ssh skips it), so the
+    # files that exist are given to it below, and IdentitiesOnly's agent keys too.
+    options = asyncssh.SSHClientConnectionOptions(
+        host=target.name, config=config, agent_identities=None, client_keys=None, **kwargs
+    )
     policy = knownhosts.policy_from_config(options, target.name)
     jumps = _jump_hosts(options.tunnel)
+    key_files = tuple(path for path in identity_files(options) if path.is_file())
+    identity_keys = identity_public_keys(identity_files(options))
+    kwargs.update(client_keys=[str(path) for path in key_files], ignore_encrypted=True)
     kwargs.update(_agent_option(options.config.get("IdentityAgent")))
+    if options.config.get("IdentitiesOnly"):
+        kwargs.update(_identities_only(identity_keys))
     # Canonicalisation or `Match final` re-read the config after resolving the name: those
     # must get the paths again.
     reuse = not (
@@ -56,7 +74,56 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     )
     if not reuse:
         kwargs["config"] = config
-    return ResolvedHost(options, kwargs, policy, jumps, reuse)
+    return ResolvedHost(
+        options,
+        kwargs,
+        policy,
+        jumps,
+        reuse,
+        key_files=key_files,
+        identity_keys=frozenset(key.public_data for key in identity_keys),
+        batch_mode=bool(options.config.get("BatchMode", False)),
+        password_prompts=int(
+            options.config.get("NumberOfPasswordPrompts", DEFAULT_PASSWORD_PROMPTS)
+        ),
+    )
+
+
+class _SplitOnce:
+    """shlex as asyncssh.config uses it (`split` only), each distinct line split once."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=16384)
+    def _split(line: str) -> tuple[str, ...]:
+        return tuple(shlex.split(line))  # a line with bad quotes raises, and is never cached
+
+    def split(self, line: str) -> list[str]:
+        return list(self._split(line))
+
+
+def split_each_line_once() -> None:
+    """asyncssh re-reads the ssh_config for every host and splits each line with shlex, slow
+    pure Python: 200 aliases in one file cost 200 x 200 splits, most of a 200-host status's
+    CPU (docs/benchmarks.md). The lines are the same for every host, so each is split once.
+    Does nothing if asyncssh.config no longer splits with the shlex module."""
+    import asyncssh.config
+
+    if getattr(asyncssh.config, "shlex", None) is shlex:
+        asyncssh.config.shlex = _SplitOnce()  # type: ignore[assignment]
+
+
+def config_files(target: HostTarget, settings: ConnectSettings) -> list[str] | tuple[()]:
+    """The ssh_config files asyncssh reads for target, in order (() for its default).
+
+    The target's own options (an inventory's settings) come first, as ssh's command-line
+    options do, then the user's ssh_config: -F, else ~/.ssh/config when readable.
+    """
+    user = [str(settings.ssh_config)] if settings.ssh_config else []
+    if not target.ssh_options:
+        return user or ()
+    if not user and os.access(default_ssh_config_path(), os.R_OK):
+        user = [str(default_ssh_config_path())]
+    return [str(options_file(target.ssh_options)), *user]
 
 
 def _jump_hosts(tunnel: object) -> tuple[HostTarget, ...]:
@@ -81,6 +148,31 @@ def _agent_option(identity_agent: object) -> dict[str, object]:
     if identity_agent == "SSH_AUTH_SOCK":
         return {"agent_path": os.environ.get("SSH_AUTH_SOCK") or None}
     return {}
+
+
+def _identities_only(keys: list[asyncssh.SSHKey]) -> dict[str, object]:
+    """IdentitiesOnly: the agent offers only these keys; none of them, no agent at all."""
+    return {"agent_identities": keys} if keys else {"agent_path": None}
+
+
+def identity_public_keys(paths: list[Path]) -> list[asyncssh.SSHKey]:
+    """The public keys of these key files, as ssh loads them to find them among the agent's
+    keys: from `<file>.pub`, else the private key when it is not encrypted (else skipped)."""
+    return [key for key in map(_public_key, paths) if key is not None]
+
+
+def _public_key(path: Path) -> asyncssh.SSHKey | None:
+    import asyncssh
+
+    problems = (OSError, ValueError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError)
+    try:
+        return asyncssh.read_public_key(f"{path}.pub")
+    except problems:
+        pass
+    try:
+        return asyncssh.read_private_key(path).convert_to_public()
+    except problems:
+        return None
 
 
 def identity_files(options: asyncssh.SSHClientConnectionOptions) -> list[Path]:

@@ -1,10 +1,13 @@
 """One asyncssh connection per host: ssh_config, keys/agent, and a strict host-key policy.
 
-Host keys are checked as OpenSSH checks them (core/ssh/knownhosts.py). An unknown key is shown
-(SHA256 fingerprint) and needs a yes before it is added; a changed or revoked key is always
-refused. ProxyJump hops are opened here, one by one, under the same policy, so a jump host's key
-is shown and confirmed as the target's is. Keys: the agent first, then IdentityFiles; an
+Host keys are checked as OpenSSH checks them (core/ssh/knownhosts.py). An unknown key follows
+StrictHostKeyChecking: shown (SHA256 fingerprint) and added after a yes (ask, the default),
+refused without a question (yes, or BatchMode), added without one (accept-new, no); a changed
+or revoked key is always refused. ProxyJump hops are opened here, one by one, under the same
+policy, so a jump host's key is shown and confirmed as the target's is. Keys in ssh's order:
+the agent's keys that are also IdentityFiles, the agent's others, then IdentityFiles; an
 encrypted one is unlocked with a passphrase asked through ConnectSettings.ask_passphrase.
+Passwords and keyboard-interactive answers are asked as ssh asks them (core/ssh/auth.py).
 Every failure is a ConnectError with a typed `kind`: faces switch on it, never on the words.
 """
 
@@ -12,22 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..sanitize import printable
 from . import knownhosts
+from .auth import NeedsPassphrase, prompts_for, refused, unlock
 from .config import ResolvedHost, identity_files, resolve_options
 from .hosts import HostTarget
 from .knownhosts import KnownHostsPolicy
+from .prompts import AuthPrompts
 from .server import (
     ServerConnection,
     auth_behind_service_request,
     coalesce_writes,
     count_round_trips,
     offer_keys_first,
+    prefer_agent_keys,
     sign_file_keys_at_once,
 )
 from .types import (
@@ -37,7 +42,6 @@ from .types import (
     HostKeyChanged,
     HostKeyInfo,
     HostKeyUnknown,
-    PassphrasePrompt,
 )
 
 if TYPE_CHECKING:
@@ -45,14 +49,21 @@ if TYPE_CHECKING:
 
 __all__ = ["append_known_host", "connect"]
 
-PASSPHRASE_TRIES = 3  # OpenSSH's NumberOfPasswordPrompts
 
-
-def append_known_host(info: HostKeyInfo) -> None:
-    """Add an accepted key to its known_hosts file (hashed with HashKnownHosts yes)."""
-    if info.known_hosts is not None:
-        lines = knownhosts.lines_for(info.openssh_line, info.hash_known_hosts)
+def append_known_host(info: HostKeyInfo) -> str:
+    """Add an accepted key to its known_hosts file (hashed with HashKnownHosts yes), in place
+    as ssh does; what ssh would say about it. A file that can't be written leaves the
+    connection standing, as it does for ssh."""
+    name = info.known_hosts_pattern.split(",")[0]
+    if info.known_hosts is None:  # never accepted: policy.asks and adds_unknown say no
+        return ""
+    lines = knownhosts.lines_for(info.openssh_line, info.hash_known_hosts)
+    try:
         knownhosts.append_lines(info.known_hosts, lines)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return f"Failed to add the host to the list of known hosts ({info.known_hosts}): {reason}."
+    return f"Warning: Permanently added '{name}' ({info.key_type}) to the list of known hosts."
 
 
 @dataclass
@@ -64,9 +75,12 @@ class _Attempt:
     unlocked: dict[str, asyncssh.SSHKeyPair] = field(default_factory=dict)  # by key path
     declined: set[str] = field(default_factory=set)
 
-    def accepts(self, key: HostKeyInfo) -> bool:
+    def accepts(self, key: HostKeyInfo, policy: KnownHostsPolicy) -> bool:
+        """An unknown key: --accept-new-host-key (as `-o StrictHostKeyChecking=accept-new`
+        overrides the config), StrictHostKeyChecking accept-new or no, or a yes to it."""
         return (
-            self.settings.accept_new_host_key
+            (self.settings.accept_new_host_key and policy.append_to is not None)
+            or policy.adds_unknown
             or (key.known_hosts_pattern, key.fingerprint) in self.accepted
         )
 
@@ -108,12 +122,14 @@ class _HostKeyCheck:
             self.changed = info
             return False
         self.unknown = info
-        return self.attempt.accepts(info)
+        return self.attempt.accepts(info, self.policy)
 
     def failure(self) -> ConnectError:
         """The error for a handshake that failed on the host key."""
         if self.changed:
             return HostKeyChanged(self.changed)
+        if self.unknown and not self.policy.asks:
+            return _UnknownRefused(self.unknown)
         if self.unknown:
             return HostKeyUnknown(self.unknown)
         if self.found.revoked:
@@ -133,15 +149,33 @@ class _HostKeyCheck:
     def error(self, message: str, kind: ConnectErrorKind) -> ConnectError:
         return ConnectError(message, kind, jump_host=self.label if self.jump else None)
 
+    def problem(self, message: str, kind: ConnectErrorKind) -> ConnectError:
+        """A failure at the target keeps its kind; at a jump host it is a JUMP_HOST one."""
+        return self.error(message, ConnectErrorKind.JUMP_HOST if self.jump else kind)
+
+
+class _UnknownRefused(HostKeyUnknown):
+    """An unknown key that StrictHostKeyChecking yes (or BatchMode) refuses without asking."""
+
+    def __init__(self, key: HostKeyInfo) -> None:
+        super().__init__(key)
+        where = key.known_hosts or "known_hosts"
+        self.args = (
+            f"No {key.key_type} host key is known for {key.known_hosts_pattern} "
+            f"({key.fingerprint}) and StrictHostKeyChecking (or BatchMode) refuses unknown keys "
+            f"without asking, as ssh does. Check the fingerprint, then add the key to {where} "
+            "(ssh-keyscan), or pass --accept-new-host-key.",
+        )
+
 
 def _client_factory(
-    check: _HostKeyCheck, identities: list[Path]
+    check: _HostKeyCheck, resolved: ResolvedHost, prompts: AuthPrompts
 ) -> Callable[[], asyncssh.SSHClient]:
     """The client of one hop: it offers only the unlocked keys among that hop's IdentityFiles,
-    as ssh offers only the identities its config names."""
+    as ssh offers only the identities its config names, and asks as ssh asks."""
     import asyncssh
 
-    names = {str(path) for path in identities}
+    names = {str(path) for path in identity_files(resolved.options)}
     unlocked = [key for path, key in check.attempt.unlocked.items() if path in names]
 
     class _Client(asyncssh.SSHClient):
@@ -150,6 +184,23 @@ def _client_factory(
             count_round_trips(conn)
             offer_keys_first(conn)
             auth_behind_service_request(conn)
+            prefer_agent_keys(conn, resolved.identity_keys)
+            if not resolved.key_files:  # asyncssh read its default keys instead: ssh doesn't
+                conn._client_keys = []
+
+        def password_auth_requested(self) -> Awaitable[str | None]:
+            return prompts.password()
+
+        def kbdint_auth_requested(self) -> str | None:
+            if prompts.ask is None:  # asyncssh may still answer with a given password=
+                prompts.server_asked = True
+                return NotImplemented
+            return "" if prompts.starts_challenge() else None
+
+        def kbdint_challenge_received(
+            self, name: str, instructions: str, lang: str, prompts_: Sequence[tuple[str, bool]]
+        ) -> Awaitable[list[str] | None]:
+            return prompts.answers(name, instructions, prompts_)
 
         def validate_host_public_key(
             self, host: str, addr: str, port: int, key: asyncssh.SSHKey
@@ -170,19 +221,6 @@ def _public_key_text(key: asyncssh.SSHKey) -> str:
     return " ".join(key.export_public_key("openssh").decode().split()[:2])
 
 
-def _is_encrypted(path: Path) -> bool:
-    """True for a private key file that needs a passphrase (asyncssh skipped it)."""
-    import asyncssh
-
-    try:
-        asyncssh.read_private_key(path, passphrase="\0not-the-passphrase")
-    except asyncssh.KeyEncryptionError:
-        return True
-    except (OSError, ValueError, asyncssh.KeyImportError):
-        return False
-    return False
-
-
 def _describe_os_error(label: str, exc: OSError) -> str:
     if isinstance(exc, socket.gaierror):
         return f"Can't resolve {label}: {exc.strerror or exc}. Check the name or HostName."
@@ -190,14 +228,6 @@ def _describe_os_error(label: str, exc: OSError) -> str:
         return f"{label} refused the connection: is sshd running, and is the port right?"
     reason = exc.strerror or str(exc) or type(exc).__name__
     return f"Can't reach {label}: {reason}."
-
-
-class _NeedsPassphrase(ConnectError):
-    """The server refused the keys we could use, and encrypted keys are left to unlock."""
-
-    def __init__(self, message: str, paths: list[Path], jump_host: str | None) -> None:
-        super().__init__(message, ConnectErrorKind.NEEDS_PASSPHRASE, jump_host=jump_host)
-        self.paths = paths
 
 
 async def connect(target: HostTarget, settings: ConnectSettings) -> ServerConnection:
@@ -212,32 +242,17 @@ async def connect(target: HostTarget, settings: ConnectSettings) -> ServerConnec
             return await _connect_chain(target, attempt)
         except HostKeyUnknown as unknown:
             confirm = settings.confirm_host_key
-            if confirm is None or not await confirm(unknown.key):
+            if isinstance(unknown, _UnknownRefused) or confirm is None:
+                raise
+            if not await confirm(unknown.key):
                 raise
             attempt.accepted.add((unknown.key.known_hosts_pattern, unknown.key.fingerprint))
-        except _NeedsPassphrase as locked:
+        except NeedsPassphrase as locked:
             if settings.ask_passphrase is None:
                 raise ConnectError(str(locked), locked.kind, jump_host=locked.jump_host) from None
-            await _unlock(locked.paths[0], settings.ask_passphrase, attempt)
-
-
-async def _unlock(path: Path, ask: PassphrasePrompt, attempt: _Attempt) -> None:
-    """Ask for path's passphrase (a few tries); declined or wrong, it is not asked again."""
-    import asyncssh
-
-    for _ in range(PASSPHRASE_TRIES):
-        passphrase = await ask(str(path))
-        if passphrase is None:
-            break
-        try:
-            key = await asyncio.to_thread(asyncssh.load_keypairs, str(path), passphrase)
-        except asyncssh.KeyEncryptionError:
-            continue
-        except (OSError, ValueError, asyncssh.KeyImportError):
-            break
-        attempt.unlocked[str(path)] = key[0]
-        return
-    attempt.declined.add(str(path))
+            await unlock(
+                locked.paths[0], settings.ask_passphrase, attempt.unlocked, attempt.declined
+            )
 
 
 async def _connect_chain(target: HostTarget, attempt: _Attempt) -> ServerConnection:
@@ -278,7 +293,9 @@ async def _connect_hop(
     check = _HostKeyCheck(resolved.policy, target.label(), jump, attempt)
     conn = await _handshake(target, resolved, check, tunnel)
     if check.unknown is not None:  # accepted, since we are connected
-        append_known_host(check.unknown)
+        note = append_known_host(check.unknown)
+        if note and settings.on_note is not None:
+            settings.on_note(note)
     return conn
 
 
@@ -287,24 +304,30 @@ async def _handshake(
     resolved: ResolvedHost,
     check: _HostKeyCheck,
     tunnel: asyncssh.SSHClientConnection | None,
+    *,
+    any_key_type: bool = False,
 ) -> asyncssh.SSHClientConnection:
+    """One handshake; any_key_type: offer every host key type, not only those known_hosts
+    lists for the host (asyncssh's default)."""
     import asyncssh
 
     sign_file_keys_at_once()
     settings = check.attempt.settings
+    prompts = prompts_for(resolved, settings)
     reuse = {"options": resolved.options, "config": None} if resolved.reuse else {}
     extra = {} if check.jump else settings.extra_options
+    kwargs = {**resolved.kwargs, "server_host_key_algs": "default"} if any_key_type else {}
     try:
         return await asyncio.wait_for(
             asyncssh.connect(
                 target.name,
                 known_hosts=check,
-                client_factory=_client_factory(check, identity_files(resolved.options)),
+                client_factory=_client_factory(check, resolved, prompts),
                 keepalive_interval=settings.keepalive_interval,
                 connect_timeout=settings.connect_timeout,
                 tunnel=tunnel,
                 **reuse,
-                **resolved.kwargs,
+                **(kwargs or resolved.kwargs),
                 **extra,
             ),
             timeout=settings.connect_timeout + 1,
@@ -312,44 +335,32 @@ async def _handshake(
     except asyncssh.HostKeyNotVerifiable:
         raise check.failure() from None
     except asyncssh.PermissionDenied:
-        raise await _refused(resolved, check) from None
+        tried = set(check.attempt.unlocked) | check.attempt.declined
+        raise await refused(resolved, check, prompts, tried) from None
     except TimeoutError:
-        raise _problem(
-            check,
+        raise check.problem(
             f"Timed out after {settings.connect_timeout:g} s connecting to {check.describe()}: "
             "the host did not complete an SSH handshake.",
             ConnectErrorKind.TIMEOUT,
         ) from None
     except asyncssh.Error as exc:
+        if not any_key_type and _known_types_missing(check, exc):
+            # The server has no key of the types known_hosts lists, so asyncssh, offering only
+            # those, got no handshake at all ("Connection lost"). Offer every type, as OpenSSH
+            # does: the key the server has is then judged, and refused as not the one recorded.
+            return await _handshake(target, resolved, check, tunnel, any_key_type=True)
         message = printable(f"SSH to {check.describe()} failed: {exc.reason or exc}")
-        raise _problem(check, message, ConnectErrorKind.SSH) from None
+        raise check.problem(message, ConnectErrorKind.SSH) from None
     except OSError as exc:
         message = _describe_os_error(check.describe(), exc)
-        raise _problem(check, message, ConnectErrorKind.NETWORK) from None
+        raise check.problem(message, ConnectErrorKind.NETWORK) from None
 
 
-def _problem(check: _HostKeyCheck, message: str, kind: ConnectErrorKind) -> ConnectError:
-    """A failure at the target keeps its kind; at a jump host it is a JUMP_HOST one."""
-    return check.error(message, ConnectErrorKind.JUMP_HOST if check.jump else kind)
+def _known_types_missing(check: _HostKeyCheck, exc: Exception) -> bool:
+    """The key exchange failed before any host key was seen, while known_hosts lists keys
+    for this host: the server may have none of their types (ECDSA recorded, ed25519 offered)."""
+    import asyncssh
 
-
-async def _refused(resolved: ResolvedHost, check: _HostKeyCheck) -> ConnectError:
-    """PermissionDenied: encrypted keys left to unlock, or plainly refused."""
-    attempt = check.attempt
-    skip = set(attempt.unlocked) | attempt.declined
-    candidates = [p for p in identity_files(resolved.options) if str(p) not in skip]
-    locked = [p for p in candidates if await asyncio.to_thread(_is_encrypted, p)]
-    if locked:
-        return _NeedsPassphrase(
-            f"{check.describe()} refused the keys we could use, and {locked[0]} is encrypted. "
-            f"Add it to ssh-agent (ssh-add {locked[0]}) or run codex-wizard in a terminal to "
-            "type its passphrase.",
-            locked,
-            check.label if check.jump else None,
-        )
-    return _problem(
-        check,
-        f"{check.describe()} refused our SSH keys. Check IdentityFile in your ssh_config or "
-        "ssh-agent, or install your key with ssh-copy-id.",
-        ConnectErrorKind.AUTH_REFUSED,
-    )
+    seen = check.changed is not None or check.unknown is not None
+    lost = isinstance(exc, asyncssh.ConnectionLost | asyncssh.KeyExchangeFailed)
+    return lost and not seen and bool(check.found.host_keys)

@@ -29,14 +29,24 @@ class HostArgError(ValueError):
 
 @dataclass(frozen=True)
 class HostTarget:
-    """One SSH destination: an ssh_config alias or a host name / IP address, plus overrides."""
+    """One SSH destination: an ssh_config alias or a host name / IP address, plus overrides.
+
+    ``ssh_options`` are ssh_config lines ("Port 2222") that come before every ssh_config file,
+    as ``ssh -o`` options do (an Ansible inventory's settings for the host, core/ssh/inventory);
+    ``alias`` is then the name the user knows it by (the inventory's host name).
+    """
 
     name: str
     user: str | None = None
     port: int | None = None
+    ssh_options: tuple[str, ...] = ()
+    alias: str | None = None
 
     def label(self) -> str:
-        """``name``, ``user@name``, ``user@name:2222``; IPv6 with a port as ``[::1]:22``."""
+        """``alias``, else ``name``, ``user@name``, ``user@name:2222``; IPv6 with a port as
+        ``[::1]:22``."""
+        if self.alias:
+            return self.alias
         host = self.name
         if self.port is not None:
             if ":" in host:
@@ -56,7 +66,8 @@ _MAX_NAME = 253
 
 
 def parse_host_arg(text: str) -> HostTarget:
-    """Parse ``name``, ``user@name``, ``user@name:port``, ``[v6]:port`` or a bare IPv6 address.
+    """Parse ``name``, ``user@name``, ``user@name:port``, ``[v6]:port``, a bare IPv6 address or
+    ssh(1)'s ``ssh://[user@]host[:port]`` URI.
 
     Outer whitespace is ignored. Raises :class:`HostArgError` with a message fit for the user.
     """
@@ -64,9 +75,23 @@ def parse_host_arg(text: str) -> HostTarget:
     if not text:
         raise HostArgError("Enter a host: an ssh_config alias, host name or user@host[:port].")
     _reject_unsafe(text)
-    user, hostport = _split_user(text)
+    user, hostport = _split_user(_without_uri_scheme(text))
     name, port = _split_host_port(hostport)
     return HostTarget(name=name, user=user, port=port)
+
+
+def _without_uri_scheme(text: str) -> str:
+    """``ssh://[user@]host[:port][/]`` as ``[user@]host[:port]``, as ssh(1) reads it; any other
+    text as it is. A path after the host is refused, as ssh refuses it."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    if scheme.lower() != "ssh":
+        raise HostArgError(f"{text!r}: only ssh:// addresses name an SSH host.")
+    rest = rest.removesuffix("/")
+    if "/" in rest:
+        raise HostArgError(f"{text!r}: an ssh:// address has no path after the host.")
+    return rest
 
 
 def _split_user(text: str) -> tuple[str | None, str]:

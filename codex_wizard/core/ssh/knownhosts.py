@@ -16,11 +16,10 @@ import hmac
 import os
 import re
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from ..files import atomic_write
 
 if TYPE_CHECKING:
     import asyncssh
@@ -49,15 +48,21 @@ def known_hosts_pattern(host: str, port: int) -> str:
 
 
 def add_openssh_options() -> None:
-    """Teach asyncssh's ssh_config parser the options it skips but known_hosts needs.
+    """Teach asyncssh's ssh_config parser the options it skips but we need (a workaround:
+    asyncssh has no handler for them and ignores them).
 
-    asyncssh ignores keywords it has no handler for; these two then read like its other
-    booleans (first value wins, Host/Match blocks apply).
+    They then read like its other options (first value wins, Host/Match blocks apply).
     """
     from asyncssh.config import SSHClientConfig, SSHConfig
 
-    for option in ("CheckHostIP", "HashKnownHosts"):
-        SSHClientConfig._handlers.setdefault(option.lower(), (option, SSHConfig._set_bool))
+    for option, handler in (
+        ("CheckHostIP", SSHConfig._set_bool),
+        ("HashKnownHosts", SSHConfig._set_bool),
+        ("BatchMode", SSHConfig._set_bool),
+        ("StrictHostKeyChecking", SSHConfig._set_string),
+        ("NumberOfPasswordPrompts", SSHConfig._set_int),
+    ):
+        SSHClientConfig._handlers.setdefault(option.lower(), (option, handler))
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,18 @@ class KnownHostsPolicy:
     host_key_alias: str | None = None
     check_host_ip: bool = False
     hash_known_hosts: bool = False
+    strict: str = "ask"  # StrictHostKeyChecking: yes, ask, accept-new or no (BatchMode: no ask)
+
+    @property
+    def asks(self) -> bool:
+        """An unknown key is shown and needs a yes (StrictHostKeyChecking ask, no BatchMode).
+        With UserKnownHostsFile none there is nowhere to record it: ssh refuses it unasked."""
+        return self.strict == "ask" and self.append_to is not None
+
+    @property
+    def adds_unknown(self) -> bool:
+        """An unknown key is recorded without a question (accept-new, no; not with none)."""
+        return self.strict in ("accept-new", "no") and self.append_to is not None
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -104,7 +121,28 @@ def policy_from_config(
         host_key_alias=alias,
         check_host_ip=bool(config.get("CheckHostIP", False)),
         hash_known_hosts=bool(config.get("HashKnownHosts", False)),
+        strict=strict_host_key_checking(
+            config.get("StrictHostKeyChecking"), batch_mode=bool(config.get("BatchMode", False))
+        ),
     )
+
+
+_STRICT_WORDS = {
+    "yes": "yes",
+    "true": "yes",
+    "ask": "ask",
+    "accept-new": "accept-new",
+    "no": "no",
+    "off": "no",
+    "false": "no",
+}
+
+
+def strict_host_key_checking(value: object, *, batch_mode: bool) -> str:
+    """ssh_config's StrictHostKeyChecking as ssh reads it (ask when unset or unknown); with
+    BatchMode nobody is asked, so ask refuses as yes does."""
+    strict = _STRICT_WORDS.get(str(value).lower(), "ask") if value else "ask"
+    return "yes" if strict == "ask" and batch_mode else strict
 
 
 def _tokens(
@@ -221,13 +259,31 @@ def lines_for(line: str, hashed: bool) -> list[str]:
     return [line]
 
 
-def append_lines(path: Path, lines: list[str]) -> None:
-    """Add lines to a known_hosts file atomically (0600, a new parent dir 0700)."""
+def append_lines(path: Path, lines: list[str]) -> bool:
+    """Append lines to a known_hosts file in place, as ssh does (hostfile.c).
+
+    A symlink stays a symlink (its target grows), a newline is added first when the file lacks
+    its last one. Nothing is written to what is not a regular file: /dev/null (or a FIFO)
+    records nothing, as it does for ssh. Two differences on purpose: a new file is 0600
+    whatever the umask (ssh follows the umask), and missing folders are made (0700), where ssh
+    makes only ~/.ssh and otherwise records nothing. False when nothing was recorded; OSError
+    when the file can't be written.
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    new = not os.path.lexists(path)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
     try:
-        old = path.read_text()
-    except FileNotFoundError:
-        old = ""
-    if old and not old.endswith("\n"):
-        old += "\n"
-    atomic_write(path, (old + "".join(f"{line}\n" for line in lines)).encode(), mode=0o600)
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            return False
+        if new:
+            os.fchmod(fd, 0o600)
+        data = "".join(f"{line}\n" for line in lines).encode()
+        if found.st_size and os.pread(fd, 1, found.st_size - 1) != b"\n":
+            data = b"\n" + data
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+    return True

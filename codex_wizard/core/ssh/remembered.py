@@ -15,6 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
+from .. import clock
 from ..files import atomic_write
 from .hosts import HostArgError, HostTarget, parse_host_arg
 
@@ -59,7 +60,7 @@ class RememberedHosts:
 
     def remember(self, target: HostTarget, now: datetime | None = None) -> None:
         """Put target first (moving it up if it was there), keeping at most `limit` entries."""
-        entry = RememberedHost(target, now or datetime.now(UTC))
+        entry = RememberedHost(target, now or clock.now())
         others = [old for old in self.entries() if old.target != target]
         self._save([entry, *others][: self.limit])
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import weakref
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "coalesce_writes",
     "count_round_trips",
     "offer_keys_first",
+    "prefer_agent_keys",
     "sign_file_keys_at_once",
     "tallies",
 ]
@@ -118,16 +120,45 @@ def coalesce_writes(conn: asyncssh.SSHClientConnection) -> None:
     transport.close = flush_then_close
 
 
+# asyncssh lists these among its methods, but with no GSSAPI and no host keys here they are
+# skipped: publickey comes first unless PreferredAuthentications puts another method first.
+_METHODS_NEVER_TRIED = (b"gssapi-keyex", b"gssapi-with-mic", b"hostbased")
+
+
 def offer_keys_first(conn: asyncssh.SSHClientConnection) -> None:
     """Start auth with publickey instead of asyncssh's `none` probe: one round trip less.
 
     `none` only asks which methods the server takes; a refused key brings that same list, and
-    with no key to offer asyncssh moves on to `none` as before (so passwords still work). Call
-    from connection_made, before auth starts.
+    with no key to offer asyncssh moves on to `none` as before (so passwords still work). Not
+    when PreferredAuthentications puts a password or keyboard-interactive first: those come
+    first then, as ssh tries them. Call from connection_made, before auth starts.
     """
     preferred = getattr(conn, "_preferred_auth", None) or ()
-    if b"publickey" in preferred and getattr(conn, "_auth_methods", None) == [b"none"]:
+    ours = [method for method in preferred if method not in _METHODS_NEVER_TRIED]
+    if ours[:1] == [b"publickey"] and getattr(conn, "_auth_methods", None) == [b"none"]:
         conn._auth_methods = [b"publickey", b"none"]
+
+
+def prefer_agent_keys(conn: asyncssh.SSHClientConnection, identity_keys: frozenset[bytes]) -> None:
+    """Offer the agent's keys in ssh's order: those that are also IdentityFiles first, then the
+    agent's others; a file key the agent holds is not offered twice.
+
+    asyncssh offers the agent's keys in the agent's order, so a server with MaxAuthTries 3
+    stopped us before the IdentityFile's key came up (a workaround here: asyncssh has no
+    option for it). Call from connection_made.
+    """
+    agent = getattr(conn, "_agent", None)
+    if agent is None or not identity_keys or not hasattr(conn, "_client_keys"):
+        return
+    get_keys = agent.get_keys
+
+    async def in_ssh_order(*args: Any, **kwargs: Any) -> Sequence[Any]:
+        keys = list(await get_keys(*args, **kwargs))
+        held = {key.public_data for key in keys}
+        conn._client_keys = [key for key in conn._client_keys if key.public_data not in held]
+        return sorted(keys, key=lambda key: key.public_data not in identity_keys)
+
+    agent.get_keys = in_ssh_order
 
 
 def auth_behind_service_request(conn: asyncssh.SSHClientConnection) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "HostKeyInfo",
     "HostKeyUnknown",
     "PassphrasePrompt",
+    "ServerPrompt",
     "remove_entry_command",
 ]
 
@@ -99,7 +100,8 @@ class HostKeyChanged(ConnectError):
     def __init__(self, key: HostKeyInfo) -> None:
         super().__init__(
             f"WARNING: the host key of {_host_description(key)} has CHANGED. It is now "
-            f"{key.key_type} {key.fingerprint}, which does not match {key.listed_in}. "
+            f"{key.key_type} {key.fingerprint}: the host's key does not match what known_hosts "
+            f"records ({key.listed_in}). "
             "Someone could be intercepting the connection (or the server was reinstalled). "
             "codex-wizard refuses to connect. If you know why the key changed, remove the old "
             f"entry with: {remove_entry_command(key)}",
@@ -118,6 +120,9 @@ def remove_entry_command(key: HostKeyInfo) -> str:
 HostKeyConfirm = Callable[[HostKeyInfo], Awaitable[bool]]
 # Asked for an encrypted key's passphrase: the key file's path in, the passphrase or None out.
 PassphrasePrompt = Callable[[str], Awaitable[str | None]]
+# Asked for a password or a keyboard-interactive answer: the prompt as ssh shows it and whether
+# the answer may be echoed in, the answer or None (none: stop asking) out.
+ServerPrompt = Callable[[str, bool], Awaitable[str | None]]
 
 
 @dataclass
@@ -129,6 +134,8 @@ class ConnectSettings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     confirm_host_key: HostKeyConfirm | None = None
     ask_passphrase: PassphrasePrompt | None = None
+    answer_prompt: ServerPrompt | None = None  # passwords, keyboard-interactive (a terminal)
+    on_note: Callable[[str], None] | None = None  # ssh's warnings: "Permanently added ..."
     keepalive_interval: float = 15.0
     extra_options: dict[str, object] = field(default_factory=dict)  # the target's only
     unlocked_keys: dict[str, object] = field(default_factory=dict)

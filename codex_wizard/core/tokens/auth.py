@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from .. import clock
 from ..sanitize import printable
 
 MAX_AUTH_BYTES = 1_000_000
@@ -148,7 +149,7 @@ def _clip(text: str) -> str:
 def aware(moment: datetime | None) -> datetime:
     """`moment` as an aware datetime (naive = UTC); None means now."""
     if moment is None:
-        return datetime.now(UTC)
+        return clock.now()
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

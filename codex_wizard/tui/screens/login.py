@@ -153,12 +153,18 @@ class SignInScreen(StepScreen):
         self.app.copy_to_clipboard(text)  # and the terminal's clipboard (OSC 52), always
         if how == "clipboard":
             self.note(f"✓ Copied to the clipboard: {what}. {then}")
+            self.notify(f"{what[0].upper()}{what[1:]} copied.", timeout=3)
+        elif how == "tmux":
+            self.note(
+                f"Not copied: tmux ignores programs' clipboard requests unless `tmux set -g "
+                f"set-clipboard on`. Select {what} with the mouse (Shift+drag) instead.",
+                "warn",
+            )
         else:
             self.note(
-                f"✓ Sent to your terminal's clipboard (OSC 52): {what}. If pasting gives "
-                "nothing, your terminal ignores OSC 52: select it with the mouse instead."
+                f"Sent to your terminal's clipboard (OSC 52), unconfirmed: {what}. If pasting "
+                "gives nothing, your terminal ignores OSC 52: select it with the mouse instead."
             )
-        self.notify(f"{what[0].upper()}{what[1:]} copied.", timeout=3)
 
     def open_url(self, url: str, then: str) -> None:
         if self.wizard.backend.open_browser(url):
@@ -227,6 +233,14 @@ class LoginScreen(SignInScreen):
         self.query_one("#simulate", Button).display = self.wizard.demo is not None
 
     def render_way(self, login: LoginProgress) -> None:
+        seat, port = login.browser_out_of_reach, login.port or 1455
+        self.query_one("#url-label", Static).update(
+            self.URL_LABEL
+            if seat is None
+            else f"! {seat.warning(port)}\nOn your own computer, run and keep open:\n"
+            f"{seat.forward_command(port)}\nor press w for a way in without a tunnel (relay, "
+            f"device code). Then open this URL in your browser and sign in:"
+        )
         url = self.query_one("#url", Static)
         has_url = login.url is not None
         url.update(url_text(login.url))
