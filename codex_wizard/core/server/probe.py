@@ -86,7 +86,7 @@ elif command -v lsof >/dev/null 2>&1; then mark lsof; lsof -nP -iTCP -sTCP:LISTE
 else mark proc; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 fi
 """
-_END = "mark end\n"
+_END = 'mark end\n[ -z "${cw_taken-}" ] || exit 0\n'  # a shell that took over: no lifeline
 PROBE_SCRIPT = TAKEOVER_GUARD + ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
 """Run by POSIX sh; finds the shells' environment itself unless `cw_known` says it is known."""
 
