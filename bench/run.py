@@ -55,7 +55,9 @@ from bench.sides import (  # noqa: E402
     write_auth,
 )
 from bench.stats import Row, median, table  # noqa: E402
+from codex_wizard.core.server.preflight import AUTH_ADDRESS_VARIABLE  # noqa: E402
 from tests.lab import SshLab, lab_unavailable_reason, real_codex_problem  # noqa: E402
+from tests.lab.sshlab import AUTH_STAND_IN_PORT  # noqa: E402
 
 SECTIONS = ("url", "fleet", "callback", "tui", "memory", "rtt", "hosts")
 FLEET_SIZES = (1, 10, 50)
@@ -312,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := only - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     rtts = sorted({int(part) for part in args.rtt.split(",") if part.strip()} | {0})
+    # The lab is offline: the login's reach test goes to each lab's stand-in, as in the suite.
+    os.environ.setdefault(AUTH_ADDRESS_VARIABLE, f"127.0.0.1:{AUTH_STAND_IN_PORT}")
     for reason in (lab_unavailable_reason(), real_codex_problem()):
         if reason:
             log(f"bench: {reason}")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from codex_wizard.core.server.preflight import AUTH_ADDRESS_VARIABLE
 from tests.lab import (
     REAL_CODEX_KINDS,
     LabUnavailable,
@@ -25,6 +26,7 @@ from tests.lab import (
     lab_unavailable_reason,
     real_codex_problem,
 )
+from tests.lab.sshlab import AUTH_STAND_IN_PORT
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SHIFT_DAYS_VARIABLE = "CODEX_WIZARD_TEST_SHIFT_DAYS"
@@ -47,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     terminal delivers it, for pytest and its children."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The lab is offline: the login's reach test goes to each lab's stand-in listener, and
+    # nothing in the suite ever tries auth.openai.com (the CLIs the tests start inherit it).
+    os.environ[AUTH_ADDRESS_VARIABLE] = f"127.0.0.1:{AUTH_STAND_IN_PORT}"
     clock_shift()  # a bad value stops the run before any test
 
 

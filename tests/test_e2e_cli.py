@@ -277,11 +277,18 @@ def test_doctor_json(lab: SshLab) -> None:
         "server port",
         "forwarding",
         "CODEX_HOME",
+        "shell",
+        "login file",
+        "codex config",
+        "auth server",
+        "other logins",
         "auth file",
         "token",
     ]
     assert verdicts["codex"] == "pass" and verdicts["PATH"] == "warn"
     assert verdicts["forwarding"] == "pass"
+    preflight = ("shell", "login file", "codex config", "auth server", "other logins")
+    assert {verdicts[name] for name in preflight} == {"pass"}
 
 
 def test_garbage_host_is_a_usage_error(lab: SshLab) -> None:

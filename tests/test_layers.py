@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"ssh"},
     {"server"},
     {"install", "logins"},
-    {"flow", "progress", "doctor", "fleet", "services"},
+    {"flow", "progress", "prompter", "preflight", "doctor", "fleet", "services"},
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 BASE = LAYERS[0] | LAYERS[-1]  # single modules: they may import their own layer's modules

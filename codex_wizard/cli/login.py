@@ -15,6 +15,7 @@ from ..core.flow import FlowError, LoginFlow, Prompter
 from ..core.laptop.browser import open_in_browser
 from ..core.laptop.seat import RemoteSeat
 from ..core.logins.summary import logged_in_line
+from ..core.preflight import Verdict
 from ..core.progress import LoginMode, LoginPhase, LoginProgress
 from ..core.sanitize import clip
 from ..core.server.probe import ProbeResult
@@ -49,13 +50,15 @@ def expiry_line(record: AuthRecord | None) -> str:
 
 
 def server_line(probe: ProbeResult) -> str:
-    where = (
-        "" if probe.codex.where is Where.PATH else f" (found in the {probe.found_in(probe.codex)})"
-    )
-    return (
-        f"Server: {probe.os} {probe.arch}, node {probe.node.version}, "
-        f"codex {probe.codex.version}{where}"
-    )
+    """'Server: Linux x86_64, node 22.1.0, codex 0.169.0 (found in the login shell (bash))';
+    a tool without a version is left out (codex: 'no working codex')."""
+    system = " ".join(filter(None, (probe.os, probe.arch)))
+    tools = [f"{tool.name} {tool.version}" for tool in (probe.node, probe.codex) if tool.version]
+    if not probe.codex.version:
+        tools.append("no working codex")
+    elif probe.codex.where is not Where.PATH:
+        tools[-1] += f" (found in the {probe.found_in(probe.codex)})"
+    return f"Server: {system}, {', '.join(tools)}"
 
 
 class ProgressPrinter:
@@ -67,6 +70,7 @@ class ProgressPrinter:
         self.tunnel = tunnel
         self.shown = LoginProgress()
         self.probe_shown = False
+        self.checks_shown = False
         self.warnings_shown = 0
         self.forward_shown = False
 
@@ -81,6 +85,11 @@ class ProgressPrinter:
         if flow.probe is not None and not self.probe_shown:
             self.probe_shown = True
             say(server_line(flow.probe))
+        if flow.checks and not self.checks_shown:
+            self.checks_shown = True
+            for check in flow.checks:
+                if check.verdict is Verdict.WARN:
+                    say(f"warning: {check.found}. {check.fix}".rstrip(" ."))
         before, now = self.shown, flow.progress
         self.shown = now
         if now.url and now.url != before.url:

@@ -139,6 +139,13 @@ class TerminalPrompter:
         say(f"Port {port} on this computer is held by {owner.describe()}.")
         return await ask_yes_no("If that is a pending Codex login, stop it (it gets GET /cancel)?")
 
+    async def cancel_other_users_login(self, user: str, port: int) -> bool:
+        say(
+            f"{user} has a Codex login waiting on the server's port {port}. Starting one now "
+            f'cancels theirs: codex sends it GET /cancel and {user} sees "Login cancelled".'
+        )
+        return await ask_yes_no(f"Go ahead (no: wait until {user} is done)?")
+
     async def pasted_address(self, progress: LoginProgress, problem: str | None) -> str | None:
         if problem:
             say(problem)

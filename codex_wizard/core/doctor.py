@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from functools import partial
 
 from . import clock
 from .install.plan import codex_runs_without_node
 from .laptop.ports import CODEX_PORTS, PortOwner, local_port_owners
 from .logins.authfile import read_remote_auth
+from .preflight import (
+    INSTALL_CODEX,
+    Check,
+    Verdict,
+    check_codex,
+    check_node,
+    forward_both_ports,
+    forwarding_check,
+    landing_port,
+    not_found,
+    server_checks,
+)
+from .server.preflight import ServerPreflight, auth_address
 from .server.probe import (
     NODE_RECOMMENDED_MAJOR,
-    NODE_REQUIRED_MAJOR,
     ProbeError,
     ProbeResult,
     ServerEnv,
     ToolInfo,
     probe_server,
-    version_major,
 )
 from .server.shellenv import Where, interactive_rc, plain_rc
 from .server.tunnel import ForwardingCheck, ForwardingState, check_forwarding
@@ -29,63 +40,9 @@ from .ssh.types import ConnectError, ConnectErrorKind, ConnectSettings
 from .tokens.auth import AuthKind, AuthRecord
 from .tokens.state import TokenState, describe_state, token_state
 
-INSTALL_CODEX = "npm install -g @openai/codex"
-
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    SKIP = "skip"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    verdict: Verdict
-    found: str
-    fix: str = ""
-
-    def as_json(self) -> dict[str, str]:
-        return {key: str(value) for key, value in asdict(self).items()}
-
 
 def _skip(name: str, why: str) -> Check:
     return Check(name, Verdict.SKIP, why)
-
-
-def _not_found(tool: str, probe: ProbeResult | None) -> str:
-    """'codex not found on any PATH (plain PATH, login shell (bash), interactive shell bash)'."""
-    return f"{tool} not found on any PATH ({probe.searched() if probe else 'plain PATH'})"
-
-
-def _install_fix(what: str, probe: ProbeResult | None) -> str:
-    rc = interactive_rc(probe.shell) if probe else "your shell's rc file"
-    return f"{what}; if it is installed, put its directory on PATH in {rc}."
-
-
-def check_node(node: ToolInfo, probe: ProbeResult | None = None) -> Check:
-    major = version_major(node.version)
-    if not node.found:
-        fix = _install_fix(f"Install Node.js {NODE_RECOMMENDED_MAJOR}+ (e.g. nvm)", probe)
-        return Check("node", Verdict.FAIL, _not_found("node", probe), fix)
-    if major is None:
-        return Check("node", Verdict.FAIL, f"{node.path} does not run: {node.output[:200]}")
-    if major < NODE_REQUIRED_MAJOR:
-        return Check(
-            "node",
-            Verdict.FAIL,
-            f"node {node.version} is too old (codex needs >= {NODE_REQUIRED_MAJOR})",
-            f"Install Node.js {NODE_RECOMMENDED_MAJOR}+ (nvm install {NODE_RECOMMENDED_MAJOR}).",
-        )
-    if major < NODE_RECOMMENDED_MAJOR:
-        return Check(
-            "node",
-            Verdict.WARN,
-            f"node {node.version} works; {NODE_RECOMMENDED_MAJOR}+ is recommended",
-            f"Upgrade to Node.js {NODE_RECOMMENDED_MAJOR}+ when convenient.",
-        )
-    return Check("node", Verdict.PASS, f"node {node.version} ({node.path})")
 
 
 def node_check(probe: ProbeResult) -> Check:
@@ -102,21 +59,7 @@ def check_npm(npm: ToolInfo, probe: ProbeResult | None = None) -> Check:
     if npm.found:
         return Check("npm", Verdict.WARN, f"{npm.path} fails: {npm.output[:200]}")
     fix = f"npm comes with Node.js; install Node {NODE_RECOMMENDED_MAJOR}+."
-    return Check("npm", Verdict.WARN, _not_found("npm", probe), fix)
-
-
-def check_codex(codex: ToolInfo, probe: ProbeResult | None = None) -> Check:
-    if not codex.found:
-        fix = _install_fix(f"Install it: {INSTALL_CODEX}", probe)
-        return Check("codex", Verdict.FAIL, _not_found("codex", probe), fix)
-    if not codex.works:
-        return Check(
-            "codex",
-            Verdict.FAIL,
-            f"{codex.path} fails: {codex.output.splitlines()[0] if codex.output else 'no output'}",
-            f"Reinstall: {INSTALL_CODEX}@latest",
-        )
-    return Check("codex", Verdict.PASS, f"codex {codex.version} ({codex.path})")
+    return Check("npm", Verdict.WARN, not_found("npm", probe), fix)
 
 
 def check_path(probe: ProbeResult) -> Check:
@@ -125,11 +68,14 @@ def check_path(probe: ProbeResult) -> Check:
     if not probe.codex.via_login_shell:
         return Check("PATH", Verdict.PASS, "codex is on the plain PATH")
     where = probe.found_in(probe.codex)
-    rc = interactive_rc(probe.shell) if probe.codex.where is Where.INTERACTIVE else "~/.profile"
+    rc = {
+        Where.INTERACTIVE: interactive_rc(probe.shell),
+        Where.HANDOVER: interactive_rc(probe.handover_shell),
+    }.get(probe.codex.where, "~/.profile")
     return Check(
         "PATH",
         Verdict.WARN,
-        f"codex is found only by a {where} ({probe.codex.path}, PATH set in {rc}); "
+        f"codex is found only by the {where} ({probe.codex.path}, PATH set in {rc}); "
         "codex-wizard uses that PATH",
         f"For plain `ssh host codex`, also set PATH in {plain_rc(probe.shell)}.",
     )
@@ -171,7 +117,9 @@ def check_local_ports(owners: dict[int, PortOwner | None]) -> Check:
     return Check("local port", Verdict.FAIL, found, "Stop that program: the browser needs 1455.")
 
 
-def check_server_ports(owners: dict[int, PortOwner | None]) -> Check:
+def check_server_ports(
+    owners: dict[int, PortOwner | None], preflight: ServerPreflight | None = None
+) -> Check:
     found = "; ".join(_port_text(port, owners.get(port)) for port in CODEX_PORTS)
     if all(owners.get(port) is not None for port in CODEX_PORTS):
         return Check(
@@ -183,11 +131,15 @@ def check_server_ports(owners: dict[int, PortOwner | None]) -> Check:
     main = owners.get(CODEX_PORTS[0])
     if main is None:
         return Check("server port", Verdict.PASS, found)
-    fix = (
-        "A stale codex login; a new one cancels it."
-        if _is_codex(main)
-        else "codex will fall back to 1457; codex-wizard forwards whichever port it uses."
-    )
+    other = preflight.other_user_on(CODEX_PORTS[0]) if preflight else None
+    if other is not None and preflight.other_users_login(CODEX_PORTS[0]):
+        fix = f"{other.user}'s pending codex login: a new one cancels it (see other logins)."
+    elif _is_codex(main):
+        fix = "A stale codex login; a new one cancels it."
+    else:
+        fix = "codex will fall back to 1457; codex-wizard forwards whichever port it uses."
+    if other is not None:
+        found = f"{found} (user {other.user})"
     return Check("server port", Verdict.WARN, found, fix)
 
 
@@ -199,8 +151,8 @@ def check_forwarding_result(result: ForwardingCheck) -> Check:
             "forwarding",
             Verdict.FAIL,
             result.detail,
-            "Set AllowTcpForwarding yes (or local) in the server's sshd_config, or log in "
-            "without a tunnel: `codex login --device-auth` on the server.",
+            "Allow it in the server's sshd_config (DisableForwarding, AllowTcpForwarding, "
+            "PermitOpen), or log in without a tunnel (--relay, push-auth --fresh).",
         )
     return Check("forwarding", Verdict.WARN, result.detail)
 
@@ -281,6 +233,13 @@ def recommend(report: DoctorReport) -> str:
         )
     if "codex" in failed:
         return f"Install codex on the server ({INSTALL_CODEX}), then: codex-wizard login {host}"
+    if failed & {"shell", "login file", "codex config"}:
+        return f"Fix what codex needs on the server (see above), then: codex-wizard login {host}"
+    if "auth server" in failed:
+        return (
+            f"The server cannot reach the sign-in server: codex-wizard push-auth {host} --fresh "
+            "(codex logs in on this computer, the server gets its own login)"
+        )
     if "server port" in failed:
         return f"Free port 1455 or 1457 on the server, then: codex-wizard login {host}"
     if "forwarding" in failed:
@@ -308,6 +267,11 @@ _SERVER_CHECKS = (
     "server port",
     "forwarding",
     "CODEX_HOME",
+    "shell",
+    "login file",
+    "codex config",
+    "auth server",
+    "other logins",
     "auth file",
     "token",
 )
@@ -354,8 +318,9 @@ async def run_doctor(
     async with conn:
         key = conn.host_key()
         fingerprint = key.get_fingerprint("sha256") if key else "unknown"
-        probe_task = asyncio.create_task(probe_server(conn))
-        forwarding = asyncio.create_task(check_forwarding(conn, CODEX_PORTS[0]))
+        reach = auth_address()
+        probe_task = asyncio.create_task(probe_server(conn, codex_home=codex_home, reach=reach))
+        forwarding = asyncio.create_task(forward_both_ports(partial(check_forwarding, conn)))
         try:
             probe = await probe_task
         except ProbeError as exc:
@@ -381,19 +346,11 @@ async def run_doctor(
         if probe is None:
             checks.append(_skip("server port", "probe failed"))
         else:
-            checks.append(check_server_ports(probe.port_owners))
-        checks.append(check_forwarding_result(await forwarding))
+            checks.append(check_server_ports(probe.port_owners, probe.preflight))
+        port = landing_port(probe) if probe else CODEX_PORTS[0]
+        checks.append(forwarding_check(await forwarding, port, conn.label))
         checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))
+        checks += server_checks(probe, reach, conn.label) if probe else []
         now = clock.now()
         checks += [check_auth_file(record, env.auth_path()), check_token(record, now, warn_days)]
     return DoctorReport(conn.label, checks)
-
-
-def install_problem(probe: ProbeResult) -> str | None:
-    """Why codex can't run on the server, in words with the fix, or None."""
-    if codex_runs_without_node(probe):
-        return None
-    for check in (check_node(probe.node, probe), check_codex(probe.codex, probe)):
-        if check.verdict is Verdict.FAIL:
-            return f"{check.found}. {check.fix}".strip()
-    return None

@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import replace
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from functools import partial
+from typing import TYPE_CHECKING
 
 from .laptop.ports import CODEX_PORTS, PortOwner, port_is_free
+from .preflight import Check, first_failure, forward_both_ports, landing_port, login_checks
 from .progress import LoginMode, LoginPhase, LoginProgress
+from .prompter import FailureKind, FlowError, Prompter
 from .server.events import (
     LoginError,
     LoginEvent,
@@ -34,7 +36,7 @@ from .server.probe import ProbeError, ProbeResult, ServerEnv
 from .server.relay import PastedAddressError, validate_pasted_callback
 from .ssh.auth import with_credentials
 from .ssh.forwards import SshForward, usable_ssh_forward
-from .ssh.types import ConnectError, ConnectSettings, HostKeyInfo
+from .ssh.types import ConnectError, ConnectSettings
 from .tasks import running_or_new
 from .tokens.auth import AuthKind
 
@@ -48,43 +50,6 @@ if TYPE_CHECKING:
 
 CLOSE_TIMEOUT = 10.0
 MAX_CREDENTIAL_TRIES = 3
-
-
-class Prompter(Protocol):
-    """What the flow asks the user. The CLI answers on the terminal, the wizard in dialogs."""
-
-    async def confirm_host_key(self, key: HostKeyInfo) -> bool: ...
-
-    async def passphrase(self, key_path: str) -> str | None:
-        """An encrypted key's passphrase (None: skip that key)."""
-        ...
-
-    async def credentials(self, label: str, *, retry: bool) -> tuple[str, str] | None:
-        """After the server refused our keys: ("password" | "passphrase", secret), or None."""
-        ...
-
-    async def stop_pending_login(self, port: int, owner: PortOwner) -> bool: ...
-
-    async def pasted_address(self, progress: LoginProgress, problem: str | None) -> str | None:
-        """Relay: the address the browser ended on (None: no more input). `problem` is what
-        was wrong with the one pasted before, if anything."""
-        ...
-
-
-class FailureKind(StrEnum):
-    INSTALL = "install"  # codex or node can't run on the server
-    FORWARDING = "forwarding"  # the server refuses the tunnel
-    PORT_BUSY = "port_busy"  # this computer's port is held by someone else
-    TIMEOUT = "timeout"
-    LOGIN = "login"  # codex login ended without a verified login
-
-
-class FlowError(Exception):
-    """The flow stopped; the message is meant for the user, `kind` is for the faces."""
-
-    def __init__(self, kind: FailureKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class LoginFlow:
@@ -116,6 +81,9 @@ class LoginFlow:
         self.env = ServerEnv(codex_home=codex_home, auto_path=True)
         self.user_prefix = False  # codex was installed into ~/.local by us
         self.forwarding: ForwardingCheck | None = None
+        self.forwardings: dict[int, ForwardingCheck] = {}
+        self.checks: list[Check] = []
+        self.cleared: LoginMode | None = None  # the preflight passed for a login this way
         self.ssh_forward: SshForward | None = None  # the seed guide's `ssh -L`: our tunnel
         self.progress = LoginProgress()
         self.session: LoginSession | None = None
@@ -167,7 +135,10 @@ class LoginFlow:
 
     async def run_probe(self) -> ProbeResult:
         """What the server has (raises ProbeError); a caller while one runs shares it."""
-        self._probing = running_or_new(self._probing, lambda: self.services.probe(self.conn))
+        options = {"codex_home": self.codex_home} if self.codex_home else {}
+        self._probing = running_or_new(
+            self._probing, lambda: self.services.probe(self.conn, **options)
+        )
         self.set_probe(await asyncio.shield(self._probing))
         return self.probe
 
@@ -188,10 +159,44 @@ class LoginFlow:
         if self.probe is not None:
             self.env = self._env_for(self.probe)
 
-    # ------------------------------------------------------------------ ports
+    # ------------------------------------------------------------------ preflight and ports
+
+    @property
+    def landing_port(self) -> int:
+        """The server port codex will listen on, as far as the probe tells."""
+        return landing_port(self.probe) if self.probe is not None else CODEX_PORTS[0]
+
+    async def preflight(self, mode: LoginMode) -> list[Check]:
+        """Before any URL: the probe (with its preflight part) and, for a tunnel, the forward of
+        both ports, at once. Raises FlowError for what would fail after the sign-in; asks
+        before a login that would cancel another user's. self.checks holds the verdicts."""
+        tunnel = mode is LoginMode.TUNNEL
+        forwarding = asyncio.create_task(self.check_forwarding()) if tunnel else None
+        with contextlib.suppress(ProbeError):  # without it, the login finds codex itself
+            self.probe or await self.run_probe()
+        if forwarding is not None:
+            await forwarding
+            self.forwarding = self.forwardings[self.landing_port]  # now that the probe said
+        self.checks = login_checks(self.probe, self.forwardings if tunnel else None, self.label)
+        self._changed()
+        if (failed := first_failure(self.checks)) is not None:
+            kind = FailureKind.of_check(failed.name)
+            raise FlowError(kind, f"{self.label}: {failed.found}. {failed.fix}".strip(" ."))
+        other = self.probe.preflight.other_users_login(CODEX_PORTS[0]) if self.probe else None
+        if other and not await self.prompter.cancel_other_users_login(other.user, other.port):
+            raise FlowError(
+                FailureKind.PORT_BUSY,
+                f"{self.label}: {other.user} is signing in to Codex there (port {other.port}); "
+                "try again when they are done.",
+            )
+        self.cleared = mode
+        return self.checks
 
     async def check_forwarding(self) -> ForwardingCheck:
-        self.forwarding = await self.services.check_forwarding(self.conn, CODEX_PORTS[0])
+        """The forward of both ports codex may take; `forwarding`: the one it will use."""
+        check = partial(self.services.check_forwarding, self.conn)
+        self.forwardings = await forward_both_ports(check)
+        self.forwarding = self.forwardings[self.landing_port]
         self._changed()
         return self.forwarding
 
@@ -233,6 +238,14 @@ class LoginFlow:
         await self.stop_login()
         self.progress = LoginProgress.starting(mode, self.services.remote_seat())
         self._changed()
+        if self.cleared is not mode:
+            try:
+                await self.preflight(mode)
+            except FlowError as exc:
+                self._apply(LoginError(str(exc)))
+                self._apply(LoginExited(None, str(exc)))
+                return
+        self.cleared = None  # a login after this one looks again
         session = self.services.login_session(
             self.conn,
             self.env,
@@ -332,58 +345,27 @@ class LoginFlow:
 
     async def run(self, mode: LoginMode, *, timeout: float) -> LoginProgress:
         """Everything after connect(), without stopping between steps: raises FlowError
-        unless the login ends verified. The probe waits until codex has printed its URL
-        (it would compete with codex's start), but an install problem it finds ends the run."""
-        forwarding = asyncio.create_task(self.check_forwarding())
-        if mode is LoginMode.TUNNEL:
-            await self.free_local_port(self.local_port_for(CODEX_PORTS[0]))
-        await self.start_login(mode)
-        probe = asyncio.create_task(self._probe_after_url())
-        relay = asyncio.create_task(self._relay_pasted()) if mode is LoginMode.RELAY else None
+        unless the login ends verified. The preflight comes first: what would fail after the
+        sign-in stops the run before the URL is shown."""
+        relay: asyncio.Task[None] | None = None
         try:
             async with asyncio.timeout(timeout):
-                if mode is LoginMode.TUNNEL and (await forwarding).refused:
-                    await probe  # an install problem says more
-                    raise FlowError(
-                        FailureKind.FORWARDING,
-                        f"{self.label}: {self.forwarding.detail}. Log in without a tunnel: add "
-                        "--relay (paste the address the browser ends on) or --device-auth.",
-                    )
-                ended = asyncio.create_task(self.wait_ended())
-                await asyncio.wait({ended, probe}, return_when=asyncio.FIRST_COMPLETED)
-                if not ended.done():
-                    probe.result()  # raises an install problem found while codex waits
-                progress = await ended
-                if progress.succeeded or self.conn.is_closed():
-                    with contextlib.suppress(FlowError):
-                        await probe  # its findings are shown; the login's outcome stands
-                else:
-                    await probe  # "codex not found on any PATH" says more than codex's own exit
+                await self.preflight(mode)
+                if mode is LoginMode.TUNNEL:
+                    await self.free_local_port(self.local_port_for(self.landing_port))
+                await self.start_login(mode)
+                if mode is LoginMode.RELAY:
+                    relay = asyncio.create_task(self._relay_pasted())
+                progress = await self.wait_ended()
         except TimeoutError:
             raise FlowError(FailureKind.TIMEOUT, self.progress.timed_out(timeout)) from None
         finally:
-            for task in (forwarding, probe, relay):
-                if task is not None:
-                    task.cancel()
+            if relay is not None:
+                relay.cancel()
             await self.stop_login()
         if not progress.succeeded:
             raise FlowError(FailureKind.LOGIN, f"login failed: {progress.message}")
         return progress
-
-    async def _probe_after_url(self, delay: float = 1.0) -> None:
-        """The probe, once the URL (or device code) is out or after `delay` seconds."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._until(lambda: self.progress.phase is not LoginPhase.STARTING)
-        try:
-            probe = await self.run_probe()
-        except ProbeError:
-            return  # the login's own outcome stands
-        from .doctor import install_problem
-
-        problem = install_problem(probe)
-        if problem:
-            raise FlowError(FailureKind.INSTALL, f"{self.label}: {problem}")
 
     async def _relay_pasted(self) -> None:
         """Relay: read pasted addresses until one reaches codex on the server."""

@@ -34,6 +34,22 @@ class WizardPrompter:
 
         return await self.ask(CredentialsDialog(label, retry=retry))
 
+    async def cancel_other_users_login(self, user: str, port: int) -> bool:
+        from .screens.dialogs import ConfirmDialog
+
+        return bool(
+            await self.ask(
+                ConfirmDialog(
+                    f"{user} is signing in on this server",
+                    f"{user} has a Codex login waiting on the server's port {port}. Starting "
+                    f"one now cancels theirs: codex sends it GET /cancel and {user} sees "
+                    '"Login cancelled".',
+                    yes="Go ahead",
+                    no="Wait",
+                )
+            )
+        )
+
     async def stop_pending_login(self, port: int, owner: PortOwner) -> bool:
         from .screens.dialogs import ConfirmDialog
 

@@ -446,7 +446,11 @@ def exchange_reply(flow: LoginFlow) -> Reply:
         eprint(f"Token exchange error: {k['exchange_error']}")
         return error_reply(f"Token exchange failed: {k['exchange_error']}")
     text = new_auth_json(k)
-    write_auth(flow.home, text)
+    try:
+        write_auth(flow.home, text)
+    except OSError as err:  # like codex: says so, answers 500, and keeps waiting
+        eprint(f"Persist error: {os_error_text(err)}")
+        return plain(500, f"Unable to persist auth file: {os_error_text(err)}")
     return Reply(302, [("Location", flow.success_url(text))])
 
 

@@ -34,6 +34,10 @@ from .proc import LabError, alive, children, kill_pids, run, stop_popen, wait_un
 HERE = Path(__file__).resolve().parent
 HELPER_SCRIPTS = ("nshttp.py", "port_holder.py")
 SSHD = "/usr/sbin/sshd"
+AUTH_STAND_IN_PORT = 8443
+"""In every lab namespace, a listener standing in for auth.openai.com:443 (the lab is offline):
+tests/conftest.py points CODEX_WIZARD_AUTH_ADDRESS at it, so the preflight's reach test passes
+where the real server would reach OpenAI."""
 REQUIRED_TOOLS = ("ip", "socat", "ssh", "ssh-keygen", "useradd", "userdel", "pgrep", "ss")
 
 
@@ -81,8 +85,15 @@ class SshLab:
 
     alias = "lab"
 
-    def __init__(self, *, allow_tcp_forwarding: bool = True, base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_tcp_forwarding: bool = True,
+        base_dir: Path | None = None,
+        sshd_options: Sequence[str] = (),
+    ) -> None:
         self.allow_tcp_forwarding = allow_tcp_forwarding
+        self.sshd_options = tuple(sshd_options)  # extra sshd_config lines (DisableForwarding…)
         self.base_dir = base_dir or Path(os.environ.get("CODEX_WIZARD_LAB_BASE", "/var/tmp"))
         tag = secrets.token_hex(3)
         self.netns = f"cwlab-{tag}"
@@ -154,6 +165,7 @@ class SshLab:
         self._account.create()
         self._write_sshd_config()
         self.start_sshd()
+        self._start_auth_stand_in()
         self._start_bridge()
         self._write_known_hosts()
         self.write_ssh_config()
@@ -256,6 +268,7 @@ class SshLab:
             "MaxStartups 200:30:400",
             "MaxSessions 64",
             "LogLevel VERBOSE",
+            *self.sshd_options,
         ]
         (self.dir / "sshd_config").write_text("\n".join(lines) + "\n")
 
@@ -272,6 +285,18 @@ class SshLab:
         socat = ["socat", listen, "TCP:127.0.0.1:22"]
         self._ns_socat = _popen(["ip", "netns", "exec", self.netns, *socat])
         wait_until(sock.exists, timeout=10, what="socat unix socket")
+
+    def _start_auth_stand_in(self) -> None:
+        """A TCP listener in the namespace where the preflight's reach test is pointed."""
+        script = str(self.dir / "bin" / "port_holder.py")
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        cmd = [python, script, str(AUTH_STAND_IN_PORT), "http"]
+        _popen(["ip", "netns", "exec", self.netns, *cmd])  # ends with the namespace
+        wait_until(lambda: self._ns_listening(AUTH_STAND_IN_PORT), timeout=10, what="stand-in")
+
+    def sshd_pid(self) -> int:
+        """The listening sshd's pid (its mount namespace is the one sessions see)."""
+        return int((self.dir / "sshd.pid").read_text().split()[0])
 
     def sshd_running(self) -> bool:
         return self._sshd is not None and self._sshd.poll() is None

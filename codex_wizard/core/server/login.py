@@ -123,6 +123,23 @@ def url_state(url: str) -> str | None:
     return None
 
 
+def _lost_because(exc: Exception) -> str:
+    """'connection lost: Server not responding to keepalive'; asyncssh's own 'Connection lost'
+    is not said twice."""
+    words = str(exc).strip()
+    if not words or words.lower() == "connection lost":
+        return "connection lost"
+    return f"connection lost: {words}"
+
+
+_FATAL_PREFIXES = (
+    "Error logging in:",
+    "Error loading configuration:",
+    "Missing optional",
+    "Persist error:",  # after the callback: codex could not save the login, and waits on
+)
+
+
 def parse_login_line(line: str) -> SessionEvent | None:
     """What one line of `codex login` output means, if anything."""
     url = _word_with(line, "oauth/authorize")
@@ -144,7 +161,7 @@ def parse_login_line(line: str) -> SessionEvent | None:
             "codex is not on this PATH on the server (not installed, or only a login shell "
             "finds it): run `npm install -g @openai/codex` there, or check with doctor."
         )
-    if line.startswith(("Error logging in:", "Error loading configuration:", "Missing optional")):
+    if line.startswith(_FATAL_PREFIXES):
         return LoginError(line)
     return None
 
@@ -283,7 +300,7 @@ class LoginSession:
                     await self._url_ready(self._url)
                     self._url = None
         except ConnectionLost as exc:
-            reason, lost = printable(f"connection lost: {exc}"), True
+            reason, lost = printable(_lost_because(exc)), True
         if process.flooded:
             reason = f"codex login: {process.flood_reason}"
             await process.stop()

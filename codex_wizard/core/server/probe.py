@@ -25,8 +25,9 @@ from ..laptop.ports import (
 )
 from ..sanitize import clip, printable
 from ..tokens.auth import auth_path_for
+from .preflight import ServerPreflight, auth_address, parse_preflight, preflight_script
 from .remote import ConnectionLost, run_guarded
-from .shellenv import AUTO_ENV, ENV_FUNCS, Where, describe
+from .shellenv import AUTO_ENV, ENV_FUNCS, TAKEOVER_GUARD, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
 NODE_RECOMMENDED_MAJOR = 22
@@ -51,6 +52,7 @@ versions() {
 }
 differs() { [ -n "$1" ] && [ "$1" != "$PATH" ] && [ "$1" != "$2" ]; }
 mark os; uname -sm 2>/dev/null
+mark taken_over; printf '%s\n' "${cw_taken-}"
 mark home; printf '%s\n' "$HOME"
 mark shell; printf '%s\n' "${SHELL:-}"
 mark codex_home; printf '%s\n' "${CODEX_HOME:-}"
@@ -69,15 +71,30 @@ if ! cw_finds "$PATH" codex node; then
     (PATH=$cw_ip; export PATH; versions interactive)
   fi
 fi
+if ! cw_finds "$PATH" codex && ! cw_finds "${cw_lp:-$PATH}" codex &&
+   ! cw_finds "${cw_ip:-$PATH}" codex; then
+  [ -n "${cw_known-}" ] || cw_handover
+  mark handover_shell; printf '%s\n' "${cw_hsh-}"
+  mark handover_status; printf '%s\n' "${cw_hs-}"
+  mark handover_path; printf '%s\n' "${cw_hp-}"
+  mark handover_codex_home; printf '%s\n' "${cw_hh-}"
+  if [ -n "${cw_hp-}" ]; then (PATH=$cw_hp; export PATH; versions handover); fi
+fi
 mark tools; for t in curl wget python3; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done
 if command -v ss >/dev/null 2>&1; then mark ss; ss -Hltnp 2>/dev/null
 elif command -v lsof >/dev/null 2>&1; then mark lsof; lsof -nP -iTCP -sTCP:LISTEN -Fpcn 2>/dev/null
 else mark proc; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 fi
-mark end
 """
-PROBE_SCRIPT = ENV_FUNCS + "\n" + PROBE_SCRIPT
+_END = 'mark end\n[ -z "${cw_taken-}" ] || exit 0\n'  # a shell that took over: no lifeline
+PROBE_SCRIPT = TAKEOVER_GUARD + ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
 """Run by POSIX sh; finds the shells' environment itself unless `cw_known` says it is known."""
+
+
+def probe_script(reach: tuple[str, int], codex_home: str | None = None) -> str:
+    """PROBE_SCRIPT with the login's preflight (core/server/preflight.py) before its end."""
+    return PROBE_SCRIPT.removesuffix(_END) + preflight_script(reach, codex_home) + _END
+
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -143,6 +160,12 @@ class ProbeResult:
     interactive_path: str | None = None
     interactive_codex_home: str = ""
     interactive_status: str = ""
+    handover_shell: str = ""
+    handover_path: str | None = None
+    handover_codex_home: str = ""
+    handover_status: str = ""
+    taken_over: str = ""  # the shell an rc file exec'd for every command, reading this probe
+    preflight: ServerPreflight = field(default_factory=ServerPreflight)
 
     @property
     def needs_login_path(self) -> bool:
@@ -155,9 +178,12 @@ class ProbeResult:
 
     def path_for(self, tool: ToolInfo) -> str | None:
         """The PATH that found `tool`; None for the plain PATH (or when nothing found it)."""
-        if not tool.found or tool.where is Where.PATH:
-            return None
-        return self.login_path if tool.where is Where.LOGIN else self.interactive_path
+        paths = {
+            Where.LOGIN: self.login_path,
+            Where.INTERACTIVE: self.interactive_path,
+            Where.HANDOVER: self.handover_path,
+        }
+        return paths.get(tool.where) if tool.found else None
 
     @property
     def tools_path(self) -> str | None:
@@ -167,10 +193,15 @@ class ProbeResult:
     @property
     def codex_home(self) -> str:
         """CODEX_HOME as the user's shells set it ("" = unset: ~/.codex)."""
+        if self.codex.where is Where.HANDOVER and self.handover_codex_home:
+            return self.handover_codex_home
         return self.interactive_codex_home or self.login_codex_home or self.codex_home_env
 
     def found_in(self, tool: ToolInfo) -> str:
-        """'plain PATH', 'login shell (bash)', 'interactive shell zsh'."""
+        """'plain PATH', 'login shell (bash)', 'interactive shell zsh', 'interactive shell zsh
+        that ~/.bashrc starts'."""
+        if tool.where is Where.HANDOVER:
+            return f"{describe(Where.INTERACTIVE, self.handover_shell)} that bash's rc files start"
         return describe(tool.where, self.shell)
 
     def searched(self) -> str:
@@ -183,6 +214,10 @@ class ProbeResult:
                 places.append(name)
             elif status in _STATUS_WORDS:
                 places.append(f"{name}: {_STATUS_WORDS[status]}")
+        if self.handover_shell:
+            name = f"{describe(Where.INTERACTIVE, self.handover_shell)} that bash's rc files start"
+            words = _STATUS_WORDS.get(self.handover_status)
+            places.append(f"{name}: {words}" if words else name)
         return ", ".join(places)
 
     def known_env(self) -> str:
@@ -195,6 +230,10 @@ class ProbeResult:
             "cw_is": self.interactive_status,
             "cw_ip": self.interactive_path or "",
             "cw_ih": self.interactive_codex_home,
+            "cw_hsh": self.handover_shell,
+            "cw_hs": self.handover_status,
+            "cw_hp": self.handover_path or "",
+            "cw_hh": self.handover_codex_home,
         }
         return "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
 
@@ -232,7 +271,12 @@ def _parse_tool(name: str, body: str | None, where: Where) -> ToolInfo | None:
     )
 
 
-_SECTION_OF = {Where.PATH: "plain", Where.LOGIN: "login", Where.INTERACTIVE: "interactive"}
+_SECTION_OF = {
+    Where.PATH: "plain",
+    Where.LOGIN: "login",
+    Where.INTERACTIVE: "interactive",
+    Where.HANDOVER: "handover",
+}
 
 
 def _tool(sections: dict[str, str], name: str) -> ToolInfo:
@@ -284,6 +328,12 @@ def parse_probe_output(text: str) -> ProbeResult:
         interactive_path=sections.get("interactive_path") or None,
         interactive_codex_home=sections.get("interactive_codex_home", ""),
         interactive_status=sections.get("interactive_status", ""),
+        handover_shell=sections.get("handover_shell", ""),
+        handover_path=sections.get("handover_path") or None,
+        handover_codex_home=sections.get("handover_codex_home", ""),
+        handover_status=sections.get("handover_status", ""),
+        taken_over=sections.get("taken_over", ""),
+        preflight=parse_preflight(sections),
     )
 
 
@@ -300,14 +350,20 @@ _KNOWN_ENV: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 """Per connection: what its first probe's shells said (ProbeResult.known_env)."""
 
 
-async def probe_server(conn) -> ProbeResult:  # conn: ServerConnection (no import cycle)
-    """Run the batched probe over the connection: one exec channel, one round trip.
+async def probe_server(
+    conn,  # ServerConnection (no import cycle)
+    *,
+    codex_home: str | None = None,
+    reach: tuple[str, int] | None = None,
+) -> ProbeResult:
+    """Run the batched probe over the connection: one exec channel, one round trip, with the
+    login's preflight (CODEX_HOME as `codex_home` or the shells say, `reach` or auth.openai.com).
 
     The user's login and interactive shells run in the first probe of a connection only. The
     output is bounded (each version in 1 KB on the server, the whole in PROBE_MAX_OUTPUT here)
     and everything the probe started is killed when it ends or we give up.
     """
-    script = _KNOWN_ENV.get(conn, "") + PROBE_SCRIPT
+    script = _KNOWN_ENV.get(conn, "") + probe_script(reach or auth_address(), codex_home)
     try:
         result = await run_guarded(conn, script, timeout=PROBE_TIMEOUT, max_output=PROBE_MAX_OUTPUT)
     except TimeoutError:

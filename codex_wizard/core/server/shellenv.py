@@ -19,6 +19,8 @@ SHELL_TIMEOUT = 8
 
 _SH_FAMILY = "bash|zsh|ksh|ksh93|mksh|pdksh|dash|sh|ash|yash|busybox"
 
+_HANDOVER_SHELLS = "zsh|bash|fish|ksh|mksh|yash|tcsh|csh"
+
 _FUNCS = (
     # cw_flags l|i: the flags making $SHELL a login (l) / interactive login (i) shell running -c
     # (csh cannot be a login shell with -c: it reads ~/.cshrc, ~/.tcshrc anyway).
@@ -57,10 +59,25 @@ _FUNCS = (
     'if cw_finds "$PATH" codex node || cw_finds "${cw_lp:-$PATH}" codex node; '
     'then cw_rc_home || return 0; fi; [ "$cw_ls" = timeout ] && cw_is=skipped && return 0; '
     "cw_shell i; cw_is=$cw_rs; cw_ip=$cw_rp; cw_ih=$cw_rh; }",
+    # cw_handover: a bash rc file that hands over to another shell (`exec zsh -l`): that shell,
+    # run as an interactive login shell, sets cw_hp/cw_hh/cw_hs like cw_env (cw_hsh: its path).
+    "cw_handover() { cw_hp=; cw_hh=; cw_hs=; cw_hsh=$(sed -n -E "
+    "'s/^[^#]*(^|[;&|[:space:]])exec[[:space:]]+(-[^[:space:]]+[[:space:]]+)*"
+    "([^-][^[:space:]]*).*/\\3/p' "
+    '"$HOME/.bashrc" "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile" 2>/dev/null '
+    f"| grep -E '(^|/)({_HANDOVER_SHELLS})$' | head -n 1); "
+    '[ -n "$cw_hsh" ] && cw_hsh=$(command -v "$cw_hsh") || { cw_hsh=; return 0; }; '
+    "cw_save=$SHELL; SHELL=$cw_hsh; cw_shell i; cw_hs=$cw_rs; cw_hp=$cw_rp; cw_hh=$cw_rh; "
+    "SHELL=$cw_save; }",
 )
 ENV_FUNCS = "; ".join(_FUNCS) + "; "
 """Defines cw_env, which sets cw_lp/cw_lh/cw_ls (login shell PATH, CODEX_HOME, how it went) and
 cw_ip/cw_ih/cw_is (the same for the interactive login shell, when it had to run)."""
+
+TAKEOVER_GUARD = 'if [ -n "${ZSH_VERSION-}" ]; then emulate sh; cw_taken=zsh; fi\n'
+"""The probe's first line. With `exec zsh -l` unguarded in ~/.bashrc, the bash sshd starts for
+`sh -s` reads ~/.bashrc and hands over to a zsh that reads the probe from stdin: it then runs in
+sh emulation and says so (cw_taken), since such a server runs no command given to ssh."""
 
 AUTO_ENV = (
     ENV_FUNCS + "cw_env; "
@@ -77,6 +94,7 @@ class Where(StrEnum):
     PATH = "plain PATH"
     LOGIN = "login shell"
     INTERACTIVE = "interactive shell"
+    HANDOVER = "shell an rc file starts"
 
 
 def shell_name(shell: str) -> str:
