@@ -7,6 +7,8 @@ commands run here, in a temporary directory, so the place script is tested for r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -257,8 +259,7 @@ class LocalConn:
         binary: bool = False,
     ) -> SimpleNamespace:
         self.commands.append(command)
-        env = {**os.environ, "HOME": str(self.home), "SHELL": "/bin/sh"}
-        env.pop("CODEX_HOME", None)
+        env = self._env()
         done = subprocess.run(
             command,
             shell=True,
@@ -270,6 +271,53 @@ class LocalConn:
             timeout=timeout,
         )
         return SimpleNamespace(stdout=done.stdout, stderr=done.stderr, exit_status=done.returncode)
+
+    async def start_process(self, command: str, *, pty: bool, binary: bool = False) -> LocalProcess:
+        """ServerConnection.start_process, here: stderr into stdout, bytes, stdin left open."""
+        assert binary and not pty, "the token reads run bounded, in bytes, without a PTY"
+        self.commands.append(command)
+        process = await asyncio.create_subprocess_shell(
+            command,
+            cwd=self.home,
+            env=self._env(),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        return LocalProcess(process)
+
+    def is_closed(self) -> bool:
+        return False
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "HOME": str(self.home), "SHELL": "/bin/sh"}
+        env.pop("CODEX_HOME", None)
+        return env
+
+
+class LocalProcess:
+    """The part of asyncssh's SSHClientProcess that GroupProcess uses, over a local process."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+        self.stdin = process.stdin
+        self.stdout = process.stdout
+        self.exit_signal = None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._process.returncode
+
+    async def wait_closed(self) -> None:
+        await self._process.wait()
+
+    def close(self) -> None:
+        """The channel closes: stdin ends (the guarded run's lifeline) and the process goes."""
+        if self.stdin is not None and not self.stdin.is_closing():
+            self.stdin.close()
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
 
 
 @pytest.fixture

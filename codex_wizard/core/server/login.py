@@ -42,8 +42,10 @@ from .remote import KEPT_LINES, ConnectionLost, GroupProcess, group_command
 from .tunnel import PortBusyError, Tunnel, TunnelEvent, TunnelRefused, TunnelRequest
 
 DEFAULT_LOGIN_PORT = 1455
-LOGIN_MAX_OUTPUT = 64 * 1024
-"""Characters `codex login` may write before it is stopped as a flood (it writes about 1 KB)."""
+LOGIN_MAX_OUTPUT = 16 * 1024 * 1024
+"""Characters `codex login` may write before it is stopped as a flood. codex writes about 1 KB,
+but a wrapper or rc file may print megabytes of noise before it and the login must still work
+(tests/test_bad_input.py); memory is bounded anyway (lines cut, the last ones kept)."""
 CALLBACK_PATH = "/auth/callback"
 
 AUTHORIZE_PATH = "/oauth/authorize"
