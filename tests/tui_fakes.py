@@ -176,6 +176,11 @@ class FakeSession:
     async def start(self) -> None:
         self.started = True
 
+    @property
+    def local_ports(self) -> set[int]:
+        tunnel = self.tunnel
+        return {tunnel.local_port} if tunnel and tunnel.listening and not self.closed else set()
+
     def push(self, event: Any) -> None:
         self.queue.put_nowait(event)
 

@@ -203,6 +203,11 @@ class LoginFlow:
     async def local_owners(self, ports: list[int]) -> dict[int, PortOwner | None]:
         return await asyncio.to_thread(self.services.local_port_owners, ports)
 
+    def holds_local_port(self, port: int) -> bool:
+        """Our own login's tunnel listens on `port` here (it stays up after codex exits, for
+        the browser's last page): not a pending login to stop, a new login replaces it."""
+        return self.session is not None and port in self.session.local_ports
+
     async def stop_pending_login(self, port: int) -> bool:
         """GET /cancel to what holds the port here; True once the port is free."""
         return await self.services.cancel_pending_login(port) and bool(

@@ -259,6 +259,15 @@ class LoginSession:
         self._process = process
         self._reader = asyncio.create_task(self._read_output())
 
+    @property
+    def local_ports(self) -> set[int]:
+        """The ports this session's tunnels listen on here (until close())."""
+        return {
+            tunnel.local_port
+            for tunnel in self._tunnels.values()
+            if isinstance(tunnel, Tunnel) and tunnel.listening
+        }
+
     async def events(self) -> AsyncIterator[SessionEvent]:
         """Events in order, ending with LoginExited."""
         while True:

@@ -85,8 +85,22 @@ class TunnelScreen(StepScreen):
             self.query_one("#next", Button).focus()  # Enter leads to the other ways in
 
     def local_owner(self):
+        """What holds the login port here, unless nothing or our own last login's tunnel."""
+        return None if self.ours() else self.held_by()
+
+    def held_by(self):
         owners = self.wizard.state.local_owners or {}
         return owners.get(self.local_port) if self.local_port else None
+
+    def ours(self) -> bool:
+        """The port is held by this wizard's tunnel of its last login (it stays up after the
+        login for the browser's last page): a new login closes it and listens again."""
+        flow = self.wizard.state.flow
+        return (
+            self.held_by() is not None
+            and flow is not None
+            and flow.holds_local_port(self.local_port)
+        )
 
     def render_checks(self) -> None:
         state = self.wizard.state
@@ -98,8 +112,12 @@ class TunnelScreen(StepScreen):
             fields.append(("This computer", "checking…", "dim"))
         else:
             owner = self.local_owner()
-            style = "ok" if owner is None else ("warn" if looks_like_codex(owner) else "bad")
-            fields.append((f"This computer :{local}", owner_text(local, owner), style))
+            if self.ours():
+                found, style = "held by this wizard's last login; a new login takes it over", "ok"
+            else:
+                found = owner_text(local, owner)
+                style = "ok" if owner is None else ("warn" if looks_like_codex(owner) else "bad")
+            fields.append((f"This computer :{local}", found, style))
         probe = state.probe
         if probe is not None:
             server = check_server_ports(probe.port_owners)
