@@ -14,12 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from ..messages import GoBack, WorkFailed
 from ..state import Step
-from ..widgets.chrome import StepIndicator, TopBar
+from ..widgets.chrome import StepIndicator, TopBar, WizardFooter
 
 if TYPE_CHECKING:
     from ..protocol import Wizard
@@ -76,7 +76,7 @@ class StepScreen(Screen):
             yield Button("‹ Back", id="back", disabled=self.STEP == Step.HOST)
             yield Static("", id="nav-note")
             yield Button(f"{self.NEXT_LABEL} ›", id="next", variant="primary")
-        yield Footer()
+        yield WizardFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

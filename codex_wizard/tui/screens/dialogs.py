@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from ...core.ssh.types import HostKeyInfo, remove_entry_command
 from ..messages import BackToHosts, Reconnect
 from ..state import LostConnection
-from ..widgets.chrome import TopBar
+from ..widgets.chrome import TopBar, WizardFooter
 
 if TYPE_CHECKING:
     from ..protocol import Wizard
@@ -208,7 +208,7 @@ class _ProblemScreen(Screen):
             yield Static(Text(self.todo), id="problem-todo")
         with Horizontal(id="nav"):
             yield from self.nav_buttons()
-        yield Footer()
+        yield WizardFooter()
 
     def nav_buttons(self) -> ComposeResult:
         yield Button("‹ Back", id="back", disabled=not self.can_go_back)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.widgets import Footer, Static
 
 from ..state import Step
 
@@ -30,21 +31,49 @@ class TopBar(Static):
 
 
 class StepIndicator(Static):
-    """`✓ 1 Host › ✓ 2 Connect › ● 3 Install › 4 Tunnel …`."""
+    """`✓ 1 Host › ✓ 2 Connect › ● 3 Install › 4 Tunnel …`, all six steps whatever the width:
+    narrower separators first, then the steps done lose their titles (`✓ 1 › ✓ 2 › …`)."""
 
     def __init__(self, step: Step, **kwargs) -> None:
         super().__init__(**kwargs)
         self.step = step
 
     def render(self) -> Text:
+        width = self.content_size.width
+        forms = [(sep, short) for short in (False, True) for sep in ("  ›  ", " › ", "›")]
+        for sep, short in forms:
+            text = self._text(sep, short)
+            if not width or text.cell_len <= width:
+                return text
+        return text
+
+    def _text(self, sep: str, short_done: bool) -> Text:
         text = Text()
         for index, step in enumerate(Step):
             if index:
-                text.append("  ›  ", style="dim")
+                text.append(sep, style="dim")
             if step < self.step:
-                text.append(f"✓ {step.value} {step.title}", style="dim")
+                label = f"✓ {step.value}" if short_done else f"✓ {step.value} {step.title}"
+                text.append(label, style="dim")
             elif step == self.step:
                 text.append(f"● {step.value} {step.title}", style="bold reverse")
             else:
                 text.append(f"{step.value} {step.title}", style="dim")
         return text
+
+
+class WizardFooter(Footer):
+    """The footer's keys, all of them when wide. Narrower than WIDE columns it is compact and
+    leaves out Next (the Next button on show says it, Enter presses it), so that the step's
+    own keys and ^q Quit stay in view at 80 columns."""
+
+    WIDE = 100
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if getattr(widget, "action", None) == "next":  # a FooterKey
+                widget.add_class("-next")
+            yield widget
+
+    def on_resize(self) -> None:
+        self.compact = self.size.width < self.WIDE
