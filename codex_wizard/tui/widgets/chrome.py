@@ -64,15 +64,17 @@ class StepIndicator(Static):
 
 class WizardFooter(Footer):
     """The footer's keys, all of them when wide. Narrower than WIDE columns it is compact and
-    leaves out Next (the Next button on show says it, Enter presses it), so that the step's
-    own keys and ^q Quit stay in view at 80 columns."""
+    leaves out Next (the Next button on show says it, Enter presses it), and ^q Quit keeps
+    its place at the right edge: the step's own keys fill what is left (at 80 columns, all of
+    them on most steps)."""
 
     WIDE = 100
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
-            if getattr(widget, "action", None) == "next":  # a FooterKey
-                widget.add_class("-next")
+            action = getattr(widget, "action", None)  # a FooterKey's
+            if action in ("next", "quit"):
+                widget.add_class(f"-{action}")
             yield widget
 
     def on_resize(self) -> None:
