@@ -308,7 +308,9 @@ def test_signal_while_connecting(sig: signal.Signals, tmp_path: Path) -> None:
 def test_signal_while_waiting_for_the_url(lab: SshLab, sig: signal.Signals) -> None:
     """codex login has started (and the probe runs) but has not printed its URL yet."""
     lab.install_codex("fake", "path")
-    lab.set_fake_knobs(startup_delay_s=60)
+    # Only the login is slow: the probe and its preflight (`codex --version`, `codex login
+    # status`) answer first, as they must before any login starts.
+    lab.set_fake_knobs(login_delay_s=60)
     with cli(lab, "login", "lab", "--no-tui") as run:
         run.wait_for("Connecting to lab")
         assert wait_for_server(lab, "codex login", gone=False, timeout=30), run.lines

@@ -68,6 +68,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "version_line": f"codex-cli {VERSION}",  # what `codex --version` prints
     "launcher": True,  # two processes (launcher + "native"), like the npm package on Node < 22
     "startup_delay_s": 0.0,  # before anything is printed (first run after install: ~3 s)
+    "login_delay_s": 0.0,  # `codex login` only, before its URL: a login that is slow to start
     "warning": None,  # an extra `WARNING: ...` line first on stderr
     "bind_attempts": 10,  # per port, like the real bind loop
     "bind_retry_s": 0.2,
@@ -683,6 +684,8 @@ def main(argv: list[str]) -> int:
     if k["ignores_hangup"]:  # the launcher forwards the hang-up; this one shrugs it off
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     time.sleep(float(k["startup_delay_s"]))
+    if argv == ["login"]:
+        time.sleep(float(k["login_delay_s"]))
     if k["warning"]:
         eprint(f"WARNING: {k['warning']}")
     return dispatch(argv, k)
