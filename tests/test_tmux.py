@@ -4,6 +4,7 @@ the lab printing its URL, a host-key question answered (or abandoned with Ctrl-C
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from codex_wizard.core.server.preflight import AUTH_ADDRESS_VARIABLE
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_cli import state_of
 from tests.test_e2e_core import browser_callback, no_codex_left
@@ -44,6 +46,10 @@ class Tmux:
             "LANG": "C.UTF-8",
             "PS1": f"{PROMPT} ",
         }
+        # The offline lab's stand-in for auth.openai.com (tests/conftest.py): the preflight's
+        # reach test must find it in the terminal too, or every login stops before its URL.
+        if AUTH_ADDRESS_VARIABLE in os.environ:
+            env[AUTH_ADDRESS_VARIABLE] = os.environ[AUTH_ADDRESS_VARIABLE]
         shell = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), "bash", "--norc"]
         self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height))
         self.tmux("set-option", "-g", "set-clipboard", "on")
