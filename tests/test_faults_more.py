@@ -345,13 +345,14 @@ esac
 
 @SIGNALS
 def test_signal_while_probing(lab: SshLab, sig: signal.Signals) -> None:
-    """The URL is out and the install probe is still running on the server."""
+    """The install probe (and its preflight) is still running on the server: since the
+    preflight, it runs before codex login starts, so no URL is out yet."""
     lab.install_codex("fake", "path")
     lab.write_server_file("bin/node", SLOW_NODE, mode=0o755)
     with cli(lab, "login", "lab", "--no-tui") as run:
-        run.wait_for("Waiting for the browser")
+        run.wait_for("Connecting to lab")
         assert wait_for_server(lab, "sleep 30", gone=False, timeout=30)  # the probe's node
-        assert not any(line.startswith("Server:") for line in run.lines)
+        assert not any(URL_LINE.match(line) for line in run.lines)
         interrupted(run, sig)
     no_codex_login(lab)
 
