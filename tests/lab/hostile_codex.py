@@ -100,6 +100,9 @@ def main() -> None:
     how = mode()
     if sys.argv[1:2] == ["--version"]:
         version(how)
+    elif sys.argv[1:] == ["login", "status"]:  # the preflight's check: as real codex answers
+        print("Not logged in", file=sys.stderr)
+        sys.exit(1)
     elif sys.argv[1:2] == ["login"]:
         login(how)
     else:
