@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by scripts/run, scripts/test and scripts/bench (from the repository's root):
-# `venv_from_lock run|test` makes .venv hold exactly requirements/<run|test>.lock's versions,
+# `venv_from_lock run|test` makes .venv hold exactly requirements-<run|test>.lock's versions,
 # each file checked against the lock's sha256, plus this package (editable).
 #
 # Idempotent: .venv/codex-wizard.lock keeps a copy of the lock and pyproject.toml it was set up
@@ -16,11 +16,11 @@ _set_up_from() {  # lock: is .venv set up from this lock and the present pyproje
 }
 
 venv_from_lock() {  # run|test
-    local lock="requirements/$1.lock"
-    if _set_up_from "$lock" || { [ "$1" = run ] && _set_up_from requirements/test.lock; }; then
+    local lock="requirements-$1.lock"
+    if _set_up_from "$lock" || { [ "$1" = run ] && _set_up_from requirements-test.lock; }; then
         return 0
     fi
-    if ! { [ "$1" = test ] && _set_up_from requirements/run.lock; }; then
+    if ! { [ "$1" = test ] && _set_up_from requirements-run.lock; }; then
         python3 -m venv --clear .venv
     fi
     # No `pip install --upgrade pip`: the venv's own pip does, and nothing unlocked is fetched.
