@@ -177,7 +177,12 @@ class LoginFlow:
         if forwarding is not None:
             await forwarding
             self.forwarding = self.forwardings[self.landing_port]  # now that the probe said
-        self.checks = login_checks(self.probe, self.forwardings if tunnel else None, self.label)
+        self.checks = login_checks(
+            self.probe,
+            self.forwardings if tunnel else None,
+            self.label,
+            user_prefix=self.user_prefix,
+        )
         self._changed()
         if (failed := first_failure(self.checks)) is not None:
             kind = FailureKind.of_check(failed.name)

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from .install.plan import codex_runs_without_node
 from .laptop.ports import CODEX_PORTS
+from .server.actions import USER_PREFIX
 from .server.preflight import CodexHomeState, ServerPreflight, auth_address
 from .server.probe import (
     NODE_RECOMMENDED_MAJOR,
@@ -262,14 +263,33 @@ def check_codex(codex: ToolInfo, probe: ProbeResult | None = None) -> Check:
     return Check("codex", Verdict.PASS, f"codex {codex.version} ({codex.path})")
 
 
+def user_prefix_codex_check() -> Check:
+    """codex, installed by us into ~/.local/bin this session: the probe's PATH does not have
+    it, but codex-wizard runs it from there (LoginFlow.user_prefix)."""
+    return Check(
+        "codex",
+        Verdict.WARN,
+        f"installed in {USER_PREFIX}/bin, which is not on the server's PATH; "
+        "codex-wizard adds it for this session",
+        "For your own shells: echo 'export PATH=$HOME/.local/bin:$PATH' >> ~/.profile",
+    )
+
+
 def login_checks(
-    probe: ProbeResult | None, forwardings: dict[int, ForwardingCheck] | None, host: str
+    probe: ProbeResult | None,
+    forwardings: dict[int, ForwardingCheck] | None,
+    host: str,
+    *,
+    user_prefix: bool = False,
 ) -> list[Check]:
-    """What a login must pass before its URL: codex runs, the server's side of the preflight,
-    and (`forwardings` given: a tunnel) the forward of the port codex will take."""
+    """What a login must pass before its URL: codex runs (from ~/.local/bin when `user_prefix`:
+    we installed it there), the server's side of the preflight, and (`forwardings` given: a
+    tunnel) the forward of the port codex will take."""
     checks: list[Check] = []
     if probe is not None:
-        if not codex_runs_without_node(probe):
+        if user_prefix and not probe.codex.found:
+            checks.append(user_prefix_codex_check())
+        elif not codex_runs_without_node(probe):
             checks += [check_node(probe.node, probe), check_codex(probe.codex, probe)]
         checks += server_checks(probe, auth_address(), host)
     if forwardings is not None:

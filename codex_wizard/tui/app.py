@@ -298,6 +298,7 @@ class WizardApp(StepRouting, App[int]):
     async def action_quit(self, interrupted: bool = False) -> None:
         """Quit (Ctrl-C: interrupted), noting how the run ended before the server is forgotten."""
         self.ending = ending_of(self.state, interrupted=interrupted, now=self.now())
+        self.workers.cancel_all()  # the screens' work ends before the server is forgotten
         await self.close_all()
         self.exit(self.ending.exit_code, return_code=self.ending.exit_code)
 

@@ -16,6 +16,7 @@ from textual.worker import Worker
 from ...core.doctor import Check, Verdict, check_codex, check_npm, check_path, node_check
 from ...core.install.plan import standalone_reason
 from ...core.install.standalone import StandaloneResult
+from ...core.preflight import user_prefix_codex_check
 from ...core.server.actions import USER_PREFIX, install_args, install_env
 from ...core.server.probe import ProbeResult
 from ..messages import GoTo
@@ -44,13 +45,7 @@ def install_checks(
         return [check_os(probe), node, check_npm(probe.npm, probe), codex, path]
     codex = check_codex(probe.codex, probe)
     if user_prefix and codex.verdict is Verdict.FAIL and not probe.codex.found:
-        codex = Check(
-            "codex",
-            Verdict.WARN,
-            f"installed in {USER_PREFIX}/bin, which is not on the server's PATH; "
-            "codex-wizard adds it for this session",
-            "For your own shells: echo 'export PATH=$HOME/.local/bin:$PATH' >> ~/.profile",
-        )
+        codex = user_prefix_codex_check()
     return [
         check_os(probe),
         node_check(probe),
