@@ -17,7 +17,7 @@ from tests.test_structure import PACKAGE
 MOMENT = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
 WALL_CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today")}
 WALL_CLOCK_READS |= {("time", "time"), ("time", "time_ns"), ("time", "localtime")}
-ROUTED_THROUGH_CLOCK = ("core", "cli", "demo")
+ROUTED_THROUGH_CLOCK = ("core", "cli", "demo", "tui")
 
 
 def test_now_is_utc_and_moves_with_the_tests_clock(time_machine: TimeMachineFixture) -> None:

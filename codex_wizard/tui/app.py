@@ -18,7 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import Screen
 
+from ..core import clock
 from ..core.progress import LoginPhase, LoginProgress
 from ..core.ssh.hostlist import HostList
 from ..core.ssh.hosts import HostTarget
@@ -123,7 +124,7 @@ class WizardApp(StepRouting, App[int]):
     # ------------------------------------------------------------------ basics
 
     def now(self) -> datetime:
-        return self._now() if self._now else datetime.now(UTC)
+        return self._now() if self._now else clock.now()
 
     @property
     def backend(self) -> Services:
