@@ -17,7 +17,8 @@ import pytest
 
 from codex_wizard.core.laptop.ports import port_is_free
 from codex_wizard.core.logins.authfile import read_remote_auth
-from codex_wizard.core.logins.status import check_fleet, fleet_exit_code
+from codex_wizard.core.logins.status import fleet_exit_code
+from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread
 from codex_wizard.core.server.events import (
     CallbackSeen,
     LoginCancelled,
@@ -402,7 +403,7 @@ async def test_fleet_status_concurrently(lab: SshLab) -> None:
     lab.write_server_file(".codex/auth.json", make_auth_json(), mode=0o600)
     lab.server_path(".codex").chmod(0o700)
     targets = [HostTarget(name) for name in aliases] + [HostTarget("127.0.0.1", port=1)]
-    results = await check_fleet(targets, settings_for(lab), timeout=15)
+    results = await check_fleet_spread(targets, CheckJob(settings_for(lab), timeout=15))
     assert [r.state for r in results[:-1]] == [TokenState.OK] * 5
     assert results[-1].state is TokenState.ERROR and results[-1].error
     assert fleet_exit_code(results) == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_wizard.core.logins.status import check_fleet
+from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread
 from codex_wizard.core.server.events import PortsBusy, UrlReady
 from codex_wizard.core.server.login import LoginSession
 from codex_wizard.core.server.probe import ServerEnv
@@ -170,10 +170,9 @@ async def test_one_dead_host_does_not_hold_up_the_fleet(
     loop = asyncio.get_running_loop()
     start = loop.time()
     done_at: dict[str, float] = {}
-    results = await check_fleet(
+    results = await check_fleet_spread(
         targets,
-        settings_for(lab),
-        timeout=8,
+        CheckJob(settings_for(lab), timeout=8),
         on_result=lambda r: done_at.setdefault(r.host, loop.time() - start),
     )
     assert results[0].error and all(r.auth is not None for r in results[1:])

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import psutil
 
-from codex_wizard.core.logins.status import HostStatus, check_fleet
+from codex_wizard.core.logins.status import HostStatus
 from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread, processes_for
 from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.core.tokens.state import TokenState
@@ -36,7 +36,7 @@ def test_workers_give_what_one_process_gives(lab: SshLab) -> None:
         spread = await check_fleet_spread(
             targets, job, on_result=lambda r: seen.append(r.host), processes=3
         )
-        return spread, await check_fleet(targets, settings_for(lab))
+        return spread, await check_fleet_spread(targets, CheckJob(settings_for(lab)), processes=1)
 
     spread, alone = asyncio.run(both())
     assert [r.host for r in spread] == [t.name for t in targets]

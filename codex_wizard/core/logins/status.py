@@ -14,7 +14,7 @@ import os
 import stat
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,6 @@ from ..ssh.connection import connect
 from ..ssh.hosts import HostTarget
 from ..ssh.server import ServerConnection
 from ..ssh.types import ConnectError, ConnectErrorKind, ConnectSettings
-from ..tasks import gather_bounded
 from ..tokens.auth import MAX_AUTH_BYTES, AuthKind, AuthRecord, parse_auth_json
 from ..tokens.state import Storage, TokenState, describe_state, renews_on_use, token_state
 from .authfile import MACHINE_ID_FILES, AuthPlace, read_server_auth
@@ -297,34 +296,6 @@ def mark_shared(results: Sequence[HostStatus], local: HostStatus | None = None) 
 
 
 # ---------------------------------------------------------------------------- fleet
-
-
-async def check_fleet(
-    targets: Sequence[HostTarget],
-    settings: ConnectSettings,
-    *,
-    codex_home: str | None = None,
-    warn_days: float = 3.0,
-    timeout: float = DEFAULT_HOST_TIMEOUT,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    on_result: Callable[[HostStatus], None] | None = None,
-    local: HostStatus | None = None,
-) -> list[HostStatus]:
-    """check_host for every target at once (bounded), results in the targets' order, then
-    mark_shared across them and `local` (this computer's login, see local_login).
-
-    Each host has its own timeout, so one slow or dead host never holds the others up.
-    """
-
-    async def one(target: HostTarget) -> HostStatus:
-        result = await check_host(
-            target, settings, codex_home=codex_home, warn_days=warn_days, timeout=timeout
-        )
-        if on_result:
-            on_result(result)
-        return result
-
-    return mark_shared(await gather_bounded(targets, one, concurrency), local)
 
 
 def fleet_exit_code(results: Sequence[HostStatus]) -> int:

@@ -87,8 +87,10 @@ async def check_fleet_spread(
     local: HostStatus | None = None,
     processes: int | None = None,
 ) -> list[HostStatus]:
-    """check_fleet's results (in the targets' order, shared logins marked), checked over
-    `processes` processes (processes_for by default); on_result sees each as it comes."""
+    """check_host for every target (each with its own timeout, so a dead host holds no other
+    up), results in the targets' order with shared logins marked (mark_shared, `local` too),
+    checked over `processes` processes (processes_for by default); on_result sees each as it
+    comes."""
     count = processes or processes_for(len(targets))
     items = list(enumerate(targets))
     shares = [items[first::count] for first in range(count)]
@@ -125,7 +127,6 @@ async def _check_in_worker(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
         start_new_session=True,  # Ctrl-C reaches us; we end it
     )
     assert proc.stdin and proc.stdout and proc.stderr
