@@ -31,6 +31,7 @@ from codex_wizard.core.server.probe import ProbeError, ServerEnv, probe_server
 from codex_wizard.core.server.remote import MAX_LINE
 from codex_wizard.core.ssh.connection import connect
 from codex_wizard.core.ssh.hosts import parse_host_arg
+from codex_wizard.core.ssh.server import RUN_MAX_OUTPUT
 from codex_wizard.core.ssh.types import ConnectSettings
 from tests.lab.proc import LabError, wait_until
 from tests.lab.sshlab import SshLab
@@ -246,6 +247,24 @@ def test_no_invisible_character_reaches_the_terminal(lab: SshLab, command: tuple
     expected = "codex 0.169.0" if command[0] == "doctor" else "account  ada@example.com"
     assert expected in run.text  # the words are there, without what hid in them
     assert_bounded(run)
+
+
+# ------------------------------------------------------------ 4b. every other exec bounded
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+async def test_a_plain_exec_that_floods_is_given_up_not_read_on(lab: SshLab, stream: str) -> None:
+    """ServerConnection.run (the .npmrc read, push's `codex login status`, the relay, the
+    cleanups) keeps at most RUN_MAX_OUTPUT of an endless writer and returns, well before its
+    timeout, instead of reading on until memory or the timeout runs out."""
+    redirect = " >&2" if stream == "stderr" else ""
+    async with await connect(parse_host_arg(lab.alias), settings_for(lab)) as conn:
+        result = await conn.run(f"yes flood{redirect}", timeout=60)
+        assert result.flooded
+        assert result.exit_status is None
+        kept = getattr(result, stream)
+        assert RUN_MAX_OUTPUT - 65536 < len(kept) <= RUN_MAX_OUTPUT
+        assert (await conn.run("echo still here")).stdout == "still here\n"
 
 
 # ------------------------------------------------------------------ 5. nothing left behind

@@ -445,16 +445,16 @@ def test_remembered_hosts_save_failing_midway(
 
 def cut_push_input(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The push's bytes arrive cut in half (a connection dropping mid-copy, a full disk)."""
-    real_run = asyncssh.SSHClientConnection.run
+    real_create = asyncssh.SSHClientConnection.create_process
     cut: list[str] = []
 
-    async def run(self, command=None, *args, input=None, **kwargs):
+    async def create_process(self, command=None, *args, input=None, **kwargs):
         if command and "@@cwpush:" in command and isinstance(input, bytes):
             cut.append(command)
             input = input[: len(input) // 2]
-        return await real_run(self, command, *args, input=input, **kwargs)
+        return await real_create(self, command, *args, input=input, **kwargs)
 
-    monkeypatch.setattr(asyncssh.SSHClientConnection, "run", run)
+    monkeypatch.setattr(asyncssh.SSHClientConnection, "create_process", create_process)
     return cut
 
 

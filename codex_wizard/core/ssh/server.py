@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import asyncssh  # imported where it runs: the wizard's first frame doesn't wait for it
 
 __all__ = [
+    "RUN_MAX_OUTPUT",
+    "CompletedRun",
     "RoundTrips",
     "ServerConnection",
     "auth_behind_service_request",
@@ -239,6 +241,55 @@ def sign_file_keys_at_once() -> None:
     client._cw_signs_at_once = True
 
 
+RUN_MAX_OUTPUT = 1024 * 1024
+"""Bytes of stdout (and of stderr) ServerConnection.run keeps before it gives a command up."""
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """What ServerConnection.run collected: output as text (or bytes when binary), the exit
+    status (None when the command was given up or killed by a signal), and whether it flooded."""
+
+    stdout: Any
+    stderr: Any
+    exit_status: int | None
+    flooded: bool
+
+    @classmethod
+    def of(cls, out: bytes, err: bytes, process: Any, flooded: bool, binary: bool) -> CompletedRun:
+        def decode(data: bytes) -> str | bytes:
+            return data if binary else data.decode("utf-8", "replace")
+
+        status = None if flooded else process.exit_status
+        return cls(decode(out), decode(err), status, flooded)
+
+
+async def _read_both(process: Any, limit: int) -> tuple[bytes, bytes, bool]:
+    """stdout and stderr until both end, or until one passes limit bytes: then neither is read
+    on (whether it flooded is the third value). Raises what reading raises."""
+    kept = (bytearray(), bytearray())
+    flood = asyncio.Event()
+
+    async def read(stream: Any, buffer: bytearray) -> None:
+        while chunk := await stream.read(65536):
+            buffer += chunk
+            if len(buffer) > limit:
+                flood.set()
+                return
+
+    readers = asyncio.gather(read(process.stdout, kept[0]), read(process.stderr, kept[1]))
+    flooding = asyncio.ensure_future(flood.wait())
+    try:
+        await asyncio.wait({readers, flooding}, return_when=asyncio.FIRST_COMPLETED)
+        if readers.done():
+            readers.result()
+    finally:
+        readers.cancel()
+        flooding.cancel()
+        await asyncio.gather(readers, flooding, return_exceptions=True)  # nothing left unread
+    return bytes(kept[0][:limit]), bytes(kept[1][:limit]), flood.is_set()
+
+
 class ServerConnection:
     """The single SSH connection to one server, shared by probe, tunnel, login and SFTP."""
 
@@ -270,14 +321,26 @@ class ServerConnection:
         input: str | bytes | None = None,
         timeout: float = 30.0,
         binary: bool = False,
-    ) -> asyncssh.SSHCompletedProcess:
+        max_output: int = RUN_MAX_OUTPUT,
+    ) -> CompletedRun:
         """Run a command on the server and collect its output (never raises on exit code);
-        binary: bytes in and out instead of text."""
-        text = {"encoding": None} if binary else {}
+        binary: bytes in and out instead of text (else UTF-8, invalid bytes replaced).
+
+        The server is not trusted with our memory: stdout and stderr are each kept to
+        max_output bytes, and a command that writes more is given up (its channel closed,
+        `flooded` set) rather than read on. Raises TimeoutError, asyncssh.Error, OSError.
+        """
         self.round_trips.requests["exec"] += 1
-        return await asyncio.wait_for(
-            self.ssh.run(command, input=input, check=False, **text), timeout
-        )
+        async with asyncio.timeout(timeout):
+            data = input.encode() if isinstance(input, str) else input
+            process = await self.ssh.create_process(command, input=data, encoding=None)
+            try:
+                out, err, flooded = await _read_both(process, max_output)
+                if not flooded:
+                    await process.wait_closed()
+            finally:
+                process.close()
+        return CompletedRun.of(out, err, process, flooded, binary)
 
     async def start_process(
         self, command: str, *, pty: bool, binary: bool = False
