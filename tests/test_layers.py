@@ -13,7 +13,7 @@ from tests.test_structure import MODULES, graph
 
 CORE = "codex_wizard.core"
 LAYERS: list[set[str]] = [
-    {"sanitize", "files", "tasks", "clock"},
+    {"sanitize", "files", "tasks", "clock", "sshopts"},
     {"tokens", "laptop"},
     {"ssh"},
     {"server"},

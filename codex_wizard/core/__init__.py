@@ -8,5 +8,5 @@ It is made of layers; each part imports only the parts below it (tests/test_laye
     server/                               what runs on the server: probe, login, relay, tunnel
     ssh/                                  one connection to a host, as ssh_config and OpenSSH say
     tokens/  laptop/                      what an auth.json means; this computer's ports, browser
-    sanitize files tasks clock            below everything
+    sanitize files tasks clock sshopts    below everything
 """

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import psutil
 
+from ..sshopts import WITH_ARGUMENT, ssh_options
 from .ports import PortOwner
 
 __all__ = ["SshForward", "parse_ssh_forward", "ssh_forward_holding"]
 
-# ssh(1)'s options that take an argument (OpenSSH's getopt string).
-_WITH_ARGUMENT = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
 _PART = re.compile(r"\[[^\]]*\]|[^:]+")
 
 
@@ -58,16 +57,11 @@ def parse_ssh_forward(argv: list[str], pid: int, port: int) -> SshForward | None
     """The -L of argv (an ssh command line) that listens on port, with its destination."""
     options: dict[str, list[str]] = {}
     destination = None
-    args = iter(argv[1:])
-    for arg in args:
-        if not arg.startswith("-") or arg == "-":
-            destination = arg
-            break
-        for index, letter in enumerate(arg[1:], start=1):
-            if letter in _WITH_ARGUMENT:
-                value = arg[index + 1 :] or next(args, "")
-                options.setdefault(letter, []).append(value)
-                break
+    for letter, value in ssh_options(argv[1:]):
+        if not letter:
+            destination = value
+        elif letter in WITH_ARGUMENT:
+            options.setdefault(letter, []).append(value or "")
     if destination is None:
         return None
     for spec in options.get("L", []):

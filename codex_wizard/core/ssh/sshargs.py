@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..files import atomic_write
+from ..sshopts import ssh_options
 
 __all__ = ["SshArgsError", "config_line", "options_file", "ssh_option_lines"]
 
@@ -65,27 +66,19 @@ def _option_line(text: str) -> str:
 
 
 def _flag_lines(words: Sequence[str]) -> Iterator[str]:
-    """Walk words as ssh's getopt does: flags may be grouped (-4C), values attached (-p22)."""
-    index = 0
-    while index < len(words):
-        word = words[index]
-        index += 1
-        if not word.startswith("-") or word == "-":
-            raise SshArgsError(f"{word!r} is not an ssh option (a host or command is not taken)")
-        for position, flag in enumerate(word[1:], start=2):
-            if flag in VALUE_FLAGS:
-                value = word[position:]
-                if not value:
-                    if index == len(words):
-                        raise SshArgsError(f"-{flag} needs a value")
-                    value, index = words[index], index + 1
-                keyword = VALUE_FLAGS[flag]
-                yield config_line(keyword, value) if keyword else _option_line(value)
-                break
-            if flag in PLAIN_FLAGS:
-                yield PLAIN_FLAGS[flag]
-            elif flag not in IGNORED_FLAGS:
-                raise SshArgsError(f"ssh option -{flag} is not supported here")
+    """The config lines of ssh's options in words (walked as ssh's getopt does)."""
+    for flag, value in ssh_options(words):
+        if not flag:
+            raise SshArgsError(f"{value!r} is not an ssh option (a host or command is not taken)")
+        if flag in VALUE_FLAGS:
+            if value is None:
+                raise SshArgsError(f"-{flag} needs a value")
+            keyword = VALUE_FLAGS[flag]
+            yield config_line(keyword, value) if keyword else _option_line(value)
+        elif flag in PLAIN_FLAGS:
+            yield PLAIN_FLAGS[flag]
+        elif flag not in IGNORED_FLAGS:
+            raise SshArgsError(f"ssh option -{flag} is not supported here")
 
 
 def ssh_option_lines(words: Sequence[str]) -> list[str]:
