@@ -84,7 +84,11 @@ def test_auth_address_defaults_to_openai_and_takes_host_port() -> None:
 
 SECTIONS = {
     "pf.home": "dir=/home/u/.codex\nset=\nexists=yes\nwritable=yes\nfree_kb=12",
-    "pf.status": "exit=1\nError loading configuration: no /proc/self/exe available",
+    "pf.status": (  # real codex 0.169 and 0.171, in a chroot without /proc
+        "exit=1\nWARNING: proceeding, even though we could not create PATH aliases: no "
+        "/proc/self/exe available. Is /proc mounted?\nError loading configuration: no "
+        "/proc/self/exe available. Is /proc mounted?"
+    ),
     "pf.ca": "SSL_CERT_FILE missing /etc/nope.pem",
     "pf.reach": "exit=0\nvia=direct\nreach=ok",
     "pf.uid": "1000",
@@ -108,7 +112,8 @@ def test_each_finding_has_its_verdict() -> None:
     assert verdicts["login file"][0] is Verdict.FAIL and "full" in verdicts["login file"][1]
     assert verdicts["codex config"] == (
         Verdict.FAIL,
-        "`codex login status` says: Error loading configuration: no /proc/self/exe available",
+        "`codex login status` says: Error loading configuration: no /proc/self/exe available. "
+        "Is /proc mounted?",
     )
     assert (
         verdicts["auth server"][0] is Verdict.FAIL and "SSL_CERT_FILE" in verdicts["auth server"][1]

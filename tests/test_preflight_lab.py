@@ -25,6 +25,7 @@ from codex_wizard.core.server.login import url_state
 from codex_wizard.core.services import Services
 from tests.conftest import skip_or_fail
 from tests.lab.account import REAL_CODEX_KINDS, LabAccount, real_codex_problem
+from tests.lab.chroot import BusyboxChroot, chroot_unavailable_reason
 from tests.lab.proc import run, wait_until
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import LAB, ephemeral_ports, http_get_full, settings_for
@@ -355,3 +356,48 @@ async def test_broken_config_toml_shows_codexs_own_words(lab: SshLab, kind: str)
         lab.ssh_argv("codex login"), stdin=subprocess.DEVNULL, capture_output=True, text=True
     )
     assert "Error loading configuration" in done.stderr  # what the login itself would die of
+
+
+@pytest.fixture(scope="module")
+def chroot_lab(lab_prerequisites) -> Iterator[tuple[SshLab, BusyboxChroot]]:
+    """An sshd whose user lands in a busybox chroot without /proc (ChrootDirectory)."""
+    jail = BusyboxChroot()
+    lab = None
+    try:
+        jail.build()
+        lab = SshLab(sshd_options=jail.sshd_options()).start()
+        jail.add_user(lab.account)
+        yield lab, jail
+    finally:
+        if lab is not None:
+            lab.stop()
+        jail.remove()
+
+
+PROC_MISSING = "Error loading configuration: no /proc/self/exe available"
+"""What codex 0.169 and 0.171 (their static musl binary) say in a chroot without /proc, to
+`codex login status` and to `codex login` alike (after a WARNING about its PATH aliases)."""
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_CODEX_KINDS))
+async def test_chroot_without_proc_stops_before_the_url_with_codexs_words(
+    chroot_lab: tuple[SshLab, BusyboxChroot], kind: str
+) -> None:
+    lab, jail = chroot_lab
+    problem = chroot_unavailable_reason(REAL_CODEX_KINDS[kind])
+    if problem:
+        skip_or_fail(problem)
+    lab.reset()
+    jail.reset_home(lab.account)
+    jail.install_codex(REAL_CODEX_KINDS[kind])
+    done = subprocess.run(
+        lab.ssh_argv("codex login"), stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    assert PROC_MISSING in done.stderr and done.returncode == 1  # what the login dies of
+    pair = await doctor_then_login(lab)
+    config = pair.check("codex config")
+    assert config.verdict is Verdict.FAIL and PROC_MISSING in config.found, pair
+    assert "WARNING" not in config.found
+    assert pair.check("codex").verdict is Verdict.PASS  # `codex --version` works there
+    assert not pair.next_is_login
+    assert_stopped_before_url(pair, FailureKind.SERVER, PROC_MISSING)

@@ -130,18 +130,29 @@ def _home_check(home: CodexHomeState, user_home: str) -> Check:
     return Check("login file", Verdict.PASS, f"{where} writable{free}")
 
 
+def _error_line(output: str) -> str | None:
+    """codex's error among its lines: without /proc it first warns ("WARNING: proceeding, even
+    though we could not create PATH aliases: no /proc/self/exe available...") and then says
+    what stops it ("Error loading configuration: no /proc/self/exe available...")."""
+    lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
+    return next((line for line in lines if not line.startswith("WARNING")), None) or next(
+        iter(lines), None
+    )
+
+
 def _config_check(pre: ServerPreflight) -> Check:
     answer = pre.login_status
     if answer is None:
         return Check("codex config", Verdict.SKIP, "codex not found")
-    first = answer.output.splitlines()[0] if answer.output else "no output"
+    said = [line for line in answer.output.splitlines() if not line.startswith("WARNING")]
+    first = (said or answer.output.splitlines() or ["no output"])[0]
     if answer.exit_code is None:
         return Check("codex config", Verdict.WARN, "`codex login status` did not answer in time")
-    if "error" in answer.output.lower():
+    if (error := _error_line(answer.output)) is not None:
         return Check(
             "codex config",
             Verdict.FAIL,
-            f"`codex login status` says: {first}",
+            f"`codex login status` says: {error}",
             "codex cannot load its configuration: fix what it names (config.toml under "
             "CODEX_HOME, a /proc it needs), then log in.",
         )
