@@ -14,7 +14,12 @@ import pytest
 
 from codex_wizard.core.laptop.ports import PortOwner
 from codex_wizard.core.preflight import Verdict, forwarding_check, landing_port, server_checks
-from codex_wizard.core.server.preflight import _REACH_PY, auth_address, parse_preflight
+from codex_wizard.core.server.preflight import (
+    _REACH_PY,
+    CaFile,
+    auth_address,
+    parse_preflight,
+)
 from codex_wizard.core.server.probe import ProbeResult
 from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
 
@@ -101,7 +106,7 @@ def test_sections_parse_into_what_the_checks_need() -> None:
     pre = parse_preflight(SECTIONS)
     assert pre.codex_home.free_kb == 12 and pre.codex_home.writable
     assert pre.login_status is not None and pre.login_status.exit_code == 1
-    assert pre.ca_files == (("SSL_CERT_FILE", "/etc/nope.pem", False),)
+    assert pre.ca_file == CaFile("SSL_CERT_FILE", "/etc/nope.pem", "missing")
     assert pre.other_users_login(1455) is not None and pre.other_users_login(1455).user == "bob"
     assert parse_preflight({}).checked is False
 
@@ -176,3 +181,29 @@ def test_an_odd_login_status_exit_is_doubtful_not_fatal() -> None:
     probe = ProbeResult(preflight=parse_preflight(sections))
     config = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "codex config")
     assert config.verdict is Verdict.WARN and "exited 3" in config.found
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("SSL_CERT_FILE missing /etc/nope.pem", "does not exist"),
+        ("CODEX_CA_CERTIFICATE directory /etc", "is a directory"),
+        ("CODEX_CA_CERTIFICATE unreadable /root/ca.pem", "you cannot read"),
+        ("SSL_CERT_FILE nocerts /etc/hostname", "Failed to load CA certificates from"),
+    ],
+)
+def test_the_ca_file_codex_would_fail_on_is_named_with_push_auth(line: str, words: str) -> None:
+    sections = {**SECTIONS, "pf.ca": line}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    reach = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "auth server")
+    variable, _, path = line.split(" ", 2)
+    assert reach.verdict is Verdict.FAIL and words in reach.found
+    assert f"{variable} names {path}" in reach.found and f"selected by {variable}" in reach.found
+    assert "push-auth lab --fresh" in reach.fix
+
+
+def test_a_good_ca_file_is_no_finding() -> None:
+    sections = {**SECTIONS, "pf.ca": "CODEX_CA_CERTIFICATE ok /etc/ssl/certs/ca.crt"}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    reach = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "auth server")
+    assert reach.verdict is Verdict.PASS

@@ -237,7 +237,8 @@ def recommend(report: DoctorReport) -> str:
         return f"Fix what codex needs on the server (see above), then: codex-wizard login {host}"
     if "auth server" in failed:
         return (
-            f"The server cannot reach the sign-in server: codex-wizard push-auth {host} --fresh "
+            "The server cannot do the token exchange with the sign-in server (see auth server): "
+            f"codex-wizard push-auth {host} --fresh "
             "(codex logs in on this computer, the server gets its own login)"
         )
     if "server port" in failed:

@@ -162,16 +162,37 @@ def _config_check(pre: ServerPreflight) -> Check:
     return Check("codex config", Verdict.PASS, f"`codex login status`: {first}")
 
 
+_CA_STATES = {
+    "missing": "does not exist",
+    "directory": "is a directory",
+    "unreadable": "you cannot read",
+    "nocerts": "holds no PEM CERTIFICATE block",
+}
+
+
 def _reach_check(pre: ServerPreflight, reach: tuple[str, int], host: str) -> Check:
     target = f"{reach[0]}:{reach[1]}"
     fix = (
         f"The server does the token exchange after you sign in: {PUSH_FRESH.format(host=host)} "
         "does it on this computer instead."
     )
-    for variable, path, exists in pre.ca_files:
-        if not exists:
-            found = f"{variable} names {path}, which is missing"
-            return Check("auth server", Verdict.FAIL, found, fix)
+    ca = pre.ca_file
+    if ca is not None and not ca.ok:
+        codex_says = (  # its words, 0.169 and 0.171
+            f"Failed to load CA certificates from {ca.path}"
+            if ca.state == "nocerts"
+            else f"Failed to read CA certificate file {ca.path}"
+        )
+        found = (
+            f"{ca.variable} names {ca.path}, which {_CA_STATES.get(ca.state, ca.state)}: codex "
+            "reads it for the token exchange after you sign in, and would fail there "
+            f'("{codex_says} selected by {ca.variable}")'
+        )
+        fix += (
+            f" Or point {ca.variable} at a PEM file of CA certificates, or unset it, where it "
+            "is set (sshd_config SetEnv, ~/.ssh/environment, your shell's rc files)."
+        )
+        return Check("auth server", Verdict.FAIL, found, fix)
     verdict, _, why = pre.reach.partition(" ")
     via = pre.via.removeprefix("proxy ")
     route = "through the proxy " + via if pre.via.startswith("proxy") else "directly"
