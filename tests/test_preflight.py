@@ -207,3 +207,27 @@ def test_a_good_ca_file_is_no_finding() -> None:
     probe = ProbeResult(preflight=parse_preflight(sections))
     reach = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "auth server")
     assert reach.verdict is Verdict.PASS
+
+
+def test_every_preflight_pair_is_in_the_table() -> None:
+    """docs/reliability.md's "Doctor predicts the login" table names each doctor/login pair of
+    tests/test_preflight_lab.py (a row may name several with a trailing `*`)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "reliability.md").read_text()
+    section = doc.split("## Doctor predicts the login", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    named = {m.split("[")[0] for row in rows for m in re.findall(r"`(test_[^`]+)`", row)}
+    tree = ast.parse((root / "tests" / "test_preflight_lab.py").read_text())
+    functions = (n for n in tree.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef))
+    tests = [node.name for node in functions if node.name.startswith("test_")]
+    assert tests
+    missing = [
+        name
+        for name in tests
+        if name not in named and not any(n.endswith("*") and name.startswith(n[:-1]) for n in named)
+    ]
+    assert not missing, f"pairs missing from docs/reliability.md: {missing}"
