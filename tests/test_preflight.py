@@ -231,3 +231,16 @@ def test_every_preflight_pair_is_in_the_table() -> None:
         if name not in named and not any(n.endswith("*") and name.startswith(n[:-1]) for n in named)
     ]
     assert not missing, f"pairs missing from docs/reliability.md: {missing}"
+
+
+def test_a_server_without_proc_net_tcp_has_unseen_listeners() -> None:
+    from codex_wizard.core.server.probe import parse_probe_output
+
+    probe = parse_probe_output(
+        "@@cw:proc\nunseen\n@@cw:pf.home\ndir=/h/.codex\n@@cw:pf.listeners\nunseen\n"
+    )
+    assert probe.port_source == "none" and probe.preflight.listeners_seen is False
+    other = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "other logins")
+    assert other.verdict is Verdict.WARN and other.found.startswith("not seen")
+    seen = parse_probe_output("@@cw:proc\n@@cw:pf.home\ndir=/h/.codex\n@@cw:pf.listeners\n")
+    assert seen.port_source == "proc" and seen.preflight.listeners_seen is True

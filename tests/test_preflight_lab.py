@@ -472,7 +472,11 @@ async def test_chroot_without_proc_stops_before_the_url_with_codexs_words(
     pair = await doctor_then_login(lab)
     config = pair.check("codex config")
     assert config.verdict is Verdict.FAIL and PROC_MISSING in config.found, pair
-    assert "WARNING" not in config.found
+    assert "WARNING" not in config.found and "mount -t proc" in config.fix
     assert pair.check("codex").verdict is Verdict.PASS  # `codex --version` works there
+    for unknown in ("server port", "other logins"):  # no /proc/net/tcp: not "free", not "none"
+        assert pair.check(unknown).verdict is Verdict.WARN, pair.check(unknown)
+        assert pair.check(unknown).found.startswith("not seen"), pair.check(unknown)
     assert not pair.next_is_login
-    assert_stopped_before_url(pair, FailureKind.SERVER, PROC_MISSING)
+    assert_stopped_before_url(pair, FailureKind.SERVER, PROC_MISSING, "mount -t proc")
+    assert "?." not in str(pair.error)

@@ -118,8 +118,20 @@ def check_local_ports(owners: dict[int, PortOwner | None]) -> Check:
 
 
 def check_server_ports(
-    owners: dict[int, PortOwner | None], preflight: ServerPreflight | None = None
+    owners: dict[int, PortOwner | None],
+    preflight: ServerPreflight | None = None,
+    *,
+    seen: bool = True,
 ) -> Check:
+    """Who holds 1455 and 1457 on the server; `seen` False: the server showed no listeners
+    (no ss, lsof or /proc/net/tcp there), so nothing is known."""
+    if not seen:
+        return Check(
+            "server port",
+            Verdict.WARN,
+            "not seen: the server has no ss, no lsof and no /proc/net/tcp to show them",
+            "codex takes 1455, or 1457 when 1455 is busy; codex-wizard forwards the one it takes.",
+        )
     found = "; ".join(_port_text(port, owners.get(port)) for port in CODEX_PORTS)
     if all(owners.get(port) is not None for port in CODEX_PORTS):
         return Check(
@@ -347,7 +359,8 @@ async def run_doctor(
         if probe is None:
             checks.append(_skip("server port", "probe failed"))
         else:
-            checks.append(check_server_ports(probe.port_owners, probe.preflight))
+            seen = probe.port_source != "none"
+            checks.append(check_server_ports(probe.port_owners, probe.preflight, seen=seen))
         port = landing_port(probe) if probe else CODEX_PORTS[0]
         checks.append(forwarding_check(await forwarding, port, conn.label))
         checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))

@@ -149,13 +149,14 @@ def _config_check(pre: ServerPreflight) -> Check:
     if answer.exit_code is None:
         return Check("codex config", Verdict.WARN, "`codex login status` did not answer in time")
     if (error := _error_line(answer.output)) is not None:
-        return Check(
-            "codex config",
-            Verdict.FAIL,
-            f"`codex login status` says: {error}",
-            "codex cannot load its configuration: fix what it names (config.toml under "
-            "CODEX_HOME, a /proc it needs), then log in.",
+        fix = (
+            "codex needs /proc (a chroot or container without it): have /proc mounted where "
+            "codex runs (mount -t proc proc /proc there), then log in."
+            if "/proc" in error
+            else "codex cannot load its configuration: fix what it names (config.toml under "
+            "CODEX_HOME), then log in."
         )
+        return Check("codex config", Verdict.FAIL, f"`codex login status` says: {error}", fix)
     if answer.exit_code not in (0, 1):  # 1: "Not logged in"
         found = f"`codex login status` exited {answer.exit_code}: {first}"
         return Check("codex config", Verdict.WARN, found, "Run it on the server to see why.")
@@ -206,6 +207,13 @@ def _reach_check(pre: ServerPreflight, reach: tuple[str, int], host: str) -> Che
 def other_login_check(pre: ServerPreflight) -> Check:
     """Another user's pending `codex login` on 1455: a login now cancels it."""
     port = CODEX_PORTS[0]
+    if not pre.listeners_seen:
+        return Check(
+            "other logins",
+            Verdict.WARN,
+            f"not seen: the server has no /proc/net/tcp to show who listens on its "
+            f"127.0.0.1:{port} (another user's pending `codex login` there would get GET /cancel)",
+        )
     other = pre.other_users_login(port)
     if other is None:
         return Check("other logins", Verdict.PASS, "no other user's login pending")

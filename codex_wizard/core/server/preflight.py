@@ -95,7 +95,7 @@ for cw_v in CODEX_CA_CERTIFICATE SSL_CERT_FILE; do eval "cw_f=\${$cw_v-}"
   elif [ -f "$cw_f" ] && ! grep -q -e '-----BEGIN CERTIFICATE-----' "$cw_f" 2>/dev/null
   then cw_s=nocerts; else cw_s=ok; fi; echo "$cw_v $cw_s $cw_f"; break; done
 mark pf.uid; id -u
-mark pf.listeners
+mark pf.listeners; [ -r /proc/net/tcp ] || echo unseen
 awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); p = a[2]
   if (p == "05AF" || p == "05B1") print p, $8 }' /proc/net/tcp 2>/dev/null |
   while read -r cw_port cw_uid; do
@@ -200,6 +200,7 @@ class ServerPreflight:
     reach: str = ""  # "ok", "fail <why>", "unknown <why>", "" when not tested
     uid: int | None = None
     listeners: tuple[Listener, ...] = ()
+    listeners_seen: bool = True  # False: no /proc/net/tcp (a chroot): listeners, logins unknown
     pending_logins: tuple[PendingLogin, ...] = ()
 
     def other_users_login(self, port: int) -> Listener | None:
@@ -275,5 +276,6 @@ def parse_preflight(sections: dict[str, str]) -> ServerPreflight:
         reach=reach.get("reach", f"unknown no answer within {REACH_LIMIT} s" if reach else ""),
         uid=int(uid) if uid.isdigit() else None,
         listeners=listeners,
+        listeners_seen=not sections.get("pf.listeners", "").startswith("unseen"),
         pending_logins=logins,
     )
