@@ -25,7 +25,7 @@ from codex_wizard.core.server.login import url_state
 from codex_wizard.core.services import Services
 from tests.conftest import skip_or_fail
 from tests.lab.account import REAL_CODEX_KINDS, LabAccount, real_codex_problem
-from tests.lab.chroot import BusyboxChroot, chroot_unavailable_reason
+from tests.lab.chroot import BusyboxChroot, busybox_problem, chroot_unavailable_reason
 from tests.lab.login_run import LoginRun
 from tests.lab.proc import run, wait_until
 from tests.lab.sshlab import SshLab
@@ -436,6 +436,9 @@ async def test_broken_config_toml_shows_codexs_own_words(lab: SshLab, kind: str)
 @pytest.fixture(scope="module")
 def chroot_lab(lab_prerequisites) -> Iterator[tuple[SshLab, BusyboxChroot]]:
     """An sshd whose user lands in a busybox chroot without /proc (ChrootDirectory)."""
+    problem = busybox_problem()
+    if problem:
+        skip_or_fail(problem)
     jail = BusyboxChroot()
     lab = None
     try:

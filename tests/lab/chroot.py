@@ -52,13 +52,18 @@ def _is_static(binary: Path) -> bool:
     return True
 
 
-def chroot_unavailable_reason(version: str) -> str | None:
-    """Why a busybox chroot with codex `version` cannot be built here, or None."""
+def busybox_problem() -> str | None:
+    """Why no busybox chroot can be built here (no static busybox), or None."""
     if not BUSYBOX.exists():
         return f"no {BUSYBOX} (run scripts/lab-deps.sh: busybox-static)"
     if not _is_static(BUSYBOX):
         return f"{BUSYBOX} is not static (install busybox-static: scripts/lab-deps.sh)"
-    problem = real_codex_problem(version)
+    return None
+
+
+def chroot_unavailable_reason(version: str) -> str | None:
+    """Why a busybox chroot with codex `version` cannot be built here, or None."""
+    problem = busybox_problem() or real_codex_problem(version)
     if problem:
         return problem
     if not musl_codex(version).exists():
