@@ -244,3 +244,15 @@ def test_a_server_without_proc_net_tcp_has_unseen_listeners() -> None:
     assert other.verdict is Verdict.WARN and other.found.startswith("not seen")
     seen = parse_probe_output("@@cw:proc\n@@cw:pf.home\ndir=/h/.codex\n@@cw:pf.listeners\n")
     assert seen.port_source == "proc" and seen.preflight.listeners_seen is True
+
+
+def test_codexs_warnings_are_neither_its_answer_nor_an_error() -> None:
+    """Real codex 0.169/0.171 with CODEX_HOME under /tmp: a WARNING, then its answer."""
+    warning = (
+        "WARNING: proceeding, even though we could not create PATH aliases: Refusing to create "
+        'helper binaries under temporary dir "/tmp" (codex_home: AbsolutePathBuf("/tmp/x/.codex"))'
+    )
+    sections = {**SECTIONS, "pf.status": f"exit=1\n{warning}\nNot logged in"}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    config = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "codex config")
+    assert (config.verdict, config.found) == (Verdict.PASS, "`codex login status`: Not logged in")

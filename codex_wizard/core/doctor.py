@@ -359,7 +359,7 @@ async def run_doctor(
         if probe is None:
             checks.append(_skip("server port", "probe failed"))
         else:
-            seen = probe.port_source != "none"
+            seen = probe.ports_seen
             checks.append(check_server_ports(probe.port_owners, probe.preflight, seen=seen))
         port = landing_port(probe) if probe else CODEX_PORTS[0]
         checks.append(forwarding_check(await forwarding, port, conn.label))

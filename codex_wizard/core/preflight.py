@@ -131,13 +131,11 @@ def _home_check(home: CodexHomeState, user_home: str) -> Check:
 
 
 def _error_line(output: str) -> str | None:
-    """codex's error among its lines: without /proc it first warns ("WARNING: proceeding, even
-    though we could not create PATH aliases: no /proc/self/exe available...") and then says
-    what stops it ("Error loading configuration: no /proc/self/exe available...")."""
-    lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
-    return next((line for line in lines if not line.startswith("WARNING")), None) or next(
-        iter(lines), None
-    )
+    """The first line where codex names an error. Its warnings are not one: without /proc it
+    prints "WARNING: proceeding, even though we could not create PATH aliases: no
+    /proc/self/exe available..." first, then what stops it ("Error loading configuration: ...")."""
+    lines = (line.strip() for line in output.splitlines() if not line.startswith("WARNING"))
+    return next((line for line in lines if "error" in line.lower()), None)
 
 
 def _config_check(pre: ServerPreflight) -> Check:

@@ -173,6 +173,11 @@ class ProbeResult:
         return self.codex.via_login_shell or self.node.via_login_shell
 
     @property
+    def ports_seen(self) -> bool:
+        """False when the server showed no listeners at all (no ss, lsof or /proc/net/tcp)."""
+        return self.port_source != "none"
+
+    @property
     def node_major(self) -> int | None:
         return version_major(self.node.version)
 
