@@ -37,6 +37,8 @@ apt_needs() {
         command -v "$shell" >/dev/null || echo "$shell"
     done
     [ -x /usr/lib/openssh/sftp-server ] || echo openssh-sftp-server  # the external sftp-server
+    # a static busybox for the chroot-without-/proc server (tests/lab/chroot.py)
+    dpkg -s busybox-static >/dev/null 2>&1 || echo busybox-static
 }
 
 install_apt() {

@@ -14,7 +14,12 @@ import pytest
 
 from codex_wizard.core.laptop.ports import PortOwner
 from codex_wizard.core.preflight import Verdict, forwarding_check, landing_port, server_checks
-from codex_wizard.core.server.preflight import _REACH_PY, auth_address, parse_preflight
+from codex_wizard.core.server.preflight import (
+    _REACH_PY,
+    CaFile,
+    auth_address,
+    parse_preflight,
+)
 from codex_wizard.core.server.probe import ProbeResult
 from codex_wizard.core.server.tunnel import ForwardingCheck, ForwardingState
 
@@ -84,7 +89,11 @@ def test_auth_address_defaults_to_openai_and_takes_host_port() -> None:
 
 SECTIONS = {
     "pf.home": "dir=/home/u/.codex\nset=\nexists=yes\nwritable=yes\nfree_kb=12",
-    "pf.status": "exit=1\nError loading configuration: no /proc/self/exe available",
+    "pf.status": (  # real codex 0.169 and 0.171, in a chroot without /proc
+        "exit=1\nWARNING: proceeding, even though we could not create PATH aliases: no "
+        "/proc/self/exe available. Is /proc mounted?\nError loading configuration: no "
+        "/proc/self/exe available. Is /proc mounted?"
+    ),
     "pf.ca": "SSL_CERT_FILE missing /etc/nope.pem",
     "pf.reach": "exit=0\nvia=direct\nreach=ok",
     "pf.uid": "1000",
@@ -97,7 +106,7 @@ def test_sections_parse_into_what_the_checks_need() -> None:
     pre = parse_preflight(SECTIONS)
     assert pre.codex_home.free_kb == 12 and pre.codex_home.writable
     assert pre.login_status is not None and pre.login_status.exit_code == 1
-    assert pre.ca_files == (("SSL_CERT_FILE", "/etc/nope.pem", False),)
+    assert pre.ca_file == CaFile("SSL_CERT_FILE", "/etc/nope.pem", "missing")
     assert pre.other_users_login(1455) is not None and pre.other_users_login(1455).user == "bob"
     assert parse_preflight({}).checked is False
 
@@ -108,7 +117,8 @@ def test_each_finding_has_its_verdict() -> None:
     assert verdicts["login file"][0] is Verdict.FAIL and "full" in verdicts["login file"][1]
     assert verdicts["codex config"] == (
         Verdict.FAIL,
-        "`codex login status` says: Error loading configuration: no /proc/self/exe available",
+        "`codex login status` says: Error loading configuration: no /proc/self/exe available. "
+        "Is /proc mounted?",
     )
     assert (
         verdicts["auth server"][0] is Verdict.FAIL and "SSL_CERT_FILE" in verdicts["auth server"][1]
@@ -171,3 +181,78 @@ def test_an_odd_login_status_exit_is_doubtful_not_fatal() -> None:
     probe = ProbeResult(preflight=parse_preflight(sections))
     config = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "codex config")
     assert config.verdict is Verdict.WARN and "exited 3" in config.found
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("SSL_CERT_FILE missing /etc/nope.pem", "does not exist"),
+        ("CODEX_CA_CERTIFICATE directory /etc", "is a directory"),
+        ("CODEX_CA_CERTIFICATE unreadable /root/ca.pem", "you cannot read"),
+        ("SSL_CERT_FILE nocerts /etc/hostname", "Failed to load CA certificates from"),
+    ],
+)
+def test_the_ca_file_codex_would_fail_on_is_named_with_push_auth(line: str, words: str) -> None:
+    sections = {**SECTIONS, "pf.ca": line}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    reach = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "auth server")
+    variable, _, path = line.split(" ", 2)
+    assert reach.verdict is Verdict.FAIL and words in reach.found
+    assert f"{variable} names {path}" in reach.found and f"selected by {variable}" in reach.found
+    assert "push-auth lab --fresh" in reach.fix
+
+
+def test_a_good_ca_file_is_no_finding() -> None:
+    sections = {**SECTIONS, "pf.ca": "CODEX_CA_CERTIFICATE ok /etc/ssl/certs/ca.crt"}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    reach = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "auth server")
+    assert reach.verdict is Verdict.PASS
+
+
+def test_every_preflight_pair_is_in_the_table() -> None:
+    """docs/reliability.md's "Doctor predicts the login" table names each doctor/login pair of
+    tests/test_preflight_lab.py (a row may name several with a trailing `*`)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "reliability.md").read_text()
+    section = doc.split("## Doctor predicts the login", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    named = {m.split("[")[0] for row in rows for m in re.findall(r"`(test_[^`]+)`", row)}
+    tree = ast.parse((root / "tests" / "test_preflight_lab.py").read_text())
+    functions = (n for n in tree.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef))
+    tests = [node.name for node in functions if node.name.startswith("test_")]
+    assert tests
+    missing = [
+        name
+        for name in tests
+        if name not in named and not any(n.endswith("*") and name.startswith(n[:-1]) for n in named)
+    ]
+    assert not missing, f"pairs missing from docs/reliability.md: {missing}"
+
+
+def test_a_server_without_proc_net_tcp_has_unseen_listeners() -> None:
+    from codex_wizard.core.server.probe import parse_probe_output
+
+    probe = parse_probe_output(
+        "@@cw:proc\nunseen\n@@cw:pf.home\ndir=/h/.codex\n@@cw:pf.listeners\nunseen\n"
+    )
+    assert probe.port_source == "none" and probe.preflight.listeners_seen is False
+    other = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "other logins")
+    assert other.verdict is Verdict.WARN and other.found.startswith("not seen")
+    seen = parse_probe_output("@@cw:proc\n@@cw:pf.home\ndir=/h/.codex\n@@cw:pf.listeners\n")
+    assert seen.port_source == "proc" and seen.preflight.listeners_seen is True
+
+
+def test_codexs_warnings_are_neither_its_answer_nor_an_error() -> None:
+    """Real codex 0.169/0.171 with CODEX_HOME under /tmp: a WARNING, then its answer."""
+    warning = (
+        "WARNING: proceeding, even though we could not create PATH aliases: Refusing to create "
+        'helper binaries under temporary dir "/tmp" (codex_home: AbsolutePathBuf("/tmp/x/.codex"))'
+    )
+    sections = {**SECTIONS, "pf.status": f"exit=1\n{warning}\nNot logged in"}
+    probe = ProbeResult(preflight=parse_preflight(sections))
+    config = next(c for c in server_checks(probe, ("h", 443), "lab") if c.name == "codex config")
+    assert (config.verdict, config.found) == (Verdict.PASS, "`codex login status`: Not logged in")

@@ -25,6 +25,8 @@ from codex_wizard.core.server.login import url_state
 from codex_wizard.core.services import Services
 from tests.conftest import skip_or_fail
 from tests.lab.account import REAL_CODEX_KINDS, LabAccount, real_codex_problem
+from tests.lab.chroot import BusyboxChroot, busybox_problem, chroot_unavailable_reason
+from tests.lab.login_run import LoginRun
 from tests.lab.proc import run, wait_until
 from tests.lab.sshlab import SshLab
 from tests.test_e2e_core import LAB, ephemeral_ports, http_get_full, settings_for
@@ -262,6 +264,80 @@ async def test_dead_proxy_recommends_push_auth_fresh(lab: SshLab) -> None:
     assert_stopped_before_url(pair, FailureKind.SERVER, "127.0.0.1:9", "push-auth lab --fresh")
 
 
+CORP_CA = "/etc/ssl/certs/corp-proxy-ca.pem"
+"""A CA file that sshd_config's SetEnv or a user's rc file names, and that is not there."""
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def real_login_dies_of(lab: SshLab, kind: str) -> str:
+    """Real codex `kind`'s `codex login` through `ssh lab`, signed in with a valid state: its
+    stderr once it has exited (the lab is offline: it never gets a token)."""
+    problem = real_codex_problem(REAL_CODEX_KINDS[kind])
+    if problem:
+        skip_or_fail(problem)
+    lab.install_codex(kind, "path")
+    run = LoginRun(lab.ssh_popen("codex login"))
+    url = run.wait_for_url()
+    lab.http(url.port, f"/auth/callback?code=c0de&state={url.state}")
+    run.wait(timeout=40)
+    return run.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_CODEX_KINDS))
+async def test_missing_ssl_cert_file_from_sshd_setenv_is_named_before_the_url(
+    lab_flavours, kind: str
+) -> None:
+    lab = flavour(lab_flavours, f"SetEnv SSL_CERT_FILE={CORP_CA}")
+    assert not Path(CORP_CA).exists()
+    said = real_login_dies_of(lab, kind)  # codex starts, shows its URL, dies after the sign-in
+    assert f"Failed to read CA certificate file {CORP_CA} selected by SSL_CERT_FILE" in said
+    lab.reset()
+    lab.install_codex("fake", "path")
+    pair = await doctor_then_login(lab)
+    reach = pair.check("auth server")
+    assert reach.verdict is Verdict.FAIL, pair
+    assert f"SSL_CERT_FILE names {CORP_CA}, which does not exist" in reach.found
+    assert "push-auth lab --fresh" in pair.report.recommendation()
+    assert_stopped_before_url(pair, FailureKind.SERVER, "SSL_CERT_FILE", "push-auth lab --fresh")
+
+
+def name_codex_ca_in_bashrc(lab: SshLab, path: str) -> None:
+    """`export CODEX_CA_CERTIFICATE=...` at the top of ~/.bashrc (above Debian's guard: the
+    bash sshd starts for a command reads it too)."""
+    bashrc = lab.server_path(".bashrc")
+    bashrc.write_text(f"export CODEX_CA_CERTIFICATE={path}\n" + bashrc.read_text())
+
+
+async def test_missing_codex_ca_certificate_from_bashrc_is_named_before_the_url(
+    lab: SshLab,
+) -> None:
+    lab.install_codex("fake", "path")
+    name_codex_ca_in_bashrc(lab, "$HOME/corp-ca.pem")
+    pair = await doctor_then_login(lab)
+    reach = pair.check("auth server")
+    home = str(lab.home)
+    assert reach.verdict is Verdict.FAIL, pair
+    assert f"CODEX_CA_CERTIFICATE names {home}/corp-ca.pem, which does not exist" in reach.found
+    assert "push-auth lab --fresh" in pair.report.recommendation()
+    assert_stopped_before_url(pair, FailureKind.SERVER, "CODEX_CA_CERTIFICATE", "--fresh")
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_CODEX_KINDS))
+async def test_a_good_codex_ca_certificate_makes_codex_ignore_a_missing_ssl_cert_file(
+    lab_flavours, kind: str
+) -> None:
+    lab = flavour(lab_flavours, f"SetEnv SSL_CERT_FILE={CORP_CA}")
+    name_codex_ca_in_bashrc(lab, SYSTEM_CA)
+    said = real_login_dies_of(lab, kind)  # of the offline token exchange, not of the CA file
+    assert "Token exchange failed" in said and "CA certificate" not in said, said
+    lab.reset()
+    name_codex_ca_in_bashrc(lab, SYSTEM_CA)
+    lab.install_codex("fake", "path")
+    pair = await doctor_then_login(lab)
+    assert pair.check("auth server").verdict is Verdict.PASS, pair
+    assert pair.next_is_login and pair.error is None and pair.url_shown, pair
+
+
 def hand_over_to_zsh(lab: SshLab, *, guarded: bool) -> None:
     """codex only on zsh's PATH (~/.zshrc), and ~/.bashrc running `exec zsh -l`."""
     lab.install_fake_codex_in(".zsh-tools")
@@ -355,3 +431,55 @@ async def test_broken_config_toml_shows_codexs_own_words(lab: SshLab, kind: str)
         lab.ssh_argv("codex login"), stdin=subprocess.DEVNULL, capture_output=True, text=True
     )
     assert "Error loading configuration" in done.stderr  # what the login itself would die of
+
+
+@pytest.fixture(scope="module")
+def chroot_lab(lab_prerequisites) -> Iterator[tuple[SshLab, BusyboxChroot]]:
+    """An sshd whose user lands in a busybox chroot without /proc (ChrootDirectory)."""
+    problem = busybox_problem()
+    if problem:
+        skip_or_fail(problem)
+    jail = BusyboxChroot()
+    lab = None
+    try:
+        jail.build()
+        lab = SshLab(sshd_options=jail.sshd_options()).start()
+        jail.add_user(lab.account)
+        yield lab, jail
+    finally:
+        if lab is not None:
+            lab.stop()
+        jail.remove()
+
+
+PROC_MISSING = "Error loading configuration: no /proc/self/exe available"
+"""What codex 0.169 and 0.171 (their static musl binary) say in a chroot without /proc, to
+`codex login status` and to `codex login` alike (after a WARNING about its PATH aliases)."""
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_CODEX_KINDS))
+async def test_chroot_without_proc_stops_before_the_url_with_codexs_words(
+    chroot_lab: tuple[SshLab, BusyboxChroot], kind: str
+) -> None:
+    lab, jail = chroot_lab
+    problem = chroot_unavailable_reason(REAL_CODEX_KINDS[kind])
+    if problem:
+        skip_or_fail(problem)
+    lab.reset()
+    jail.reset_home(lab.account)
+    jail.install_codex(REAL_CODEX_KINDS[kind])
+    done = subprocess.run(
+        lab.ssh_argv("codex login"), stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    assert PROC_MISSING in done.stderr and done.returncode == 1  # what the login dies of
+    pair = await doctor_then_login(lab)
+    config = pair.check("codex config")
+    assert config.verdict is Verdict.FAIL and PROC_MISSING in config.found, pair
+    assert "WARNING" not in config.found and "mount -t proc" in config.fix
+    assert pair.check("codex").verdict is Verdict.PASS  # `codex --version` works there
+    for unknown in ("server port", "other logins"):  # no /proc/net/tcp: not "free", not "none"
+        assert pair.check(unknown).verdict is Verdict.WARN, pair.check(unknown)
+        assert pair.check(unknown).found.startswith("not seen"), pair.check(unknown)
+    assert not pair.next_is_login
+    assert_stopped_before_url(pair, FailureKind.SERVER, PROC_MISSING, "mount -t proc")
+    assert "?." not in str(pair.error)

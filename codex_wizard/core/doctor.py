@@ -118,8 +118,20 @@ def check_local_ports(owners: dict[int, PortOwner | None]) -> Check:
 
 
 def check_server_ports(
-    owners: dict[int, PortOwner | None], preflight: ServerPreflight | None = None
+    owners: dict[int, PortOwner | None],
+    preflight: ServerPreflight | None = None,
+    *,
+    seen: bool = True,
 ) -> Check:
+    """Who holds 1455 and 1457 on the server; `seen` False: the server showed no listeners
+    (no ss, lsof or /proc/net/tcp there), so nothing is known."""
+    if not seen:
+        return Check(
+            "server port",
+            Verdict.WARN,
+            "not seen: the server has no ss, no lsof and no /proc/net/tcp to show them",
+            "codex takes 1455, or 1457 when 1455 is busy; codex-wizard forwards the one it takes.",
+        )
     found = "; ".join(_port_text(port, owners.get(port)) for port in CODEX_PORTS)
     if all(owners.get(port) is not None for port in CODEX_PORTS):
         return Check(
@@ -237,7 +249,8 @@ def recommend(report: DoctorReport) -> str:
         return f"Fix what codex needs on the server (see above), then: codex-wizard login {host}"
     if "auth server" in failed:
         return (
-            f"The server cannot reach the sign-in server: codex-wizard push-auth {host} --fresh "
+            "The server cannot do the token exchange with the sign-in server (see auth server): "
+            f"codex-wizard push-auth {host} --fresh "
             "(codex logs in on this computer, the server gets its own login)"
         )
     if "server port" in failed:
@@ -346,7 +359,8 @@ async def run_doctor(
         if probe is None:
             checks.append(_skip("server port", "probe failed"))
         else:
-            checks.append(check_server_ports(probe.port_owners, probe.preflight))
+            seen = probe.ports_seen
+            checks.append(check_server_ports(probe.port_owners, probe.preflight, seen=seen))
         port = landing_port(probe) if probe else CODEX_PORTS[0]
         checks.append(forwarding_check(await forwarding, port, conn.label))
         checks.append(check_codex_home(env.codex_home, probe, override=bool(codex_home)))

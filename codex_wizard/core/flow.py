@@ -186,7 +186,8 @@ class LoginFlow:
         self._changed()
         if (failed := first_failure(self.checks)) is not None:
             kind = FailureKind.of_check(failed.name)
-            raise FlowError(kind, f"{self.label}: {failed.found}. {failed.fix}".strip(" ."))
+            said = failed.found if failed.found.endswith((".", "?", "!")) else failed.found + "."
+            raise FlowError(kind, f"{self.label}: {said} {failed.fix}".strip(" ."))
         other = self.probe.preflight.other_users_login(CODEX_PORTS[0]) if self.probe else None
         if other and not await self.prompter.cancel_other_users_login(other.user, other.port):
             raise FlowError(

@@ -130,25 +130,43 @@ def _home_check(home: CodexHomeState, user_home: str) -> Check:
     return Check("login file", Verdict.PASS, f"{where} writable{free}")
 
 
+def _error_line(output: str) -> str | None:
+    """The first line where codex names an error. Its warnings are not one: without /proc it
+    prints "WARNING: proceeding, even though we could not create PATH aliases: no
+    /proc/self/exe available..." first, then what stops it ("Error loading configuration: ...")."""
+    lines = (line.strip() for line in output.splitlines() if not line.startswith("WARNING"))
+    return next((line for line in lines if "error" in line.lower()), None)
+
+
 def _config_check(pre: ServerPreflight) -> Check:
     answer = pre.login_status
     if answer is None:
         return Check("codex config", Verdict.SKIP, "codex not found")
-    first = answer.output.splitlines()[0] if answer.output else "no output"
+    said = [line for line in answer.output.splitlines() if not line.startswith("WARNING")]
+    first = (said or answer.output.splitlines() or ["no output"])[0]
     if answer.exit_code is None:
         return Check("codex config", Verdict.WARN, "`codex login status` did not answer in time")
-    if "error" in answer.output.lower():
-        return Check(
-            "codex config",
-            Verdict.FAIL,
-            f"`codex login status` says: {first}",
-            "codex cannot load its configuration: fix what it names (config.toml under "
-            "CODEX_HOME, a /proc it needs), then log in.",
+    if (error := _error_line(answer.output)) is not None:
+        fix = (
+            "codex needs /proc (a chroot or container without it): have /proc mounted where "
+            "codex runs (mount -t proc proc /proc there), then log in."
+            if "/proc" in error
+            else "codex cannot load its configuration: fix what it names (config.toml under "
+            "CODEX_HOME), then log in."
         )
+        return Check("codex config", Verdict.FAIL, f"`codex login status` says: {error}", fix)
     if answer.exit_code not in (0, 1):  # 1: "Not logged in"
         found = f"`codex login status` exited {answer.exit_code}: {first}"
         return Check("codex config", Verdict.WARN, found, "Run it on the server to see why.")
     return Check("codex config", Verdict.PASS, f"`codex login status`: {first}")
+
+
+_CA_STATES = {
+    "missing": "does not exist",
+    "directory": "is a directory",
+    "unreadable": "you cannot read",
+    "nocerts": "holds no PEM CERTIFICATE block",
+}
 
 
 def _reach_check(pre: ServerPreflight, reach: tuple[str, int], host: str) -> Check:
@@ -157,10 +175,23 @@ def _reach_check(pre: ServerPreflight, reach: tuple[str, int], host: str) -> Che
         f"The server does the token exchange after you sign in: {PUSH_FRESH.format(host=host)} "
         "does it on this computer instead."
     )
-    for variable, path, exists in pre.ca_files:
-        if not exists:
-            found = f"{variable} names {path}, which is missing"
-            return Check("auth server", Verdict.FAIL, found, fix)
+    ca = pre.ca_file
+    if ca is not None and not ca.ok:
+        codex_says = (  # its words, 0.169 and 0.171
+            f"Failed to load CA certificates from {ca.path}"
+            if ca.state == "nocerts"
+            else f"Failed to read CA certificate file {ca.path}"
+        )
+        found = (
+            f"{ca.variable} names {ca.path}, which {_CA_STATES.get(ca.state, ca.state)}: codex "
+            "reads it for the token exchange after you sign in, and would fail there "
+            f'("{codex_says} selected by {ca.variable}")'
+        )
+        fix += (
+            f" Or point {ca.variable} at a PEM file of CA certificates, or unset it, where it "
+            "is set (sshd_config SetEnv, ~/.ssh/environment, your shell's rc files)."
+        )
+        return Check("auth server", Verdict.FAIL, found, fix)
     verdict, _, why = pre.reach.partition(" ")
     via = pre.via.removeprefix("proxy ")
     route = "through the proxy " + via if pre.via.startswith("proxy") else "directly"
@@ -174,6 +205,13 @@ def _reach_check(pre: ServerPreflight, reach: tuple[str, int], host: str) -> Che
 def other_login_check(pre: ServerPreflight) -> Check:
     """Another user's pending `codex login` on 1455: a login now cancels it."""
     port = CODEX_PORTS[0]
+    if not pre.listeners_seen:
+        return Check(
+            "other logins",
+            Verdict.WARN,
+            f"not seen: the server has no /proc/net/tcp to show who listens on its "
+            f"127.0.0.1:{port} (another user's pending `codex login` there would get GET /cancel)",
+        )
     other = pre.other_users_login(port)
     if other is None:
         return Check("other logins", Verdict.PASS, "no other user's login pending")

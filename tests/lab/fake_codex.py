@@ -440,9 +440,40 @@ def callback_reply(flow: LoginFlow, params: dict[str, str]) -> Reply:
     return exchange_reply(flow)
 
 
+CA_HINT = (
+    "If you set CODEX_CA_CERTIFICATE or SSL_CERT_FILE, ensure it points to a PEM file containing "
+    "one or more CERTIFICATE blocks, or unset it to use system roots."
+)
+
+
+def ca_problem() -> str | None:
+    """Like codex 0.169/0.171 at the token exchange: the CA file of CODEX_CA_CERTIFICATE, else
+    of SSL_CERT_FILE (the first set and not empty; the other is ignored), must be PEM."""
+    for name in ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE"):
+        path = os.environ.get(name)
+        if not path:
+            continue
+        try:
+            text = Path(path).read_bytes()
+        except OSError as err:
+            return f"Failed to read CA certificate file {path} selected by {name}: " + (
+                f"{os_error_text(err)}. {CA_HINT}"
+            )
+        if b"-----BEGIN CERTIFICATE-----" not in text:
+            return (
+                f"Failed to load CA certificates from {path} selected by {name}: no "
+                f"certificates found in PEM file. {CA_HINT}"
+            )
+        return None
+    return None
+
+
 def exchange_reply(flow: LoginFlow) -> Reply:
     k = flow.knobs
     time.sleep(float(k["exchange_delay_s"]))
+    if (problem := ca_problem()) is not None:
+        eprint(f"Token exchange error: {problem}")
+        return error_reply(f"Token exchange failed: {problem}")
     if k["exchange"] != "success":
         eprint(f"Token exchange error: {k['exchange_error']}")
         return error_reply(f"Token exchange failed: {k['exchange_error']}")

@@ -88,10 +88,14 @@ if command -v python3 >/dev/null 2>&1; then
   cw_bounded __REACH_LIMIT__ python3 -c "$cw_reach_py" __REACH__ >"$cw_pf_t/reach" &
 else printf 'exit=127\nreach=unknown no python3 to test it with\n' >"$cw_pf_t/reach"; fi
 mark pf.ca
-for cw_v in SSL_CERT_FILE CODEX_CA_CERTIFICATE; do eval "cw_f=\${$cw_v-}"
-  [ -n "$cw_f" ] && { [ -r "$cw_f" ] && echo "$cw_v ok $cw_f" || echo "$cw_v missing $cw_f"; }; done
+for cw_v in CODEX_CA_CERTIFICATE SSL_CERT_FILE; do eval "cw_f=\${$cw_v-}"
+  [ -n "$cw_f" ] || continue
+  if [ ! -e "$cw_f" ]; then cw_s=missing; elif [ -d "$cw_f" ]; then cw_s=directory
+  elif [ ! -r "$cw_f" ]; then cw_s=unreadable
+  elif [ -f "$cw_f" ] && ! grep -q -e '-----BEGIN CERTIFICATE-----' "$cw_f" 2>/dev/null
+  then cw_s=nocerts; else cw_s=ok; fi; echo "$cw_v $cw_s $cw_f"; break; done
 mark pf.uid; id -u
-mark pf.listeners
+mark pf.listeners; [ -r /proc/net/tcp ] || echo unseen
 awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); p = a[2]
   if (p == "05AF" || p == "05B1") print p, $8 }' /proc/net/tcp 2>/dev/null |
   while read -r cw_port cw_uid; do
@@ -148,6 +152,25 @@ class CommandAnswer:
     output: str = ""
 
 
+CA_VARIABLES = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
+"""codex reads the CA file of the first of these that is set and not empty, at the token
+exchange, and fails the login if it cannot ("Failed to read CA certificate file ... selected by
+SSL_CERT_FILE"); the other is then ignored. Measured on codex 0.169 and 0.171."""
+
+
+@dataclass(frozen=True)
+class CaFile:
+    """The CA file codex will read for the token exchange, and what is wrong with it."""
+
+    variable: str
+    path: str
+    state: str  # ok, missing, directory, unreadable, nocerts (no PEM CERTIFICATE block)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
 @dataclass(frozen=True)
 class Listener:
     """A listener on the server's 127.0.0.1:1455 or 1457, by user."""
@@ -172,11 +195,12 @@ class ServerPreflight:
     checked: bool = False
     codex_home: CodexHomeState = field(default_factory=CodexHomeState)
     login_status: CommandAnswer | None = None
-    ca_files: tuple[tuple[str, str, bool], ...] = ()  # (variable, path, exists)
+    ca_file: CaFile | None = None  # None: neither CA variable is set
     via: str = ""
     reach: str = ""  # "ok", "fail <why>", "unknown <why>", "" when not tested
     uid: int | None = None
     listeners: tuple[Listener, ...] = ()
+    listeners_seen: bool = True  # False: no /proc/net/tcp (a chroot): listeners, logins unknown
     pending_logins: tuple[PendingLogin, ...] = ()
 
     def other_users_login(self, port: int) -> Listener | None:
@@ -233,11 +257,8 @@ def parse_preflight(sections: dict[str, str]) -> ServerPreflight:
         return ServerPreflight()
     reach = _pairs(sections.get("pf.reach", ""))
     uid = sections.get("pf.uid", "").strip()
-    ca_files = tuple(
-        (parts[0], parts[2] if len(parts) > 2 else "", parts[1] == "ok")
-        for parts in (line.split(" ", 2) for line in sections.get("pf.ca", "").splitlines())
-        if len(parts) >= 2
-    )
+    ca = next(iter(sections.get("pf.ca", "").splitlines()), "").split(" ", 2)
+    ca_file = CaFile(ca[0], ca[2], ca[1]) if len(ca) == 3 and ca[0] in CA_VARIABLES else None
     listeners = tuple(
         Listener(int(p[0]), int(p[1]), p[2] if len(p) > 2 else p[1])
         for p in _ints(sections.get("pf.listeners", ""))
@@ -250,10 +271,11 @@ def parse_preflight(sections: dict[str, str]) -> ServerPreflight:
         checked=True,
         codex_home=_home(sections["pf.home"]),
         login_status=_answer(sections.get("pf.status")),
-        ca_files=ca_files,
+        ca_file=ca_file,
         via=reach.get("via", ""),
         reach=reach.get("reach", f"unknown no answer within {REACH_LIMIT} s" if reach else ""),
         uid=int(uid) if uid.isdigit() else None,
         listeners=listeners,
+        listeners_seen=not sections.get("pf.listeners", "").startswith("unseen"),
         pending_logins=logins,
     )

@@ -83,7 +83,7 @@ fi
 mark tools; for t in curl wget python3; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done
 if command -v ss >/dev/null 2>&1; then mark ss; ss -Hltnp 2>/dev/null
 elif command -v lsof >/dev/null 2>&1; then mark lsof; lsof -nP -iTCP -sTCP:LISTEN -Fpcn 2>/dev/null
-else mark proc; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+else mark proc; [ -r /proc/net/tcp ] || echo unseen; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 fi
 """
 _END = 'mark end\n[ -z "${cw_taken-}" ] || exit 0\n'  # a shell that took over: no lifeline
@@ -154,7 +154,7 @@ class ProbeResult:
     codex: ToolInfo = field(default_factory=lambda: ToolInfo("codex"))
     tools: frozenset[str] = frozenset()
     port_owners: dict[int, PortOwner | None] = field(default_factory=dict)
-    port_source: str = ""
+    port_source: str = ""  # ss, lsof, proc, or none: the server showed no listeners at all
     login_codex_home: str = ""
     login_status: str = ""
     interactive_path: str | None = None
@@ -171,6 +171,11 @@ class ProbeResult:
     def needs_login_path(self) -> bool:
         """codex (or node) is only reachable with a login or interactive shell's PATH."""
         return self.codex.via_login_shell or self.node.via_login_shell
+
+    @property
+    def ports_seen(self) -> bool:
+        """False when the server showed no listeners at all (no ss, lsof or /proc/net/tcp)."""
+        return self.port_source != "none"
 
     @property
     def node_major(self) -> int | None:
@@ -290,7 +295,10 @@ def _port_owners(sections: dict[str, str]) -> tuple[dict[int, PortOwner | None],
     for source, parser in (("ss", parse_ss_listeners), ("lsof", parse_lsof_listeners)):
         if source in sections:
             return owners_of(parser(sections[source]), CODEX_PORTS), source
-    return owners_of(parse_proc_net_tcp(sections.get("proc", "")), CODEX_PORTS), "proc"
+    text = sections.get("proc", "")
+    if text.startswith("unseen"):  # no ss, no lsof, no /proc (a chroot): nothing is known
+        return dict.fromkeys(CODEX_PORTS), "none"
+    return owners_of(parse_proc_net_tcp(text), CODEX_PORTS), "proc"
 
 
 MAX_FIELD = 4096
