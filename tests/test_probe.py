@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codex_wizard.core.server.probe import (
-    PROBE_SCRIPT,
     ServerEnv,
     parse_probe_output,
     parse_version,
 )
+from codex_wizard.core.server.probescript import PROBE_SCRIPT
 
 SAMPLE = """
 @@cw:os

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from codex_wizard.core.doctor import check_codex, check_path
-from codex_wizard.core.server.probe import PROBE_SCRIPT, ProbeResult, ServerEnv, parse_probe_output
+from codex_wizard.core.server.probe import ProbeResult, ServerEnv, parse_probe_output
+from codex_wizard.core.server.probescript import PROBE_SCRIPT
 from codex_wizard.core.server.shellenv import (
     SHELL_TIMEOUT,
     Where,

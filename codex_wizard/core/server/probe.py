@@ -25,77 +25,13 @@ from ..laptop.ports import (
 )
 from ..sanitize import clip, printable
 from ..tokens.auth import auth_path_for
-from .preflight import ServerPreflight, auth_address, parse_preflight, preflight_script
+from .preflight import ServerPreflight, auth_address, parse_preflight
+from .probescript import MARK, probe_script
 from .remote import ConnectionLost, run_guarded
-from .shellenv import AUTO_ENV, ENV_FUNCS, TAKEOVER_GUARD, Where, describe
+from .shellenv import AUTO_ENV, Where, describe
 
 NODE_REQUIRED_MAJOR = 16
 NODE_RECOMMENDED_MAJOR = 22
-_MARK = "@@cw:"
-
-PROBE_SCRIPT = r"""
-cw_cleanup() { [ -z "${cw_tmp-}" ] || rm -rf "$cw_tmp"
-  [ -z "${cw_o-}" ] || rm -f "$cw_o" "$cw_o.t"; }
-trap cw_cleanup EXIT; trap 'exit 143' TERM HUP INT
-mark() { printf '\n@@cw:%s\n' "$1"; }
-versions() {
-  cw_tmp=$(mktemp -d 2>/dev/null || echo /tmp/cw.$$); mkdir -p "$cw_tmp"
-  for tool in node npm codex; do
-    ( p=$(command -v "$tool" 2>/dev/null) || exit 0
-      f=$cw_tmp/$tool; printf 'path=%s\n' "$p" > "$f"
-      { "$tool" --version 2>&1 </dev/null; echo $? > "$f.rc"; } | head -c 1024 > "$f.out"
-      printf 'exit=%s\n' "$(cat "$f.rc" 2>/dev/null)" >> "$f"; head -n 6 "$f.out" >> "$f" ) &
-  done
-  wait
-  for tool in node npm codex; do mark "$1.$tool"; cat "$cw_tmp/$tool" 2>/dev/null; done
-  rm -rf "$cw_tmp"
-}
-differs() { [ -n "$1" ] && [ "$1" != "$PATH" ] && [ "$1" != "$2" ]; }
-mark os; uname -sm 2>/dev/null
-mark taken_over; printf '%s\n' "${cw_taken-}"
-mark home; printf '%s\n' "$HOME"
-mark shell; printf '%s\n' "${SHELL:-}"
-mark codex_home; printf '%s\n' "${CODEX_HOME:-}"
-mark path; printf '%s\n' "$PATH"
-versions plain
-[ -n "${cw_known-}" ] || cw_env
-mark login_status; printf '%s\n' "$cw_ls"
-mark login_path; printf '%s\n' "$cw_lp"
-mark login_codex_home; printf '%s\n' "$cw_lh"
-mark interactive_status; printf '%s\n' "$cw_is"
-mark interactive_path; printf '%s\n' "$cw_ip"
-mark interactive_codex_home; printf '%s\n' "$cw_ih"
-if ! cw_finds "$PATH" codex node; then
-  if differs "$cw_lp" ""; then (PATH=$cw_lp; export PATH; versions login); fi
-  if ! cw_finds "${cw_lp:-$PATH}" codex node && differs "$cw_ip" "$cw_lp"; then
-    (PATH=$cw_ip; export PATH; versions interactive)
-  fi
-fi
-if ! cw_finds "$PATH" codex && ! cw_finds "${cw_lp:-$PATH}" codex &&
-   ! cw_finds "${cw_ip:-$PATH}" codex; then
-  [ -n "${cw_known-}" ] || cw_handover
-  mark handover_shell; printf '%s\n' "${cw_hsh-}"
-  mark handover_status; printf '%s\n' "${cw_hs-}"
-  mark handover_path; printf '%s\n' "${cw_hp-}"
-  mark handover_codex_home; printf '%s\n' "${cw_hh-}"
-  if [ -n "${cw_hp-}" ]; then (PATH=$cw_hp; export PATH; versions handover); fi
-fi
-mark tools; for t in curl wget python3; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done
-if command -v ss >/dev/null 2>&1; then mark ss; ss -Hltnp 2>/dev/null
-elif command -v lsof >/dev/null 2>&1; then mark lsof; lsof -nP -iTCP -sTCP:LISTEN -Fpcn 2>/dev/null
-else mark proc; [ -r /proc/net/tcp ] || echo unseen; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
-fi
-"""
-_END = 'mark end\n[ -z "${cw_taken-}" ] || exit 0\n'  # a shell that took over: no lifeline
-PROBE_SCRIPT = TAKEOVER_GUARD + ENV_FUNCS + "\n" + PROBE_SCRIPT + _END
-"""Run by POSIX sh; finds the shells' environment itself unless `cw_known` says it is known."""
-
-
-def probe_script(reach: tuple[str, int], codex_home: str | None = None) -> str:
-    """PROBE_SCRIPT with the login's preflight (core/server/preflight.py) before its end."""
-    return PROBE_SCRIPT.removesuffix(_END) + preflight_script(reach, codex_home) + _END
-
-
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
@@ -250,8 +186,8 @@ def _split_sections(text: str) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
-        if line.startswith(_MARK):
-            current = sections.setdefault(line[len(_MARK) :].strip(), [])
+        if line.startswith(MARK):
+            current = sections.setdefault(line[len(MARK) :].strip(), [])
         elif current is not None:
             current.append(line)
     return {name: "\n".join(lines).strip("\n") for name, lines in sections.items()}
@@ -382,7 +318,7 @@ async def probe_server(
     except ConnectionLost as exc:
         raise ProbeError(printable(f"Could not probe {conn.label}: {exc}")) from None
     output = result.text
-    if result.flooded or _MARK + "end" not in output:
+    if result.flooded or MARK + "end" not in output:
         said = printable(output).strip()[-300:] or "no POSIX sh?"
         why = "wrote too much" if result.flooded else f"did not finish (exit {result.exit_status})"
         raise ProbeError(f"The probe on {conn.label} {why}: {said}")
