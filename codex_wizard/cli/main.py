@@ -208,7 +208,12 @@ def build_wizard_parser() -> argparse.ArgumentParser:
         metavar="SCENARIO",
         help="try the wizard on a demo server; SCENARIO names a situation (list: show them)",
     )
-    parser.add_argument("host", nargs="?", help="open the wizard on this host")
+    parser.add_argument(
+        "host",
+        nargs="?",
+        help="open the wizard on this host (with --inventory: list the hosts of this pattern)",
+    )
+    add_inventory_options(parser)
     parser.set_defaults(command=None)
     return parser
 
