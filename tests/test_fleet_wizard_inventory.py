@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from codex_wizard.cli.main import parse_args
 from codex_wizard.core.fleet import Outcome
 from codex_wizard.core.logins.status import HostStatus
 from codex_wizard.core.ssh.hosts import HostTarget
@@ -19,6 +20,7 @@ from codex_wizard.core.tokens.state import TokenState
 from codex_wizard.demo import DemoServer
 from codex_wizard.demo.scenario import DemoScenario
 from codex_wizard.tui.app import WizardApp
+from codex_wizard.tui.run import wizard_for
 from tests.test_fleet import fleet_config
 from tests.test_fleet_wizard import PACE, sign_in_to_token_step
 from tests.tui_fakes import fake_backend, make_app, record, screen_name, text_of, wait_for
@@ -144,3 +146,14 @@ async def test_the_marked_group_is_logged_in_host_after_host(tmp_path: Path) -> 
 
 
 HOSTS = ("web1", "web2", "web3")
+
+
+def test_the_wizard_lists_the_hosts_of_its_pattern(tmp_path: Path) -> None:
+    """`codex-wizard --inventory INV edge --limit '!web2'`: the list holds the hosts Ansible
+    chooses, with the groups they are in, and no host is connected to at start."""
+    args = parse_args(["--inventory", str(write_inventory(tmp_path)), "edge", "--limit", "!web2"])
+    app = wizard_for(args)
+    assert app.initial_target is None
+    assert names(target for target, _ in app.host_list.entries()) == {"web3"}
+    groups = {name: names(hosts) for name, hosts in app.host_list.groups()}
+    assert groups == {"db": {"web3"}, "prod": {"web3"}, "edge": {"web3"}}

@@ -207,9 +207,8 @@ class HostScreen(StepScreen):
         self._show_marks()
 
     def mark_group(self, name: str) -> None:
-        """The marked hosts become exactly the group's (unmarked again if they were)."""
-        members = set(self.groups[name])
-        self.marked = set() if self.marked == members else members
+        """The marked hosts become exactly the group's."""
+        self.marked = set(self.groups[name])
         self._show_marks()
 
     def marked_targets(self) -> list[HostTarget]:
