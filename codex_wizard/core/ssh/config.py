@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import knownhosts
+from .configparse import parse_each_file_once
 from .hosts import HostArgError, HostTarget, default_ssh_config_path, parse_host_arg
 from .knownhosts import KnownHostsPolicy
 from .prompts import DEFAULT_PASSWORD_PROMPTS
@@ -46,7 +45,7 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     import asyncssh
 
     knownhosts.add_openssh_options()
-    split_each_line_once()
+    parse_each_file_once()
     config = config_files(target, settings)
     kwargs: dict[str, object] = {}
     if target.port:
@@ -87,29 +86,6 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
             options.config.get("NumberOfPasswordPrompts", DEFAULT_PASSWORD_PROMPTS)
         ),
     )
-
-
-class _SplitOnce:
-    """shlex as asyncssh.config uses it (`split` only), each distinct line split once."""
-
-    @staticmethod
-    @functools.lru_cache(maxsize=16384)
-    def _split(line: str) -> tuple[str, ...]:
-        return tuple(shlex.split(line))  # a line with bad quotes raises, and is never cached
-
-    def split(self, line: str) -> list[str]:
-        return list(self._split(line))
-
-
-def split_each_line_once() -> None:
-    """asyncssh re-reads the ssh_config for every host and splits each line with shlex, slow
-    pure Python: 200 aliases in one file cost 200 x 200 splits, most of a 200-host status's
-    CPU (docs/benchmarks.md). The lines are the same for every host, so each is split once.
-    Does nothing if asyncssh.config no longer splits with the shlex module."""
-    import asyncssh.config
-
-    if getattr(asyncssh.config, "shlex", None) is shlex:
-        asyncssh.config.shlex = _SplitOnce()  # type: ignore[assignment]
 
 
 def config_files(target: HostTarget, settings: ConnectSettings) -> list[str] | tuple[()]:
