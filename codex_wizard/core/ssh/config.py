@@ -65,6 +65,8 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
     kwargs.update(_agent_option(options.config.get("IdentityAgent")))
     if options.config.get("IdentitiesOnly"):
         kwargs.update(_identities_only(identity_keys))
+    if options.config.get("Ciphers") is None:
+        kwargs["encryption_algs"] = gcm_first()
     # Canonicalisation or `Match final` re-read the config after resolving the name: those
     # must get the paths again.
     reuse = not (
@@ -86,6 +88,20 @@ def resolve_options(target: HostTarget, settings: ConnectSettings) -> ResolvedHo
             options.config.get("NumberOfPasswordPrompts", DEFAULT_PASSWORD_PROMPTS)
         ),
     )
+
+
+def gcm_first() -> list[str]:
+    """asyncssh's default ciphers, AES-GCM first, for a host whose ssh_config names no Ciphers.
+
+    The same ciphers OpenSSH offers by default, in another order: asyncssh's chacha20-poly1305
+    builds two cipher objects and a Poly1305 for every packet (19 us a packet here against
+    2.8 us for AES-GCM, which is one AEAD object per direction), most of a check's crypto after
+    the key exchange. A Ciphers line in ssh_config is used as written."""
+    from asyncssh.encryption import get_default_encryption_algs
+
+    algs = [alg.decode() for alg in get_default_encryption_algs()]
+    gcm = [alg for alg in algs if alg.endswith("-gcm@openssh.com")]
+    return gcm + [alg for alg in algs if alg not in gcm]
 
 
 def config_files(target: HostTarget, settings: ConnectSettings) -> list[str] | tuple[()]:
