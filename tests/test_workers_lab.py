@@ -12,8 +12,15 @@ from dataclasses import replace
 import psutil
 
 from codex_wizard.core.logins.status import HostStatus
-from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread, processes_for
+from codex_wizard.core.logins.workers import (
+    SPREAD_CONCURRENCY,
+    CheckJob,
+    check_fleet_spread,
+    processes_for,
+    spread_job,
+)
 from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import ConnectSettings
 from codex_wizard.core.tokens.state import TokenState
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
@@ -24,6 +31,15 @@ def test_many_hosts_use_every_core_a_few_use_one() -> None:
     assert processes_for(10, cores=2) == 1
     assert processes_for(200, cores=2) == 2
     assert processes_for(200, cores=64) == 200 // 24  # each process has hosts enough
+
+
+def test_a_spread_fleet_keeps_more_checks_open_in_each_process() -> None:
+    """One process keeps its bound (32); spread, each process opens up to 100 at once, so
+    200 hosts at 100 ms go in one wave of round trips, not four."""
+    job = CheckJob(ConnectSettings())
+    assert spread_job(job, 1) == job
+    assert spread_job(job, 2) == replace(job, concurrency=SPREAD_CONCURRENCY)
+    assert spread_job(replace(job, concurrency=500), 2).concurrency == 500
 
 
 def test_workers_give_what_one_process_gives(lab: SshLab) -> None:
