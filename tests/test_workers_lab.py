@@ -16,8 +16,8 @@ from codex_wizard.core.logins.workers import (
     SPREAD_CONCURRENCY,
     CheckJob,
     check_fleet_spread,
+    fleet_job,
     processes_for,
-    spread_job,
 )
 from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.core.ssh.types import ConnectSettings
@@ -29,17 +29,18 @@ from tests.test_e2e_core import settings_for
 
 def test_many_hosts_use_every_core_a_few_use_one() -> None:
     assert processes_for(10, cores=2) == 1
-    assert processes_for(200, cores=2) == 2
-    assert processes_for(200, cores=64) == 200 // 24  # each process has hosts enough
+    assert processes_for(200, cores=2) == 1  # a worker would cost more CPU than it saves
+    assert processes_for(400, cores=2) == 2
+    assert processes_for(2000, cores=64) == 2000 // 200  # each process has hosts enough
 
 
-def test_a_spread_fleet_keeps_more_checks_open_in_each_process() -> None:
-    """One process keeps its bound (32); spread, each process opens up to 100 at once, so
-    200 hosts at 100 ms go in one wave of round trips, not four."""
+def test_a_big_fleet_keeps_more_checks_open_in_each_process() -> None:
+    """A fleet within the bound (32) keeps it; a bigger one opens up to 100 at once, so 200
+    hosts at 100 ms go in two waves of round trips, not seven."""
     job = CheckJob(ConnectSettings())
-    assert spread_job(job, 1) == job
-    assert spread_job(job, 2) == replace(job, concurrency=SPREAD_CONCURRENCY)
-    assert spread_job(replace(job, concurrency=500), 2).concurrency == 500
+    assert fleet_job(job, 32) == job
+    assert fleet_job(job, 200) == replace(job, concurrency=SPREAD_CONCURRENCY)
+    assert fleet_job(replace(job, concurrency=500), 2000).concurrency == 500
 
 
 def test_workers_give_what_one_process_gives(lab: SshLab) -> None:
