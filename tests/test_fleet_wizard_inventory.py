@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from codex_wizard.cli.main import parse_args
+from codex_wizard.cli.main import _plain_login_instead, parse_args
 from codex_wizard.core.fleet import Outcome
 from codex_wizard.core.logins.status import HostStatus
 from codex_wizard.core.ssh.hosts import HostTarget
@@ -157,3 +157,12 @@ def test_the_wizard_lists_the_hosts_of_its_pattern(tmp_path: Path) -> None:
     assert names(target for target, _ in app.host_list.entries()) == {"web3"}
     groups = {name: names(hosts) for name, hosts in app.host_list.groups()}
     assert groups == {"db": {"web3"}, "prod": {"web3"}, "edge": {"web3"}}
+
+
+def test_a_dumb_terminal_logs_the_patterns_hosts_in_on_the_plain_terminal(tmp_path: Path) -> None:
+    """TERM=dumb: no wizard; `codex-wizard --inventory INV web` becomes `login --inventory INV
+    web --no-tui`, the pattern's hosts, never a host named `web`."""
+    inventory = str(write_inventory(tmp_path))
+    plain = _plain_login_instead(parse_args(["--inventory", inventory, "web", "--limit", "web1"]))
+    assert (plain.command, plain.no_tui, plain.hosts) == ("login", True, ["web"])
+    assert (plain.inventory, plain.limit) == ([Path(inventory)], "web1")

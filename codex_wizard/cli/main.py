@@ -401,8 +401,9 @@ def _plain_login_instead(args: argparse.Namespace) -> argparse.Namespace:
         file=sys.stderr,
     )
     plain = build_parser().parse_args(["login", "--no-tui", host])
-    for name in ("ssh_config", "accept_new_host_key", "codex_home", "connect_timeout", "debug"):
-        setattr(plain, name, getattr(args, name))
+    names = ("ssh_config", "accept_new_host_key", "codex_home", "connect_timeout", "debug")
+    for name in (*names, "inventory", "limit"):  # with --inventory, host is a pattern
+        setattr(plain, name, getattr(args, name, None))
     plain.host = host
     return plain
 
