@@ -9,11 +9,15 @@ trip, three tools side by side in one run.
 All three go through one delay line (bench/delayline.py) in front of the lab's sshd, to `Host`
 aliases of it in the same ssh_config. Within a round the three run back to back, the order
 rotating from round to round. Peak RSS is ru_maxrss of the measured child's process tree
-(wait4): the largest single process, not the sum (xargs runs 50 ssh, ansible forks 50).
+(wait4): the largest single process, not the sum (xargs runs 50 ssh, ansible forks 50). CPU is
+user + sys of the whole tree (wait4 again: workers, ssh and ansible's forks included), which a
+machine loaded by others cannot inflate as it does wall time; the 1-minute load average at the
+start of each run stands beside every wall time.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +48,14 @@ GOALS = {20: "<= 1.0x xargs", 200: "<= 3 s"}
 class Sample:
     seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)  # 1-minute load average as each run began
 
-    def add(self, done: Finished) -> None:
+    def add(self, done: Finished, load: float) -> None:
         self.seconds.append(done.seconds)
         self.rss_kib.append(done.max_rss_kib)
+        self.cpu.append(done.cpu_seconds)
+        self.load.append(load)
 
 
 def ansible_argv(config: Path, inventory: Path, home: Path) -> list[str]:
@@ -90,7 +98,12 @@ class HostsBench:
 
         def side(name: str, once: Callable[[], Finished]) -> Callable[[], None]:
             sample = self.samples.setdefault((len(hosts), name), Sample())
-            return lambda: sample.add(once())
+
+            def measured() -> None:
+                load = os.getloadavg()[0]
+                sample.add(once(), load)
+
+            return measured
 
         sides = [
             side("codex-wizard", lambda: checked(run_to_exit(ours, timeout=600), hosts, ours=True)),
@@ -100,21 +113,42 @@ class HostsBench:
         for n in range(self.rounds):
             alternate(n, sides)
         for name in ("codex-wizard", "xargs", "ansible"):
-            log(f"  {name}: {median(self.samples[len(hosts), name].seconds):.2f} s")
+            sample = self.samples[len(hosts), name]
+            log(
+                f"  {name}: {median(sample.seconds):.2f} s, CPU {median(sample.cpu):.2f} s, "
+                f"load {min(sample.load):.1f}-{max(sample.load):.1f}"
+            )
 
     def table(self) -> str:
-        head = "| hosts | codex-wizard | xargs -P 50 ssh | ansible -f 50 | ours / xargs | goal |"
-        lines = [head, "|---|---|---|---|---|---|"]
+        head = (
+            "| hosts | codex-wizard | xargs -P 50 ssh | ansible -f 50 "
+            "| ours / xargs (wall, CPU) | ours / ansible (wall, CPU) | load | goal |"
+        )
+        lines = [head, "|---|---|---|---|---|---|---|---|"]
         for size in SIZES:
-            cells = [self._cell(size, name) for name in ("codex-wizard", "xargs", "ansible")]
-            ours = median(self.samples[size, "codex-wizard"].seconds)
-            ratio = ours / median(self.samples[size, "xargs"].seconds)
-            lines.append(f"| {size} | {' | '.join(cells)} | {ratio:.2f}x | {GOALS.get(size, '')} |")
+            names = ("codex-wizard", "xargs", "ansible")
+            cells = [self._cell(size, name) for name in names]
+            ours, xargs, ansible = (self.samples[size, name] for name in names)
+            loads = [load for name in names for load in self.samples[size, name].load]
+            lines.append(
+                f"| {size} | {' | '.join(cells)} | {_ratios(ours, xargs)} | "
+                f"{_ratios(ours, ansible)} | {min(loads):.1f}–{max(loads):.1f} | "
+                f"{GOALS.get(size, '')} |"
+            )
         return "\n".join(lines)
 
     def _cell(self, size: int, name: str) -> str:
         sample = self.samples[size, name]
-        return f"{median(sample.seconds):.2f} s, {max(sample.rss_kib) / 1024:.0f} MiB"
+        return (
+            f"{median(sample.seconds):.2f} s, CPU {median(sample.cpu):.2f} s, "
+            f"{max(sample.rss_kib) / 1024:.0f} MiB"
+        )
+
+
+def _ratios(ours: Sample, other: Sample) -> str:
+    wall = median(ours.seconds) / median(other.seconds)
+    cpu = median(ours.cpu) / median(other.cpu)
+    return f"{wall:.2f}x, {cpu:.2f}x"
 
 
 def checked(done: Finished, hosts: Sequence[str], *, ours: bool = False) -> Finished:

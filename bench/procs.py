@@ -19,12 +19,14 @@ class BenchError(RuntimeError):
 
 @dataclass
 class Finished:
-    """A measured child: seconds from spawn to the event, its output and its peak RSS (KiB)."""
+    """A measured child: seconds from spawn to the event, its output, its peak RSS (KiB) and
+    the CPU seconds (user + sys) of it and the children it waited for."""
 
     seconds: float
     output: str
     max_rss_kib: int
     exit_code: int
+    cpu_seconds: float = 0.0
 
 
 def spawn(argv: Sequence[str], *, stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen:
@@ -78,8 +80,9 @@ def drain(proc: subprocess.Popen, timeout: float) -> bytes:
             buf += chunk
 
 
-def reap(proc: subprocess.Popen, timeout: float = 15.0) -> tuple[int, int]:
-    """Wait for proc (SIGKILL after timeout); (exit code, peak RSS in KiB) from wait4."""
+def reap(proc: subprocess.Popen, timeout: float = 15.0) -> tuple[int, int, float]:
+    """Wait for proc (SIGKILL after timeout); (exit code, peak RSS in KiB, CPU seconds of its
+    tree) from wait4."""
     deadline = time.monotonic() + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -87,7 +90,7 @@ def reap(proc: subprocess.Popen, timeout: float = 15.0) -> tuple[int, int]:
             proc.returncode = os.waitstatus_to_exitcode(status)
             if proc.stdout is not None:
                 proc.stdout.close()
-            return proc.returncode, usage.ru_maxrss
+            return proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         if time.monotonic() > deadline:
             stop(proc, signal.SIGKILL)
             deadline = time.monotonic() + timeout
@@ -117,8 +120,8 @@ def run_to_event(
         stop(proc, stop_signal)
     with contextlib.suppress(BenchError):
         out += drain(proc, 10)
-    code, rss = reap(proc)
-    return Finished(seconds, _text(out), rss, code)
+    code, rss, cpu = reap(proc)
+    return Finished(seconds, _text(out), rss, code, cpu)
 
 
 def run_to_exit(argv: Sequence[str], *, timeout: float) -> Finished:
@@ -131,8 +134,8 @@ def run_to_exit(argv: Sequence[str], *, timeout: float) -> Finished:
         stop(proc, signal.SIGKILL)
         reap(proc)
         raise
-    code, rss = reap(proc)
-    return Finished(time.perf_counter() - start, _text(out), rss, code)
+    code, rss, cpu = reap(proc)
+    return Finished(time.perf_counter() - start, _text(out), rss, code, cpu)
 
 
 def _text(data: bytes) -> str:

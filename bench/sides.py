@@ -105,8 +105,8 @@ def run_xargs(argv: list[str], hosts: Sequence[str]) -> Finished:
     proc.stdin.write("".join(f"{h}\n" for h in hosts).encode())
     proc.stdin.close()
     out = drain(proc, 300)
-    code, rss = reap(proc)
-    return Finished(time.perf_counter() - start, out.decode("utf-8", "replace"), rss, code)
+    code, rss, cpu = reap(proc)
+    return Finished(time.perf_counter() - start, out.decode("utf-8", "replace"), rss, code, cpu)
 
 
 def free_port() -> int:

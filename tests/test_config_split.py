@@ -51,3 +51,68 @@ def test_a_line_with_bad_quotes_is_refused_each_time(tmp_path: Path) -> None:
     for _ in range(2):
         with pytest.raises(ValueError):
             resolve_options(HostTarget("web"), ConnectSettings(ssh_config=config))
+
+
+def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    settings = ConnectSettings(ssh_config=config)
+    for user in ("first", "second-user"):
+        config.write_text(f"Host web\n  User {user}\n")
+        assert resolve_options(HostTarget("web"), settings).options.username == user
+
+
+TRICKY = """\
+# a comment, then a blank line
+
+Host=web* !web9
+  User=ops
+  Port = 2201
+  ProxyCommand ssh -W %h:%p  "jump host"
+  IdentityFile ~/.ssh/id_%r
+  SendEnv LANG LC_*
+Match host web2 user ops
+  HostName 10.0.0.2
+Host db
+  Hostname db.example
+Include {include}
+Host *
+  Compression yes
+  SendEnv TZ
+"""
+
+
+def asyncssh_reads(config: Path, host: str, *, original: bool) -> dict[str, object]:
+    """The options asyncssh's config reader gives host: ours, or asyncssh's own parse."""
+    import asyncssh.config
+
+    from codex_wizard.core.ssh.configparse import parse_each_file_once
+
+    parse_each_file_once()
+    ours = asyncssh.config.SSHConfig.parse
+    if original:
+        asyncssh.config.SSHConfig.parse = ours.asyncssh_parse
+    try:
+        found = asyncssh.config.SSHClientConfig.load(
+            None, [config], False, False, False, "local", (), host, ()
+        )
+    except asyncssh.config.ConfigParseError as exc:
+        return {"error": str(exc)}
+    finally:
+        asyncssh.config.SSHConfig.parse = ours
+    return dict(found._options)
+
+
+@pytest.mark.parametrize("host", ["web1", "web2", "web9", "db", "inc", "other"])
+def test_lines_split_once_read_as_asyncssh_reads_them(tmp_path: Path, host: str) -> None:
+    include = tmp_path / "included"
+    include.write_text("Host inc\n  User included\n  Port 2299\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(TRICKY.format(include=include))
+    assert asyncssh_reads(config, host, original=False) == asyncssh_reads(
+        config, host, original=True
+    )
+    bad = tmp_path / "bad_config"
+    bad.write_text(TRICKY.format(include=include) + "Host late\n  User 'open\n  Port x y\n")
+    error = asyncssh_reads(bad, host, original=False)
+    assert error == asyncssh_reads(bad, host, original=True)
+    assert error["error"].endswith("line 18: No closing quotation")

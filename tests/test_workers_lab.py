@@ -12,8 +12,15 @@ from dataclasses import replace
 import psutil
 
 from codex_wizard.core.logins.status import HostStatus
-from codex_wizard.core.logins.workers import CheckJob, check_fleet_spread, processes_for
+from codex_wizard.core.logins.workers import (
+    SPREAD_CONCURRENCY,
+    CheckJob,
+    check_fleet_spread,
+    fleet_job,
+    processes_for,
+)
 from codex_wizard.core.ssh.hosts import HostTarget
+from codex_wizard.core.ssh.types import ConnectSettings
 from codex_wizard.core.tokens.state import TokenState
 from tests.lab.fake_tokens import make_auth_json
 from tests.lab.sshlab import SshLab
@@ -22,8 +29,18 @@ from tests.test_e2e_core import settings_for
 
 def test_many_hosts_use_every_core_a_few_use_one() -> None:
     assert processes_for(10, cores=2) == 1
-    assert processes_for(200, cores=2) == 2
-    assert processes_for(200, cores=64) == 200 // 24  # each process has hosts enough
+    assert processes_for(200, cores=2) == 1  # a worker would cost more CPU than it saves
+    assert processes_for(400, cores=2) == 2
+    assert processes_for(2000, cores=64) == 2000 // 200  # each process has hosts enough
+
+
+def test_a_big_fleet_keeps_more_checks_open_in_each_process() -> None:
+    """A fleet within the bound (32) keeps it; a bigger one opens up to 100 at once, so 200
+    hosts at 100 ms go in two waves of round trips, not seven."""
+    job = CheckJob(ConnectSettings())
+    assert fleet_job(job, 32) == job
+    assert fleet_job(job, 200) == replace(job, concurrency=SPREAD_CONCURRENCY)
+    assert fleet_job(replace(job, concurrency=500), 2000).concurrency == 500
 
 
 def test_workers_give_what_one_process_gives(lab: SshLab) -> None:

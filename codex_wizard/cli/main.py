@@ -208,7 +208,12 @@ def build_wizard_parser() -> argparse.ArgumentParser:
         metavar="SCENARIO",
         help="try the wizard on a demo server; SCENARIO names a situation (list: show them)",
     )
-    parser.add_argument("host", nargs="?", help="open the wizard on this host")
+    parser.add_argument(
+        "host",
+        nargs="?",
+        help="open the wizard on this host (with --inventory: list the hosts of this pattern)",
+    )
+    add_inventory_options(parser)
     parser.set_defaults(command=None)
     return parser
 
@@ -396,8 +401,9 @@ def _plain_login_instead(args: argparse.Namespace) -> argparse.Namespace:
         file=sys.stderr,
     )
     plain = build_parser().parse_args(["login", "--no-tui", host])
-    for name in ("ssh_config", "accept_new_host_key", "codex_home", "connect_timeout", "debug"):
-        setattr(plain, name, getattr(args, name))
+    names = ("ssh_config", "accept_new_host_key", "codex_home", "connect_timeout", "debug")
+    for name in (*names, "inventory", "limit"):  # with --inventory, host is a pattern
+        setattr(plain, name, getattr(args, name, None))
     plain.host = host
     return plain
 

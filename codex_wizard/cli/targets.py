@@ -9,9 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.ssh.hosts import HostTarget
 from ..errors import EXIT_USAGE, UserError, parse_target
+
+if TYPE_CHECKING:
+    from ..core.ssh.inventory import Inventory
 
 
 def add_inventory_options(parser: argparse.ArgumentParser) -> None:
@@ -31,19 +35,28 @@ def add_inventory_options(parser: argparse.ArgumentParser) -> None:
 
 async def command_targets(args: argparse.Namespace, names: Sequence[str]) -> list[HostTarget]:
     """The targets of a command: each HOST parsed, or the inventory's hosts the patterns match."""
-    from ..core.ssh.inventory import InventoryError, InventoryRequest, inventory_targets
+    inventory = await command_inventory(args, names)
+    if inventory is None:
+        return [parse_target(name) for name in names]  # typed: a bad one is a usage error
+    return list(inventory.targets)
+
+
+async def command_inventory(args: argparse.Namespace, names: Sequence[str]) -> Inventory | None:
+    """With --inventory, the hosts the patterns (default all) match and their groups, as
+    Ansible reads them; None without it."""
+    from ..core.ssh.inventory import InventoryError, InventoryRequest, read_inventory
 
     inventories = getattr(args, "inventory", None)
     if not inventories:
         if getattr(args, "limit", None):
             raise UserError("--limit goes with --inventory.", EXIT_USAGE)
-        return [parse_target(name) for name in names]  # typed: a bad one is a usage error
+        return None
 
     def skipped(name: str, why: str) -> None:
         print(f"codex-wizard: skipped inventory host {name!r}: {why}", file=sys.stderr)
 
     request = InventoryRequest(tuple(inventories), tuple(names), args.limit)
     try:
-        return await inventory_targets(request, skipped)
+        return await read_inventory(request, skipped)
     except InventoryError as exc:
         raise UserError(str(exc)) from None

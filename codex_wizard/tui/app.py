@@ -46,6 +46,7 @@ from .steps import screen_class
 if TYPE_CHECKING:
     from ..core.flow import LoginFlow
     from ..core.services import Services
+    from ..core.ssh.inventory import Inventory
 
 STATUS_TIMEOUT = 20.0
 
@@ -71,6 +72,7 @@ class WizardApp(StepRouting, App[int]):
         settings: ConnectSettings | None = None,
         login_options: LoginOptions | None = None,
         hosts: Sequence[HostTarget] | None = None,
+        inventory: Inventory | None = None,
         initial_target: HostTarget | None = None,
         ssh_config: Path | None = None,
         local_port_for: Callable[[int], int] | None = None,
@@ -97,6 +99,7 @@ class WizardApp(StepRouting, App[int]):
             remembered,
             hosts,
             "demo" if demo is not None else "given",
+            inventory,
         )
         self.initial_target = initial_target
         self.local_port_for: Callable[[int], int] = local_port_for or (lambda port: port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from ..cli.targets import command_inventory
 from ..core import clock
 from ..core.fleet import FleetRun
 from ..errors import parse_target
@@ -60,9 +61,14 @@ def wizard_for(args: argparse.Namespace) -> WizardApp:
     """The wizard with every option of `codex-wizard [HOST]` and `login HOST` given to it."""
     host = getattr(args, "host", None)
     settings = connect_settings(args)
+    inventory = None
+    if getattr(args, "inventory", None):  # the host is a pattern: the list shows its hosts
+        inventory = asyncio.run(command_inventory(args, [host] if host else []))
+        host = None
     return WizardApp(
         settings=settings,
         login_options=login_options(args),
+        inventory=inventory,
         initial_target=parse_target(host) if host else None,
         ssh_config=settings.ssh_config,
         codex_home=getattr(args, "codex_home", None),

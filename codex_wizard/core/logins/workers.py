@@ -1,12 +1,12 @@
 """A big fleet's checks spread over processes, so the handshakes' crypto uses every core.
 
-One Python process does all its SSH handshakes on one core: at a few hundred hosts `status`
-waits on its own CPU. From SPREAD_FROM hosts on, this process checks one share of the hosts and
-worker processes (`python -m codex_wizard.core.logins.workers`, one per other core) check the
-others, each with its own bound on connections, each sending every result back the moment it
-has it (so --format jsonl still streams). Shares are interleaved: slow hosts early in the list
-land on every process. A worker that dies leaves its unfinished hosts as errors, never a hang;
-workers are ended with this process (Ctrl-C included).
+One Python process does all its SSH handshakes on one core: at several hundred hosts
+`status` waits on its own CPU. From SPREAD_FROM (400) hosts on, this process checks one share
+of the hosts and worker processes (`python -m codex_wizard.core.logins.workers`, one per other
+core) check the others, each with its own bound on connections, each sending every result back
+the moment it has it (so --format jsonl still streams). Shares are interleaved: slow hosts
+early in the list land on every process. A worker that dies leaves its unfinished hosts as
+errors, never a hang; workers are ended with this process (Ctrl-C included).
 
 Results travel as pickles over the worker's stdout: HostStatus is a plain frozen dataclass,
 and the bytes come only from the worker this process started, never from a server.
@@ -21,7 +21,7 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..sanitize import printable
 from ..ssh.hosts import HostTarget
@@ -30,7 +30,16 @@ from ..tasks import gather_bounded
 from ..tokens.state import TokenState
 from .status import DEFAULT_CONCURRENCY, DEFAULT_HOST_TIMEOUT, HostStatus, check_host, mark_shared
 
-SPREAD_FROM = 48  # below this, one process's spare CPU outweighs a worker's start-up
+# Below this, one process's spare CPU outweighs a worker's start-up. A check costs ~6 ms of
+# CPU since the ssh_config is split once per file and AES-GCM is preferred (12 ms before), and
+# a worker ~0.65 s (its interpreter, its imports, its own parse of the config): on 2 cores
+# 200 hosts in one process took 1.6-1.7 s of CPU against 2.3 s spread over two, and no more
+# wall time (docs/benchmarks.md). Each process has SPREAD_FROM / 2 hosts at least.
+SPREAD_FROM = 400
+# Checks a big fleet keeps open at once in each process: at 100 ms a check waits ~6 round
+# trips, so 32 at once made 200 hosts four waves (~2.4 s of waiting alone); at 100, two.
+# Each host is its own server, so no sshd sees more than one of ours.
+SPREAD_CONCURRENCY = 100
 FRAME_HEADER = 4
 Record = Callable[[int, HostStatus], None]
 
@@ -92,6 +101,7 @@ async def check_fleet_spread(
     checked over `processes` processes (processes_for by default); on_result sees each as it
     comes."""
     count = processes or processes_for(len(targets))
+    job = fleet_job(job, len(targets))
     items = list(enumerate(targets))
     shares = [items[first::count] for first in range(count)]
     results: dict[int, HostStatus] = {}
@@ -106,6 +116,14 @@ async def check_fleet_spread(
         *(_check_in_worker(share, job, record) for share in shares[1:]),
     )
     return mark_shared([results[index] for index in range(len(targets))], local)
+
+
+def fleet_job(job: CheckJob, hosts: int) -> CheckJob:
+    """The job each process runs for a fleet of `hosts`: more hosts than the job's bound,
+    up to SPREAD_CONCURRENCY checks open at once."""
+    if hosts <= job.concurrency or job.concurrency >= SPREAD_CONCURRENCY:
+        return job
+    return replace(job, concurrency=SPREAD_CONCURRENCY)
 
 
 # ---------------------------------------------------------------------------- the worker

@@ -5,7 +5,9 @@ It does what `ansible PATTERN -i SOURCE... --limit LIMIT` does to choose hosts (
 InventoryManager: INI, YAML, directories, scripts, plugins; its patterns: groups, `web*`,
 `a:&b`, `!c`, `~regex`), and what Ansible's ssh connection does to read a host's connection
 variables (group_vars/host_vars merged by its VariableManager, Jinja templates rendered). It
-prints one JSON list: {"name", "vars"} per host in Ansible's order, or {"name", "error"}.
+prints one JSON object: "hosts", a list of {"name", "vars"} per host in Ansible's order, or
+{"name", "error"}; and "groups", each group's hosts as `ansible GROUP --list-hosts` gives them
+(its children's hosts too, --limit applied), in the inventory's order of groups.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def _host_entry(name: str, hostvars: dict[str, Any], render: Any) -> dict[str, o
     return {"name": name, "vars": {key: value for key, value in found.items() if value is not None}}
 
 
-def dump(sources: list[str], pattern: str, limit: str | None) -> list[dict[str, object]]:
+def dump(sources: list[str], pattern: str, limit: str | None) -> dict[str, object]:
     """The hosts `ansible PATTERN -i SOURCES --limit LIMIT` would reach, with their
-    connection variables as Ansible resolves them."""
+    connection variables as Ansible resolves them, and the hosts of each group."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.template import Templar
@@ -57,16 +59,21 @@ def dump(sources: list[str], pattern: str, limit: str | None) -> list[dict[str, 
         hostvars = variables.get_vars(host=host, include_hostvars=False)
         templar = Templar(loader=loader, variables=hostvars)
         entries.append(_host_entry(host.name, hostvars, templar.template))
-    return entries
+    groups = {
+        name: [host.name for host in inventory.get_hosts(name)]
+        for name in inventory.groups
+        if name != "all"
+    }
+    return {"hosts": entries, "groups": groups}
 
 
 def main() -> None:
     request = json.loads(sys.argv[1])
     try:
-        entries = dump(request["sources"], request["pattern"], request.get("limit"))
+        found = dump(request["sources"], request["pattern"], request.get("limit"))
     except ImportError:
         sys.exit(NO_ANSIBLE)
-    print(json.dumps(entries))
+    print(json.dumps(found))
 
 
 if __name__ == "__main__":

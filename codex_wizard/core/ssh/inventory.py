@@ -19,13 +19,21 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..sanitize import printable
 from .ansible_dump import NO_ANSIBLE
 from .hosts import HostTarget
 from .sshargs import SshArgsError, config_line, ssh_option_lines
 
-__all__ = ["InventoryError", "InventoryRequest", "inventory_targets", "target_from_vars"]
+__all__ = [
+    "Inventory",
+    "InventoryError",
+    "InventoryRequest",
+    "inventory_targets",
+    "read_inventory",
+    "target_from_vars",
+]
 
 INSTALL_HINT = (
     "--inventory needs Ansible (ansible-core) beside codex-wizard: "
@@ -51,6 +59,20 @@ class InventoryRequest:
     def pattern(self) -> str:
         """Several patterns are one, as Ansible joins them: `web db` is `web:db`."""
         return ":".join(self.patterns) or "all"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The hosts a request names, as targets in Ansible's order, and the inventory's groups:
+    each the targets among them that Ansible counts in it (its children's hosts too)."""
+
+    request: InventoryRequest
+    targets: tuple[HostTarget, ...]
+    groups: Mapping[str, tuple[HostTarget, ...]]
+
+    def group(self, name: str) -> tuple[HostTarget, ...]:
+        """The hosts of group `name` (none for a group this inventory doesn't have)."""
+        return self.groups.get(name, ())
 
 
 def _last(hostvars: Mapping[str, object], *names: str) -> object | None:
@@ -110,9 +132,7 @@ def _dump_command(request: InventoryRequest) -> list[str]:
     return [sys.executable, "-m", "codex_wizard.core.ssh.ansible_dump", json.dumps(payload)]
 
 
-async def _run_dump(
-    request: InventoryRequest, timeout: float
-) -> tuple[list[dict[str, object]], str]:
+async def _run_dump(request: InventoryRequest, timeout: float) -> tuple[dict[str, Any], str]:
     """Ansible's answer and what it said on stderr (its warnings); its process is ended if
     we are (no Ansible left running)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "ANSIBLE_NOCOLOR": "1"}
@@ -141,30 +161,46 @@ async def _run_dump(
     return json.loads(lines[-1]), said
 
 
+async def read_inventory(
+    request: InventoryRequest,
+    on_skip: Callable[[str, str], None] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Inventory:
+    """The hosts `ansible PATTERN -i SOURCES --limit LIMIT` reaches, as targets, in Ansible's
+    order, and the groups they are in. A host we can't reach as Ansible would is left out and
+    given to on_skip with why. Raises InventoryError without Ansible, for an inventory it can't
+    read, or for no host."""
+    missing = [str(path) for path in request.sources if not path.exists()]
+    if missing:
+        raise InventoryError(f"no inventory at {', '.join(missing)}")
+    by_name: dict[str, HostTarget] = {}
+    found, said = await _run_dump(request, timeout)
+    for entry in found["hosts"]:
+        name = printable(str(entry["name"]))
+        try:
+            if "error" in entry:
+                raise InventoryError(printable(str(entry["error"])))
+            by_name[str(entry["name"])] = target_from_vars(name, entry["vars"])
+        except InventoryError as exc:
+            if on_skip is not None:
+                on_skip(name, str(exc))
+    if not by_name:
+        ansible_said = f" (Ansible said: {said})" if said else ""
+        raise InventoryError(f"no host to check matches {request.pattern!r}{ansible_said}")
+    groups = {
+        printable(str(group)): members
+        for group, names in found["groups"].items()
+        if (members := tuple(by_name[name] for name in names if name in by_name))
+    }
+    return Inventory(request, tuple(by_name.values()), groups)
+
+
 async def inventory_targets(
     request: InventoryRequest,
     on_skip: Callable[[str, str], None] | None = None,
     *,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> list[HostTarget]:
-    """The hosts `ansible PATTERN -i SOURCES --limit LIMIT` reaches, as targets, in Ansible's
-    order. A host we can't reach as Ansible would is left out and given to on_skip with why.
-    Raises InventoryError without Ansible, for an inventory it can't read, or for no host."""
-    missing = [str(path) for path in request.sources if not path.exists()]
-    if missing:
-        raise InventoryError(f"no inventory at {', '.join(missing)}")
-    targets = []
-    entries, said = await _run_dump(request, timeout)
-    for entry in entries:
-        name = printable(str(entry["name"]))
-        try:
-            if "error" in entry:
-                raise InventoryError(printable(str(entry["error"])))
-            targets.append(target_from_vars(name, entry["vars"]))  # type: ignore[arg-type]
-        except InventoryError as exc:
-            if on_skip is not None:
-                on_skip(name, str(exc))
-    if not targets:
-        ansible_said = f" (Ansible said: {said})" if said else ""
-        raise InventoryError(f"no host to check matches {request.pattern!r}{ansible_said}")
-    return targets
+    """The hosts `ansible PATTERN -i SOURCES --limit LIMIT` reaches, as targets (read_inventory)."""
+    return list((await read_inventory(request, on_skip, timeout=timeout)).targets)

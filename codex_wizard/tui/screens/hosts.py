@@ -1,4 +1,7 @@
-"""Step 1: choose a host: ssh_config aliases, remembered hosts, or user@host:port typed in.
+"""Step 1: choose a host: ssh_config aliases, remembered hosts, or user@host:port typed in; with
+--inventory, the inventory's hosts, and its groups above them: choosing a group marks exactly its
+hosts (as Ansible counts them, core/ssh/inventory.py), and space then changes the marked set host
+by host. Connect logs the marked hosts in, one after another; r re-checks just them.
 
 Each host's token state is filled in as its check answers (core.logins.status.check_host, several at
 once); the list is usable from the first moment. The checks start once the list has been drawn:
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from ...core.logins.status import HostStatus
 
 STATUS_CONCURRENCY = 8
+GROUP_KEY = "group "  # a group's row key: a host's label has no space
 
 
 class HostScreen(StepScreen):
@@ -49,6 +53,8 @@ class HostScreen(StepScreen):
         self.shown: dict[str, HostStatus] = {}  # statuses compared with each other (shared)
         self.local: HostStatus | None = None  # this computer's own login
         self.marked: set[HostTarget] = set()  # to be logged in one after another
+        self.groups: dict[str, tuple[HostTarget, ...]] = {}  # the inventory's, shown first
+        self.rows: list[HostTarget | str] = []  # the table's rows: group names, then hosts
 
     def compose_body(self) -> ComposeResult:
         yield Static("Which server should Codex be logged in on?", classes="lead")
@@ -78,6 +84,13 @@ class HostScreen(StepScreen):
         table = self.query_one("#hosts", DataTable)
         table.clear()
         self.entries = self.wizard.host_list.entries()
+        self.groups = dict(self.wizard.host_list.groups())
+        self.rows = [*self.groups, *(target for target, _ in self.entries)]
+        for name, members in self.groups.items():
+            count = f"{len(members)} host{'s' if len(members) != 1 else ''}"
+            table.add_row(
+                self._group_cell(name), "group", styled(count, "dim"), key=GROUP_KEY + name
+            )
         for target, source in self.entries:
             label = target.label()
             table.add_row(self._host_cell(target), source, self._status_cell(label), key=label)
@@ -87,18 +100,33 @@ class HostScreen(StepScreen):
             "No hosts yet: ~/.ssh/config has no Host entries. Type one below and press Enter."
         )
         table.display = bool(self.entries)
-        if self.wizard.check_statuses and self.entries:
+        self._check([target for target, _ in self.entries], exclusive=True)
+
+    def _check(self, targets: list[HostTarget], *, exclusive: bool = False) -> None:
+        """Check targets' token states (exclusive: instead of the checks under way)."""
+        if self.wizard.check_statuses and targets:
             self.run_worker(
-                self._check_all([target for target, _ in self.entries]),
-                group="status",
-                exclusive=True,
-                exit_on_error=False,
+                self._check_all(targets), group="status", exclusive=exclusive, exit_on_error=False
             )
 
     def _host_cell(self, target: HostTarget) -> Text:
         if target in self.marked:
             return styled(f"✓ {target.label()}", "ok")
         return Text(target.label())
+
+    def _group_cell(self, name: str) -> Text:
+        """`[web]`, ticked while the marked hosts are exactly the group's."""
+        if self.marked and self.marked == set(self.groups[name]):
+            return styled(f"✓ [{name}]", "ok")
+        return Text(f"[{name}]")
+
+    def _show_marks(self) -> None:
+        table = self.query_one("#hosts", DataTable)
+        for name in self.groups:
+            table.update_cell(GROUP_KEY + name, "host", self._group_cell(name), update_width=True)
+        for target, _ in self.entries:
+            table.update_cell(target.label(), "host", self._host_cell(target), update_width=True)
+        self.set_next(True, self._marked_note())
 
     def _status_cell(self, label: str) -> Text:
         status = self.shown.get(label)
@@ -146,12 +174,20 @@ class HostScreen(StepScreen):
 
     # ------------------------------------------------------------------ choosing
 
-    def selected_target(self) -> HostTarget | None:
+    def _selected_row(self) -> HostTarget | str | None:
         table = self.query_one("#hosts", DataTable)
-        if not self.entries or table.cursor_row is None:
+        if not self.rows or table.cursor_row is None:
             return None
-        row = min(max(table.cursor_row, 0), len(self.entries) - 1)
-        return self.entries[row][0]
+        return self.rows[min(max(table.cursor_row, 0), len(self.rows) - 1)]
+
+    def selected_target(self) -> HostTarget | None:
+        """The host under the cursor (None on a group's row)."""
+        row = self._selected_row()
+        return row if isinstance(row, HostTarget) else None
+
+    def selected_group(self) -> str | None:
+        row = self._selected_row()
+        return row if isinstance(row, str) else None
 
     @on(DataTable.RowHighlighted, "#hosts")
     def _row_highlighted(self) -> None:
@@ -159,14 +195,25 @@ class HostScreen(StepScreen):
 
     def action_mark(self) -> None:
         """Mark (or unmark) the host under the cursor: Connect then logs the marked ones in,
-        one after another, each with a login of its own."""
+        one after another, each with a login of its own. On a group: mark exactly its hosts."""
+        group = self.selected_group()
+        if group is not None:
+            self.mark_group(group)
+            return
         target = self.selected_target()
         if target is None:
             return
         self.marked ^= {target}
-        table = self.query_one("#hosts", DataTable)
-        table.update_cell(target.label(), "host", self._host_cell(target), update_width=True)
-        self.set_next(True, self._marked_note())
+        self._show_marks()
+
+    def mark_group(self, name: str) -> None:
+        """The marked hosts become exactly the group's."""
+        self.marked = set(self.groups[name])
+        self._show_marks()
+
+    def marked_targets(self) -> list[HostTarget]:
+        """The marked hosts, in the list's order."""
+        return [entry for entry, _ in self.entries if entry in self.marked]
 
     def _marked_note(self) -> str:
         count = len(self.marked)
@@ -174,7 +221,7 @@ class HostScreen(StepScreen):
 
     def choose(self, target: HostTarget) -> None:
         """Connect to target, or, with hosts marked, to the first of them as a fleet."""
-        marked = [entry for entry, _ in self.entries if entry in self.marked]
+        marked = self.marked_targets()
         if not marked:
             self.post_message(ChooseHost(target))
             return
@@ -184,6 +231,10 @@ class HostScreen(StepScreen):
 
     @on(DataTable.RowSelected, "#hosts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
+        group = self.selected_group()
+        if group is not None:
+            self.mark_group(group)
+            return
         target = self.selected_target()
         if target is not None:
             self.choose(target)
@@ -212,9 +263,13 @@ class HostScreen(StepScreen):
         if self.query_one("#host-input", Input).value.strip():
             self.connect_typed()
             return
+        group = self.selected_group()
+        if group is not None and not self.marked:
+            self.mark_group(group)
         target = self.selected_target()
-        if target is not None:
-            self.choose(target)
+        marked = self.marked_targets()
+        if marked or target is not None:
+            self.choose(target or marked[0])
 
     def action_back(self) -> None:
         """Nothing before the first step."""
@@ -228,9 +283,19 @@ class HostScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def action_refresh_status(self) -> None:
-        self.statuses.clear()
-        self.shown.clear()
-        self.load_hosts()
+        """Check every host again; with hosts marked, just those."""
+        marked = self.marked_targets()
+        if not marked:
+            self.statuses.clear()
+            self.shown.clear()
+            self.load_hosts()
+            return
+        table = self.query_one("#hosts", DataTable)
+        for target in marked:
+            self.statuses.pop(target.label(), None)
+            self.shown.pop(target.label(), None)
+            table.update_cell(target.label(), "token", self._status_cell(target.label()))
+        self._check(marked)
 
     def action_focus_input(self) -> None:
         self.query_one("#host-input", Input).focus()
