@@ -57,9 +57,12 @@ class StepScreen(Screen):
 
     STEP: ClassVar[Step]
     NEXT_LABEL: ClassVar[str] = "Next"
+    AUTO_FOCUS = ""  # not the first Tab stop: each step focuses what Enter should press
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("n", "next", "Next"),
+        Binding("pageup", "page_body(-1)", "Page up", show=False),
+        Binding("pagedown", "page_body(1)", "Page down", show=False),
     ]
 
     @property
@@ -70,7 +73,9 @@ class StepScreen(Screen):
         target = self.wizard.state.target
         yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
         yield StepIndicator(self.STEP, id="steps")
-        with VerticalScroll(id="body"):
+        # The body scrolls (PageUp/PageDown, from anywhere on the step: action_page_body) but
+        # is no Tab stop of its own: nothing showed where the focus was while it had it.
+        with VerticalScroll(id="body", can_focus=False):
             yield from self.compose_body()
         with Horizontal(id="nav"):
             yield Button("‹ Back", id="back", disabled=self.STEP == Step.HOST)
@@ -82,6 +87,15 @@ class StepScreen(Screen):
         yield from ()
 
     # -------------------------------------------------------------- navigation
+
+    def action_page_body(self, pages: int) -> None:
+        """PageUp/PageDown scroll the step's body whatever has the focus (Back or Next too).
+        Inside the body its own keys come first (a list pages through its rows)."""
+        body = self.query_one("#body", VerticalScroll)
+        if pages < 0:
+            body.scroll_page_up()
+        else:
+            body.scroll_page_down()
 
     def action_back(self) -> None:
         self.post_message(GoBack(self.STEP))

@@ -200,7 +200,7 @@ class _ProblemScreen(Screen):
     def compose(self) -> ComposeResult:
         target = self.wizard.state.target
         yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
-        with VerticalScroll(id="problem"):
+        with VerticalScroll(id="problem", can_focus=False):  # no Tab stop that shows nothing
             yield Static(Text(self.problem_title, style="bold"), id="problem-title")
             yield Static(Text("What happened", style="bold underline"))
             yield Static(Text(self.what), id="problem-what")
