@@ -213,6 +213,31 @@ async def test_the_other_ways_in_fit_80x24():
             await pilot.press("r")
             await wait_for(pilot, lambda: screen_name(app) == "RelayScreen")
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+            await wait_for(pilot, lambda: not app.screen.query_one("#paste").disabled)
             await pilot.pause()
-            check_step(app, seen, whole_keys=False)  # Quit docks right; not all its keys fit
+            check_step(app, seen)
+            screen = app.screen
+            assert visible(screen, screen.query_one("#paste").region)  # where to paste
+            assert "Paste address" in footer_text(screen), footer_text(screen)
+            await pilot.press("s")  # the demo types in where the browser ended
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+            await pilot.pause()
+            check_step(app, seen)
+            status, history = screen.query_one("#login-status"), screen.query_one("#login-history")
+            assert "Logged in" in str(status.render()) and visible(screen, status.region)
+            assert "✓ The server holds the new ChatGPT login." in str(history.render())
+            assert visible(screen, history.region), history.region
+            assert visible(screen, screen.query_one("#paste-note").region)
+            assert "Relayed" in str(screen.query_one("#paste-note").render())
     assert {"TunnelScreen", "WaysInScreen", "RelayScreen"} <= set(seen), seen
+
+
+def footer_text(screen: Screen) -> str:
+    """The footer's keys a person sees: those on show, left to right."""
+    keys = [key for key in screen.query("FooterKey") if key.region.area and key.display]
+    return "  ".join(f"{key.key_display} {key.description}" for key in sorted(keys, key=_x))
+
+
+def _x(widget: Widget) -> int:
+    return widget.region.x

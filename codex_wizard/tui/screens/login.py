@@ -220,7 +220,7 @@ class LoginScreen(SignInScreen):
     def compose_way(self) -> ComposeResult:
         yield Static(self.URL_LABEL, id="url-label")
         yield Static("", id="url")
-        with Horizontal(classes="actions"):
+        with Horizontal(id="url-actions", classes="actions"):
             yield Button("Copy (c)", id="copy", variant="primary")
             yield Button("Open in browser (o)", id="open")
             yield Button(self.SIMULATE_LABEL, id="simulate", classes="demo-only")
