@@ -219,6 +219,10 @@ async def test_the_other_ways_in_fit_80x24():
             screen = app.screen
             assert visible(screen, screen.query_one("#paste").region)  # where to paste
             assert "Paste address" in footer_text(screen), footer_text(screen)
+            await pilot.press("c")  # what became of copying the URL: in view, not under the box
+            note, box = screen.query_one("#copy-note"), screen.query_one("#paste-area")
+            await wait_for(pilot, lambda: in_body_above(screen, note, box))
+            assert "the login URL" in str(note.render())
             await pilot.press("s")  # the demo types in where the browser ended
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
@@ -231,6 +235,12 @@ async def test_the_other_ways_in_fit_80x24():
             assert visible(screen, screen.query_one("#paste-note").region)
             assert "Relayed" in str(screen.query_one("#paste-note").render())
     assert {"TunnelScreen", "WaysInScreen", "RelayScreen"} <= set(seen), seen
+
+
+def in_body_above(screen: Screen, widget: Widget, docked: Widget) -> bool:
+    """widget is in view in the step's body, not under the widget docked at its foot."""
+    body = screen.query_one("#body").region
+    return body.contains_region(widget.region) and not widget.region.overlaps(docked.region)
 
 
 def footer_text(screen: Screen) -> str:
