@@ -7,6 +7,9 @@ shows one scrollbar, not a list scrolling inside a scrolling body."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from textual.containers import ScrollableContainer
@@ -21,7 +24,7 @@ from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.tui.app import WizardApp
 from codex_wizard.tui.screens.base import StepScreen
 from tests.test_tui_demo import PACE, demo_app, to_login
-from tests.tui_fakes import screen_name, wait_for
+from tests.tui_fakes import screen_name, settled, wait_for
 
 demo_mod = pytest.importorskip("codex_wizard.demo")
 DemoScenario, DemoServer = demo_mod.DemoScenario, demo_mod.DemoServer
@@ -171,8 +174,8 @@ async def test_one_scrollbar_for_a_long_host_list_and_a_running_install():
             await pilot.pause()
             bars = scrollbars(app.screen, vertical_only=True)
             assert len(bars) <= 1 and "install-log" not in str(bars), bars
-            last = log.region.intersection(app.screen.query_one("#body").region)
-            assert last.bottom == log.region.bottom  # the log's end is in view
+            body = app.screen.query_one("#body").region
+            assert log.content_region.bottom <= body.bottom  # its last line is in view
 
 
 async def test_connect_step_fits_80x24():
@@ -194,10 +197,10 @@ async def test_connect_step_fits_80x24():
     assert "✓ 1" in seen["ConnectScreen"] and "6 Token" in seen["ConnectScreen"]
 
 
-async def test_the_other_ways_in_fit_80x24():
-    seen: dict[str, str] = {}
-    scenario = DemoScenario(pace=PACE, forwarding_refused=True)
-    async with DemoServer(scenario=scenario) as demo:
+@contextlib.asynccontextmanager
+async def at_refused_tunnel() -> AsyncIterator[tuple[Any, WizardApp]]:
+    """The demo at 80×24, walked to the tunnel step of a server that refuses forwarding."""
+    async with DemoServer(scenario=DemoScenario(pace=PACE, forwarding_refused=True)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=NARROW) as pilot:
             await pilot.press("enter")
@@ -205,35 +208,41 @@ async def test_the_other_ways_in_fit_80x24():
             await pilot.press("n")
             await wait_for(pilot, lambda: app.state.forwarding is not None)
             await pilot.pause()
-            check_step(app, seen)
-            await pilot.press("n")
-            await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
-            await pilot.pause()
-            check_step(app, seen)
-            await pilot.press("r")
-            await wait_for(pilot, lambda: screen_name(app) == "RelayScreen")
-            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
-            await wait_for(pilot, lambda: not app.screen.query_one("#paste").disabled)
-            await pilot.pause()
-            check_step(app, seen)
-            screen = app.screen
-            assert visible(screen, screen.query_one("#paste").region)  # where to paste
-            assert "Paste address" in footer_text(screen), footer_text(screen)
-            await pilot.press("c")  # what became of copying the URL: in view, not under the box
-            note, box = screen.query_one("#copy-note"), screen.query_one("#paste-area")
-            await wait_for(pilot, lambda: in_body_above(screen, note, box))
-            assert "the login URL" in str(note.render())
-            await pilot.press("s")  # the demo types in where the browser ended
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
-            await pilot.pause()
-            check_step(app, seen)
-            status, history = screen.query_one("#login-status"), screen.query_one("#login-history")
-            assert "Logged in" in str(status.render()) and visible(screen, status.region)
-            assert "✓ The server holds the new ChatGPT login." in str(history.render())
-            assert visible(screen, history.region), history.region
-            assert visible(screen, screen.query_one("#paste-note").region)
-            assert "Relayed" in str(screen.query_one("#paste-note").render())
+            yield pilot, app
+
+
+async def test_the_other_ways_in_fit_80x24():
+    seen: dict[str, str] = {}
+    async with at_refused_tunnel() as (pilot, app):
+        check_step(app, seen)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+        await pilot.pause()
+        check_step(app, seen)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(app) == "RelayScreen")
+        await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
+        await wait_for(pilot, lambda: not app.screen.query_one("#paste").disabled)
+        await pilot.pause()
+        check_step(app, seen)
+        screen = app.screen
+        assert visible(screen, screen.query_one("#paste").region)  # where to paste
+        assert "Paste address" in footer_text(screen), footer_text(screen)
+        await pilot.press("c")  # what became of copying the URL: in view, not under the box
+        note, box = screen.query_one("#copy-note"), screen.query_one("#paste-area")
+        await wait_for(pilot, lambda: in_body_above(screen, note, box))
+        assert "the login URL" in str(note.render())
+        await pilot.press("s")  # the demo types in where the browser ended
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+        await pilot.pause()
+        check_step(app, seen)
+        status, history = screen.query_one("#login-status"), screen.query_one("#login-history")
+        assert "Logged in" in str(status.render()) and visible(screen, status.region)
+        assert "✓ The server holds the new ChatGPT login." in str(history.render())
+        assert visible(screen, history.region), history.region
+        assert visible(screen, screen.query_one("#paste-note").region)
+        assert "Relayed" in str(screen.query_one("#paste-note").render())
     assert {"TunnelScreen", "WaysInScreen", "RelayScreen"} <= set(seen), seen
 
 
@@ -251,3 +260,19 @@ def footer_text(screen: Screen) -> str:
 
 def _x(widget: Widget) -> int:
     return widget.region.x
+
+
+@pytest.mark.parametrize(("key", "name"), [("d", "DeviceScreen"), ("p", "PushScreen")])
+async def test_device_code_and_push_fit_80x24(key: str, name: str):
+    """The two other ways in at 80×24: step bar, primary button and every footer key whole
+    (the push step's 'w Other ways in' lay under ^q Quit)."""
+    seen: dict[str, str] = {}
+    async with at_refused_tunnel() as (pilot, app):
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen_name(app) == "WaysInScreen")
+        await pilot.press(key)
+        await wait_for(pilot, lambda: screen_name(app) == name)
+        await settled(pilot, app)
+        check_step(app, seen)
+        assert "Other ways in" in footer_text(app.screen), footer_text(app.screen)
+    assert name in seen

@@ -268,7 +268,7 @@ class InstallScreen(StepScreen):
         """A line of the install's output, and the body follows it to the end (the log grows
         inside the body rather than scrolling on its own: wizard.tcss)."""
         self.query_one("#install-log", Log).write_line(line)
-        self.query_one("#body").scroll_end(animate=False, immediate=False)
+        self.call_after_refresh(self.query_one("#body").scroll_end, animate=False)
 
     def go_next(self) -> None:
         self.post_message(GoTo(Step.TUNNEL))
