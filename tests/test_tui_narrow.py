@@ -276,3 +276,21 @@ async def test_device_code_and_push_fit_80x24(key: str, name: str):
         check_step(app, seen)
         assert "Other ways in" in footer_text(app.screen), footer_text(app.screen)
     assert name in seen
+
+
+async def test_page_down_scrolls_a_problem_screen_with_its_button_focused():
+    """The changed host key refusal at 80×24 is taller than the screen, and 'Choose another
+    host' has the focus: PageDown shows the rest of what to do."""
+    from tests.test_tui_snapshots import HOST_KEY, HostKeyChanged
+    from tests.tui_fakes import ADA, fake_backend, make_app
+
+    backend, _ = fake_backend(connect_error=HostKeyChanged(HOST_KEY))
+    app = make_app(backend, initial_target=ADA)
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "HostKeyChangedScreen")
+        await pilot.pause()
+        text = app.screen.query_one("#problem")
+        assert isinstance(app.screen.focused, Button) and text.max_scroll_y > 0
+        assert not text.focusable  # no Tab stop that shows nothing
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: text.scroll_y == text.max_scroll_y)

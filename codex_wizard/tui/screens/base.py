@@ -52,7 +52,26 @@ def running(node: DOMNode, *groups: str) -> bool:
     )
 
 
-class StepScreen(Screen):
+class PagedScreen(Screen):
+    """A screen whose text scrolls in one container (BODY), which is no Tab stop of its own
+    (nothing showed where the focus was while it had it): PageUp/PageDown scroll it whatever
+    has the focus, Back or Next too. Inside it its own keys come first (a list's rows)."""
+
+    BODY: ClassVar[str] = "#body"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "page_body(-1)", "Page up", show=False),
+        Binding("pagedown", "page_body(1)", "Page down", show=False),
+    ]
+
+    def action_page_body(self, pages: int) -> None:
+        body = self.query_one(self.BODY, VerticalScroll)
+        if pages < 0:
+            body.scroll_page_up()
+        else:
+            body.scroll_page_down()
+
+
+class StepScreen(PagedScreen):
     """A wizard step. Subclasses set STEP and write compose_body()."""
 
     STEP: ClassVar[Step]
@@ -61,8 +80,6 @@ class StepScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("n", "next", "Next"),
-        Binding("pageup", "page_body(-1)", "Page up", show=False),
-        Binding("pagedown", "page_body(1)", "Page down", show=False),
     ]
 
     @property
@@ -73,9 +90,7 @@ class StepScreen(Screen):
         target = self.wizard.state.target
         yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
         yield StepIndicator(self.STEP, id="steps")
-        # The body scrolls (PageUp/PageDown, from anywhere on the step: action_page_body) but
-        # is no Tab stop of its own: nothing showed where the focus was while it had it.
-        with VerticalScroll(id="body", can_focus=False):
+        with VerticalScroll(id="body", can_focus=False):  # PagedScreen's BODY
             yield from self.compose_body()
         with Horizontal(id="nav"):
             yield Button("‹ Back", id="back", disabled=self.STEP == Step.HOST)
@@ -87,15 +102,6 @@ class StepScreen(Screen):
         yield from ()
 
     # -------------------------------------------------------------- navigation
-
-    def action_page_body(self, pages: int) -> None:
-        """PageUp/PageDown scroll the step's body whatever has the focus (Back or Next too).
-        Inside the body its own keys come first (a list pages through its rows)."""
-        body = self.query_one("#body", VerticalScroll)
-        if pages < 0:
-            body.scroll_page_up()
-        else:
-            body.scroll_page_down()
 
     def action_back(self) -> None:
         self.post_message(GoBack(self.STEP))
