@@ -122,3 +122,27 @@ def test_every_subcommand_help_opens_with_what_it_does(command: str) -> None:
     first, blank = shown.splitlines()[:2]
     assert first[0].isupper() and first.endswith(".") and not first.startswith("usage")
     assert blank == ""
+
+
+def test_status_counter_on_a_dumb_terminal_or_a_pipe_sends_no_escape(lab: SshLab) -> None:
+    """`status` over two hosts counts them on the terminal ("checked 2/2") and clears the
+    counter without an escape sequence (it wrote ESC [ K); into a pipe it sends none either."""
+    argv = [str(COMMAND), "status", "lab", "nobody@127.0.0.1:1", "-F", str(lab.ssh_config)]
+    run = PtyRun([*argv, "--timeout", "20"], plain_env(TERM="dumb"))
+    try:
+        run.finish(timeout=120)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    shown = run.output.decode(errors="replace")
+    assert "checked 2/2" in shown and "nobody@127.0.0.1:1" in shown, shown
+    assert b"\x1b" not in run.output, shown
+    piped = subprocess.run(
+        [*argv, "--timeout", "20"],
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=plain_env(TERM="xterm-256color"),
+    )
+    assert b"nobody@127.0.0.1:1" in piped.stdout
+    assert b"\x1b" not in piped.stdout + piped.stderr, piped.stderr

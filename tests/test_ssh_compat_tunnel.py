@@ -8,17 +8,26 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from codex_wizard.core.flow import FailureKind, FlowError, LoginFlow
 from codex_wizard.core.laptop.sshforward import SshForward, parse_ssh_forward
-from codex_wizard.core.progress import LoginMode
+from codex_wizard.core.progress import LoginMode, LoginPhase
 from codex_wizard.core.server.login import url_state
 from codex_wizard.core.services import Services
 from tests.lab.proc import stop_popen, wait_until
 from tests.lab.sshlab import SshLab
-from tests.test_e2e_core import LAB, browser_callback, no_codex_left, settings_for
+from tests.test_e2e_core import (
+    LAB,
+    browser_callback,
+    ephemeral_ports,
+    no_codex_left,
+    settings_for,
+)
+from tests.test_tui_lab import SLOW, lab_app, to_tunnel_step
+from tests.tui_fakes import SIZE, text_of, wait_for
 
 
 @pytest.mark.parametrize(
@@ -120,3 +129,34 @@ async def test_a_forward_that_leads_elsewhere_is_named_with_the_fix(lab: SshLab)
     assert busy.value.kind is FailureKind.PORT_BUSY
     assert f"ssh (pid {pid})" in str(busy.value) and "localhost:2222" in str(busy.value)
     assert f"kill {pid}" in str(busy.value) and "--relay" in str(busy.value)
+
+
+async def test_the_wizard_uses_the_users_own_ssh_forward_as_its_tunnel(
+    lab: SshLab, tmp_path: Path
+) -> None:
+    """Issue 21, item 1: the user's `ssh -L PORT:localhost:1455 lab` (real OpenSSH) holds the
+    login port here. The wizard's tunnel step names it and lets the login start; the login
+    opens no tunnel of its own (flow.free_local_port, the CLI's path) and the browser's
+    callback through that ssh logs the server in."""
+    lab.install_codex("fake", "path")
+    local = _free_port()
+    others = ephemeral_ports()
+    with _users_ssh_forward(lab, local, 1455) as pid:
+        app = lab_app(lab, tmp_path)
+        app.local_port_for = lambda port: local if port == 1455 else others(port)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_tunnel_step(pilot, app, lab)
+            ports = text_of(app, "#ports")
+            assert f"ssh (pid {pid}) forwarding it to localhost:1455" in ports, ports
+            assert "the login uses it as its tunnel" in ports, ports
+            await pilot.press("n")  # Start login, with the focus on it
+            await wait_for(pilot, lambda: app.state.login.url is not None, timeout=SLOW)
+            flow = app.state.flow
+            assert flow.ssh_forward is not None and flow.ssh_forward.pid == pid
+            assert app.state.tunnel is None or not app.state.tunnel.listening
+            path = f"/auth/callback?code=c&state={url_state(app.state.login.url)}"
+            assert await asyncio.to_thread(browser_callback, local, path) == 302
+            await wait_for(pilot, lambda: app.state.login.ended, timeout=SLOW)
+            assert app.state.login.phase is LoginPhase.SUCCEEDED, app.state.login.message
+            await pilot.press("ctrl+q")
+    no_codex_left(lab)

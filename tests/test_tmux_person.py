@@ -129,3 +129,38 @@ def test_q_at_a_host_that_could_not_be_reached_exits_1_naming_it(pane: Tmux) -> 
     pane.keys("q")
     assert exit_code_after(pane) == "1"
     assert "✗ Not logged in on bob@nohost.invalid: not connected." in pane.screen(joined=True)
+
+
+def test_the_relay_at_80x24_with_keys_only(tmp_path: Path) -> None:
+    """A person in an 80×24 pane, keys only: on the relay step the box to paste into, its key
+    (a Paste address) and ^q Quit are on the screen; after the paste the outcome is too."""
+    with tmux_pane(tmp_path, width=80, height=24) as term:
+        term.run("codex-wizard --demo relay")
+        term.wait_text("expires in 9 days")
+        term.keys("Enter")
+        term.wait_text("codex is ready on the server.")
+        term.keys("n")
+        term.wait_text("Other ways in ›")
+        term.keys("n")
+        term.wait_text("Relay the redirect")
+        term.keys("r")
+        term.wait_text("https://auth.openai.com/oauth/authorize")
+        term.wait_text("paste that whole address")
+        screen = term.screen()
+        footer = screen.rstrip("\n").splitlines()[-1]
+        assert "a Paste address" in footer and footer.rstrip().endswith("^q Quit"), footer
+        assert "http://127.0.0.1:1455/auth/callback?code=…&state=…" in screen  # the empty box
+        assert "6 Token" in screen and "Token status ›" in screen
+        term.keys("s")  # the demo types in where the browser ended
+        term.wait_for(pasted, "the address in the box")
+        term.keys("Enter")
+        screen = term.wait_text("Logged in: the server holds the new ChatGPT login.")
+        assert "Relayed with curl on demo" in screen, screen
+        assert "✓ The server holds the new ChatGPT login." in screen, screen
+        term.keys("q")
+        assert exit_code_after(term) == "0"
+
+
+def pasted(screen: str) -> bool:
+    """The relay's box holds an address (not its placeholder, which ends in …)."""
+    return any("▊" in line and "&state=" in line and "…" not in line for line in screen.split("\n"))

@@ -64,25 +64,28 @@ def _status_row(result: HostStatus, now: datetime) -> str:
 
 class Progress:
     """'checked 7/50' on a terminal's stderr while hosts answer; with --format jsonl, each
-    host's line on stdout as it answers."""
+    host's line on stdout as it answers. The counter is rewritten with carriage returns and
+    cleared with spaces: no escape sequence, so a dumb terminal (TERM=dumb) shows it as well."""
 
     def __init__(self, total: int, *, stream: bool = False) -> None:
         self.total = total
         self.done = 0
         self.enabled = sys.stderr.isatty() and total > 1
         self.stream = stream
+        self.shown = ""
 
     def tick(self, result: HostStatus) -> None:
         self.done += 1
         if self.stream:
             say(json_line(result, clock.now()))
         if self.enabled:
-            sys.stderr.write(f"\rchecked {self.done}/{self.total}")
+            self.shown = f"checked {self.done}/{self.total}"
+            sys.stderr.write(f"\r{self.shown}")
             sys.stderr.flush()
 
     def clear(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r\x1b[K")
+        if self.enabled and self.shown:
+            sys.stderr.write("\r" + " " * len(self.shown) + "\r")
             sys.stderr.flush()
 
 

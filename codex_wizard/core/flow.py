@@ -220,12 +220,18 @@ class LoginFlow:
             await self.services.wait_port_free(port)
         )
 
+    async def ssh_forward_on(self, owner: PortOwner | None) -> SshForward | str | None:
+        """owner as the user's `ssh -L` to this server's codex port (str: why it is not one)."""
+        return await usable_ssh_forward(owner, self.target, self.settings, CODEX_PORTS[0])
+
     async def free_local_port(self, port: int) -> None:
-        """Make sure the browser's port is free here, stopping a pending login on a yes."""
+        """Make sure the browser's port is free here, or held by the user's own `ssh -L` to
+        this server (`ssh_forward`, the tunnel then), stopping a pending login on a yes."""
+        self.ssh_forward = None  # looked for afresh: the ssh of a login before may be gone
         if port_is_free(port):  # a bind test: far cheaper than psutil's scan of every socket
             return
         owner = (await self.local_owners([port])).get(port)
-        found = await usable_ssh_forward(owner, self.target, self.settings, CODEX_PORTS[0])
+        found = await self.ssh_forward_on(owner)
         if isinstance(found, str):
             raise FlowError(FailureKind.PORT_BUSY, found)
         self.ssh_forward = found
@@ -244,18 +250,21 @@ class LoginFlow:
 
     # ------------------------------------------------------------------ the login session
 
-    async def start_login(self, mode: LoginMode) -> None:
-        """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code."""
+    async def start_login(self, mode: LoginMode, *, free_port: bool = False) -> None:
+        """A fresh `codex login` (stopping any earlier one): tunnel, relay or device code. With
+        free_port (the wizard's; run() calls it itself) a tunnel's first free_local_port."""
         await self.stop_login()
         self.progress = LoginProgress.starting(mode, self.services.remote_seat())
         self._changed()
-        if self.cleared is not mode:
-            try:
+        try:
+            if self.cleared is not mode:
                 await self.preflight(mode)
-            except FlowError as exc:
-                self._apply(LoginError(str(exc)))
-                self._apply(LoginExited(None, str(exc)))
-                return
+            if free_port and mode is LoginMode.TUNNEL:
+                await self.free_local_port(self.local_port_for(self.landing_port))
+        except FlowError as exc:
+            self._apply(LoginError(str(exc)))
+            self._apply(LoginExited(None, str(exc)))
+            return
         self.cleared = None  # a login after this one looks again
         session = self.services.login_session(
             self.conn,

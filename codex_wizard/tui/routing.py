@@ -196,4 +196,4 @@ class StepRouting(_Base):
             return
         state.mode = mode
         state.record = None
-        await state.flow.start_login(mode)
+        await state.flow.start_login(mode, free_port=True)

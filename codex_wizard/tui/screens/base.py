@@ -52,11 +52,31 @@ def running(node: DOMNode, *groups: str) -> bool:
     )
 
 
-class StepScreen(Screen):
+class PagedScreen(Screen):
+    """A screen whose text scrolls in one container (BODY), which is no Tab stop of its own
+    (nothing showed where the focus was while it had it): PageUp/PageDown scroll it whatever
+    has the focus, Back or Next too. Inside it its own keys come first (a list's rows)."""
+
+    BODY: ClassVar[str] = "#body"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "page_body(-1)", "Page up", show=False),
+        Binding("pagedown", "page_body(1)", "Page down", show=False),
+    ]
+
+    def action_page_body(self, pages: int) -> None:
+        body = self.query_one(self.BODY, VerticalScroll)
+        if pages < 0:
+            body.scroll_page_up()
+        else:
+            body.scroll_page_down()
+
+
+class StepScreen(PagedScreen):
     """A wizard step. Subclasses set STEP and write compose_body()."""
 
     STEP: ClassVar[Step]
     NEXT_LABEL: ClassVar[str] = "Next"
+    AUTO_FOCUS = ""  # not the first Tab stop: each step focuses what Enter should press
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("n", "next", "Next"),
@@ -70,7 +90,7 @@ class StepScreen(Screen):
         target = self.wizard.state.target
         yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
         yield StepIndicator(self.STEP, id="steps")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):  # PagedScreen's BODY
             yield from self.compose_body()
         with Horizontal(id="nav"):
             yield Button("‹ Back", id="back", disabled=self.STEP == Step.HOST)

@@ -9,13 +9,14 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ...core.ssh.types import HostKeyInfo, remove_entry_command
 from ..messages import BackToHosts, Reconnect
 from ..state import LostConnection
 from ..widgets.chrome import TopBar, WizardFooter
+from .base import PagedScreen
 
 if TYPE_CHECKING:
     from ..protocol import Wizard
@@ -177,8 +178,10 @@ class PassphraseDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class _ProblemScreen(Screen):
+class _ProblemScreen(PagedScreen):
     """A full screen that says what happened and what to do, with a way on."""
+
+    BODY = "#problem"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -200,7 +203,7 @@ class _ProblemScreen(Screen):
     def compose(self) -> ComposeResult:
         target = self.wizard.state.target
         yield TopBar(target.label() if target else None, self.wizard.demo is not None, id="topbar")
-        with VerticalScroll(id="problem"):
+        with VerticalScroll(id="problem", can_focus=False):  # PagedScreen's BODY
             yield Static(Text(self.problem_title, style="bold"), id="problem-title")
             yield Static(Text("What happened", style="bold underline"))
             yield Static(Text(self.what), id="problem-what")

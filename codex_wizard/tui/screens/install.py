@@ -232,18 +232,17 @@ class InstallScreen(StepScreen):
     async def _install(self, user_prefix: bool) -> None:
         app = self.wizard
         state = app.state
-        log = self.query_one("#install-log", Log)
         env = install_env(state.probe, state.env) if state.probe else state.env
-        log.write_line(f"$ {install_args(user_prefix)}")
+        self._log_line(f"$ {install_args(user_prefix)}")
         note = self.query_one("#install-note", Static)
         note.update(styled("Installing… (npm output below; it can take a minute)", "dim"))
         result = await app.backend.install(
-            state.conn, env, user_prefix=user_prefix, on_line=log.write_line
+            state.conn, env, user_prefix=user_prefix, on_line=self._log_line
         )
         if result.error:
-            log.write_line(f"[codex-wizard] {result.error}")
+            self._log_line(f"[codex-wizard] {result.error}")
         if result.ok:
-            log.write_line("[codex-wizard] done.")
+            self._log_line("[codex-wizard] done.")
             note.update(styled("✓ Installed. Checking again…", "ok"))
             self.offer_user_prefix = False
             if user_prefix:
@@ -264,6 +263,12 @@ class InstallScreen(StepScreen):
         else:
             note.update(styled(f"✗ The install failed: {result.summary()}", "bad"))
         self.render_probe()
+
+    def _log_line(self, line: str) -> None:
+        """A line of the install's output, and the body follows it to the end (the log grows
+        inside the body rather than scrolling on its own: wizard.tcss)."""
+        self.query_one("#install-log", Log).write_line(line)
+        self.call_after_refresh(self.query_one("#body").scroll_end, animate=False)
 
     def go_next(self) -> None:
         self.post_message(GoTo(Step.TUNNEL))

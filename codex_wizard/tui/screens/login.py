@@ -146,9 +146,13 @@ class SignInScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def note(self, text: str, style: str = "ok") -> None:
+        """A confirmation under the URL's buttons, scrolled into view (at 80×24 it would be
+        below the fold, or under the relay's paste box)."""
         note = self.query_one("#copy-note", Static)
         note.update(styled(text, style))
         note.display = bool(text)
+        if text:
+            self.call_after_refresh(note.scroll_visible, animate=False)
 
     def copy(self, text: str, what: str, then: str) -> None:
         """Copy with a visible confirmation (clipboard, or the terminal's OSC 52)."""
@@ -220,7 +224,7 @@ class LoginScreen(SignInScreen):
     def compose_way(self) -> ComposeResult:
         yield Static(self.URL_LABEL, id="url-label")
         yield Static("", id="url")
-        with Horizontal(classes="actions"):
+        with Horizontal(id="url-actions", classes="actions"):
             yield Button("Copy (c)", id="copy", variant="primary")
             yield Button("Open in browser (o)", id="open")
             yield Button(self.SIMULATE_LABEL, id="simulate", classes="demo-only")

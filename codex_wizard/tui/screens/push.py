@@ -65,8 +65,8 @@ class PushScreen(StepScreen):
     STEP = Step.LOGIN
     NEXT_LABEL = "Token status"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "fresh", "Fresh login here"),
-        Binding("p", "push", "Copy this computer's login"),
+        Binding("f", "fresh", "Fresh login"),
+        Binding("p", "push", "Copy local login"),
         Binding("o", "open", "Open URL"),
         Binding("w", "ways", "Other ways in"),
     ]

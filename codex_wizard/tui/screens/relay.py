@@ -11,6 +11,7 @@ from typing import ClassVar
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Static
 
 from ...core.progress import LoginPhase, LoginProgress
@@ -22,8 +23,8 @@ from .login import WAY_BINDINGS, LoginScreen
 def paste_help(port: int | None) -> str:
     where = f"http://127.0.0.1:{port or DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…"
     return (
-        f"2. Signed in, the browser ends on a page that does not load ({where}). Copy that "
-        "whole address from the address bar, paste it here and press Enter:"
+        f"2. Signed in, the browser ends on a page that does not load ({where}): paste "
+        "that whole address here (a) and press Enter:"
     )
 
 
@@ -31,10 +32,10 @@ class RelayScreen(LoginScreen):
     """The relay: the same URL part, then the address the browser ended on, pasted."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "focus_paste", "Paste address"),
         Binding("c", "copy", "Copy URL"),
-        Binding("o", "open", "Open in browser"),
-        Binding("a", "focus_paste", "Paste the address"),
-        Binding("s", "simulate", "Simulate sign-in"),
+        Binding("o", "open", "Open"),
+        Binding("s", "simulate", "Simulate"),
         Binding("m", "simulate_stale", "Simulate old URL", show=False),
         *WAY_BINDINGS,
     ]
@@ -49,12 +50,14 @@ class RelayScreen(LoginScreen):
 
     def compose_way(self) -> ComposeResult:
         yield from super().compose_way()
-        yield Static(paste_help(None), id="paste-help")
-        yield Input(
-            placeholder=f"http://127.0.0.1:{DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…&state=…",
-            id="paste",
-        )
-        yield Static("", id="paste-note")
+        # Docked at the foot of the step (wizard.tcss): in view however the URL above wraps.
+        with Vertical(id="paste-area"):
+            yield Static(paste_help(None), id="paste-help")
+            yield Input(
+                placeholder=f"http://127.0.0.1:{DEFAULT_LOGIN_PORT}{CALLBACK_PATH}?code=…&state=…",
+                id="paste",
+            )
+            yield Static("", id="paste-note")
 
     def compose_live(self) -> ComposeResult:
         yield from ()  # no tunnel to show
@@ -67,6 +70,11 @@ class RelayScreen(LoginScreen):
         self.query_one("#paste-help", Static).update(paste_help(login.port))
         paste = self.query_one("#paste", Input)
         paste.disabled = not login.can_paste
+        done = login.phase is LoginPhase.SUCCEEDED  # the outcome in view, not the spent URL
+        for part in ("#url-label", "#url", "#url-actions", "#paste-help", "#paste"):
+            self.query_one(part).display = not done
+        if done:
+            self.query_one("#body").scroll_home(animate=False)
         note = self.query_one("#paste-note", Static)
         if self.problem:
             note.update(styled(f"✗ {self.problem}", "bad"))
@@ -78,6 +86,8 @@ class RelayScreen(LoginScreen):
             note.update("")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.login.phase is LoginPhase.SUCCEEDED and action in ("focus_paste", "copy", "open"):
+            return False  # the URL and the paste box are gone: so are their keys
         if action == "focus_paste":
             return True if self.login.can_paste else None
         return super().check_action(action, parameters)

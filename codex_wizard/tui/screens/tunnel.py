@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from ...core.doctor import Verdict, check_forwarding_result, check_server_ports
 from ...core.laptop.ports import CODEX_PORTS
+from ...core.laptop.sshforward import SshForward
 from ...core.progress import LoginMode
 from ...core.server.login import DEFAULT_LOGIN_PORT
 from ..messages import ChooseWay, GoTo, ShowWays
@@ -38,6 +39,10 @@ class TunnelScreen(StepScreen):
         Binding("r", "recheck", "Re-check"),
         Binding("w", "ways", "Other ways in"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ssh_forward: SshForward | str | None = None  # the user's `ssh -L` on the port
 
     def compose_body(self) -> ComposeResult:
         label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
@@ -76,6 +81,7 @@ class TunnelScreen(StepScreen):
         forwarding = asyncio.create_task(state.flow.check_forwarding())
         ports = [self.local_port, CODEX_PORTS[1]] if self.local_port else []
         state.local_owners = await state.flow.local_owners(ports) if ports else {}
+        self.ssh_forward = await state.flow.ssh_forward_on(self.held_by())
         await forwarding
 
     def worker_changed(self, worker: Worker) -> None:
@@ -85,8 +91,10 @@ class TunnelScreen(StepScreen):
             self.query_one("#next", Button).focus()  # Enter leads to the other ways in
 
     def local_owner(self):
-        """What holds the login port here, unless nothing or our own last login's tunnel."""
-        return None if self.ours() else self.held_by()
+        """What holds the login port here, unless nothing, our own last login's tunnel or the
+        user's `ssh -L` to this server (the login uses it: core.flow.free_local_port)."""
+        usable = isinstance(self.ssh_forward, SshForward)
+        return None if self.ours() or usable else self.held_by()
 
     def held_by(self):
         owners = self.wizard.state.local_owners or {}
@@ -114,6 +122,11 @@ class TunnelScreen(StepScreen):
             owner = self.local_owner()
             if self.ours():
                 found, style = "held by this wizard's last login; a new login takes it over", "ok"
+            elif isinstance(self.ssh_forward, SshForward):
+                found = f"held by {self.ssh_forward.describe()}: the login uses it as its tunnel"
+                style = "ok"
+            elif isinstance(self.ssh_forward, str):
+                found, style = self.ssh_forward, "bad"
             else:
                 found = owner_text(local, owner)
                 style = "ok" if owner is None else ("warn" if looks_like_codex(owner) else "bad")
