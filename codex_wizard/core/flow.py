@@ -216,9 +216,8 @@ class LoginFlow:
 
     async def stop_pending_login(self, port: int) -> bool:
         """GET /cancel to what holds the port here; True once the port is free."""
-        return await self.services.cancel_pending_login(port) and bool(
-            await self.services.wait_port_free(port)
-        )
+        cancelled = await self.services.cancel_pending_login(port)
+        return cancelled and bool(await self.services.wait_port_free(port))
 
     async def ssh_forward_on(self, owner: PortOwner | None) -> SshForward | str | None:
         """owner as the user's `ssh -L` to this server's codex port (str: why it is not one)."""
@@ -405,9 +404,8 @@ class LoginFlow:
         session, self.session = self.session, None
         follower, self._follower = self._follower, None
         deadline, self._deadline = self._deadline, None
-        for task in (follower, deadline):
-            if task is not None:
-                task.cancel()
+        for task in filter(None, (follower, deadline)):
+            task.cancel()
         if session is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(session.close(), CLOSE_TIMEOUT)
