@@ -154,7 +154,8 @@ def test_the_relay_at_80x24_with_keys_only(tmp_path: Path) -> None:
         term.keys("s")  # the demo types in where the browser ended
         term.wait_for(pasted, "the address in the box")
         term.keys("Enter")
-        screen = term.wait_text("Logged in: the server holds the new ChatGPT login.")
+        term.wait_text("✓ Logged in on demo.")
+        screen = term.wait_text("Access token expires", joined=True)  # at once, no key pressed
         assert "Relayed with curl on demo" in screen, screen
         assert "✓ The server holds the new ChatGPT login." in screen, screen
         term.keys("q")

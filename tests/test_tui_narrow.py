@@ -127,14 +127,16 @@ async def test_every_step_fits_80x24():
 
 
 async def test_page_down_scrolls_the_step_while_a_button_has_the_focus():
-    """Logged in at 80×24, Token status › has the focus and the step is taller than the screen:
-    PageDown shows what was below (the body scrolls), PageUp goes back."""
+    """Waiting for the sign-in at 80×24, a button has the focus and the step (the wrapped URL,
+    its buttons, codex's lines) is taller than the screen: PageDown shows what was below (the
+    body scrolls), PageUp goes back."""
     async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=NARROW) as pilot:
             await to_login(pilot, app)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING)
+            await pilot.press("tab")
+            await wait_for(pilot, lambda: isinstance(app.screen.focused, Button))
             await pilot.pause()
             body = app.screen.query_one("#body")
             assert isinstance(app.screen.focused, Button), app.screen.focused
@@ -294,3 +296,25 @@ async def test_page_down_scrolls_a_problem_screen_with_its_button_focused():
         assert not text.focusable  # no Tab stop that shows nothing
         await pilot.press("pagedown")
         await wait_for(pilot, lambda: text.scroll_y == text.max_scroll_y)
+
+
+async def test_a_verified_login_shows_its_outcome_and_expiry_at_once_not_the_spent_url():
+    """Issue 21, item 2: once the sign-in is verified the tunnel's step says so with the access
+    token's expiry, in view at 80×24 with no key pressed, and the spent URL, its buttons and
+    their keys are gone."""
+    async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
+        app = demo_app(demo)
+        async with app.run_test(size=NARROW) as pilot:
+            await to_login(pilot, app)
+            screen = app.screen
+            assert screen.query_one("#url").display and "c" in footer_text(screen)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.SUCCEEDED)
+            await pilot.pause()
+            status = screen.query_one("#login-status")
+            said = str(status.render())
+            assert said.startswith("✓ Logged in on ") and "Access token expires" in said, said
+            assert visible(screen, status.region)
+            for part in ("#url-label", "#url", "#url-actions"):
+                assert not screen.query_one(part).display, part
+            assert "Copy" not in footer_text(screen), footer_text(screen)

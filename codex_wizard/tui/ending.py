@@ -30,7 +30,7 @@ def ending_of(state: WizardState, *, interrupted: bool, now: datetime | None = N
     if state.target is None:
         return Ending(failed, not_logged_in_line(None, "no host chosen", interrupted=interrupted))
     outcome = state.host_outcome()
-    label = state.flow.label if state.flow is not None else state.target.label()
+    label = state.label
     if outcome.outcome is Outcome.LOGGED_IN:
         line = logged_in_line(label, state.record or state.login.record, now)
         return Ending(EXIT_INTERRUPTED if interrupted else EXIT_OK, line)

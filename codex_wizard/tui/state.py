@@ -115,6 +115,13 @@ class WizardState:
         return self.flow.pushed if self.flow is not None else None
 
     @property
+    def label(self) -> str:
+        """The host as the user named it (the flow's label once connected)."""
+        if self.flow is not None:
+            return self.flow.label
+        return self.target.label() if self.target is not None else "the server"
+
+    @property
     def user_prefix(self) -> bool:
         return self.flow is not None and self.flow.user_prefix
 

@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import Button, Static
 
+from ...core.logins.summary import logged_in_line
 from ...core.progress import ENDED_BADLY, LoginMode, LoginPhase, LoginProgress
 from ..messages import FreshLogin, GoTo, ShowWays
 from ..state import NO_LOGIN, Step
@@ -115,6 +116,8 @@ class SignInScreen(StepScreen):
     def render_login(self) -> None:
         login = self.login
         text, style = phase_text(login)
+        if login.succeeded:  # the outcome and the token's expiry at once, not after a key
+            text = logged_in_line(self.wizard.state.label, login.record, self.wizard.now())
         self.query_one("#login-status", Static).update(styled(text, style))
         message = self.query_one("#login-message", Static)
         message.update(styled(login.message, "bad" if login.offer_fresh else "warn"))
@@ -248,6 +251,11 @@ class LoginScreen(SignInScreen):
             f"{seat.forward_command(port)}\nor press w for a way in without a tunnel (relay, "
             f"device code). Then open this URL in your browser and sign in:"
         )
+        done = login.phase is LoginPhase.SUCCEEDED  # the outcome in view, not the spent URL
+        for part in ("#url-label", "#url", "#url-actions"):
+            self.query_one(part).display = not done
+        if done:
+            self.query_one("#body").scroll_home(animate=False)
         url = self.query_one("#url", Static)
         has_url = login.url is not None
         url.update(url_text(login.url))
@@ -262,7 +270,7 @@ class LoginScreen(SignInScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         login = self.login
         if action in ("copy", "open"):
-            return True if login.url else None
+            return None if login.url is None else login.phase is not LoginPhase.SUCCEEDED
         if action in ("simulate", "simulate_stale"):
             return self.wizard.demo is not None and login.phase in WAITING
         return super().check_action(action, parameters)

@@ -70,11 +70,8 @@ class RelayScreen(LoginScreen):
         self.query_one("#paste-help", Static).update(paste_help(login.port))
         paste = self.query_one("#paste", Input)
         paste.disabled = not login.can_paste
-        done = login.phase is LoginPhase.SUCCEEDED  # the outcome in view, not the spent URL
-        for part in ("#url-label", "#url", "#url-actions", "#paste-help", "#paste"):
-            self.query_one(part).display = not done
-        if done:
-            self.query_one("#body").scroll_home(animate=False)
+        for part in ("#paste-help", "#paste"):  # gone with the URL once logged in
+            self.query_one(part).display = login.phase is not LoginPhase.SUCCEEDED
         note = self.query_one("#paste-note", Static)
         if self.problem:
             note.update(styled(f"✗ {self.problem}", "bad"))
@@ -86,8 +83,8 @@ class RelayScreen(LoginScreen):
             note.update("")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.login.phase is LoginPhase.SUCCEEDED and action in ("focus_paste", "copy", "open"):
-            return False  # the URL and the paste box are gone: so are their keys
+        if self.login.phase is LoginPhase.SUCCEEDED and action == "focus_paste":
+            return False  # the paste box is gone: so is its key
         if action == "focus_paste":
             return True if self.login.can_paste else None
         return super().check_action(action, parameters)
