@@ -149,6 +149,11 @@ async def test_the_wizard_uses_the_users_own_ssh_forward_as_its_tunnel(
             ports = text_of(app, "#ports")
             assert f"ssh (pid {pid}) forwarding it to localhost:1455" in ports, ports
             assert "the login uses it as its tunnel" in ports, ports
+            lead = text_of(app, "#tunnel-lead")  # not "the wizard listens on the same port"
+            assert lead.endswith(
+                "Your own ssh already forwards this computer's port there: "
+                "the login uses it as its tunnel."
+            ), lead
             await pilot.press("n")  # Start login, with the focus on it
             await wait_for(pilot, lambda: app.state.login.url is not None, timeout=SLOW)
             flow = app.state.flow

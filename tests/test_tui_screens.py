@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from textual.widgets import Button, DataTable, Input, Log
 
@@ -339,6 +341,22 @@ async def test_tunnel_shows_owners_and_frees_a_pending_local_login_on_yes():
         await wait_for(pilot, lambda: calls.cancel == [1455])
         await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
         assert "127.0.0.1:1455 is free" in text_of(app, "#ports")
+
+
+async def test_tunnel_says_not_seen_where_the_server_shows_no_listeners():
+    """A server with no ss, lsof or /proc (a chroot): its ports are "not seen", as doctor and
+    the login say, never "free"."""
+    backend, _ = fake_backend()
+    app = make_app(backend)
+    unseen = replace(probe(), port_source="none")
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_flow(ADA).set_probe(unseen)
+        await at_step(pilot, app, Step.TUNNEL)
+        await wait_for(pilot, lambda: app.state.forwarding is not None)
+        await pilot.pause()
+        ports = text_of(app, "#ports")
+        assert "Server ports" in ports and "not seen" in ports, ports
+        assert "Server :1455" not in ports, ports  # no "127.0.0.1:1455 is free" for the server
 
 
 async def test_tunnel_busy_port_kept_when_the_user_says_no():

@@ -21,6 +21,7 @@ from ...core.laptop.ports import CODEX_PORTS
 from ...core.laptop.sshforward import SshForward
 from ...core.progress import LoginMode
 from ...core.server.login import DEFAULT_LOGIN_PORT
+from ...core.server.probe import ProbeResult
 from ..messages import ChooseWay, GoTo, ShowWays
 from ..state import Step, forwarding_refused
 from ..text import looks_like_codex, owner_text
@@ -29,6 +30,20 @@ from ..widgets.tunnel_status import TunnelStatus
 from .base import StepScreen, styled
 
 VERDICT_STYLE = {Verdict.PASS: "ok", Verdict.WARN: "warn", Verdict.FAIL: "bad", Verdict.SKIP: "dim"}
+
+
+LEAD = (
+    "codex login on the server waits for the browser on its 127.0.0.1:1455 (or 1457). "
+    "The wizard listens on the same port here and forwards it over the SSH connection."
+)
+LEAD_USERS_FORWARD = (
+    "codex login on the server waits for the browser on its 127.0.0.1:1455 (or 1457). "
+    "Your own ssh already forwards this computer's port there: the login uses it as its tunnel."
+)
+
+
+def _held_style(owners: dict, port: int) -> str:
+    return "ok" if owners.get(port) is None else "warn"
 
 
 class TunnelScreen(StepScreen):
@@ -46,11 +61,7 @@ class TunnelScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         label = self.wizard.state.target.label() if self.wizard.state.target else "the server"
-        yield Static(
-            "codex login on the server waits for the browser on its 127.0.0.1:1455 (or 1457). "
-            "The wizard listens on the same port here and forwards it over the SSH connection.",
-            classes="lead",
-        )
+        yield Static(LEAD, id="tunnel-lead", classes="lead")
         yield FieldList(id="ports")
         with Horizontal(classes="actions"):
             yield Button("Stop the pending login here (f)", id="free-port")
@@ -131,15 +142,8 @@ class TunnelScreen(StepScreen):
                 found = owner_text(local, owner)
                 style = "ok" if owner is None else ("warn" if looks_like_codex(owner) else "bad")
             fields.append((f"This computer :{local}", found, style))
-        probe = state.probe
-        if probe is not None:
-            server = check_server_ports(probe.port_owners)
-            for port in CODEX_PORTS:
-                owner = probe.port_owners.get(port)
-                style = "ok" if owner is None else "warn"
-                fields.append((f"Server :{port}", owner_text(port, owner), style))
-            if server.fix and server.verdict is not Verdict.PASS:
-                fields.append(("", server.fix, "dim"))
+        if state.probe is not None:
+            fields += self.server_port_fields(state.probe)
         if state.forwarding is None:
             fields.append(("Forwarding", "checking…", "dim"))
         else:
@@ -149,7 +153,26 @@ class TunnelScreen(StepScreen):
             if check.fix:
                 fields.append(("", check.fix, "dim"))
         self.query_one("#ports", FieldList).show(fields)
+        users = isinstance(self.ssh_forward, SshForward)
+        self.query_one("#tunnel-lead", Static).update(LEAD_USERS_FORWARD if users else LEAD)
         self._update_actions()
+
+    @staticmethod
+    def server_port_fields(probe: ProbeResult) -> list[tuple[str, str, str]]:
+        """Who holds 1455 and 1457 on the server, as doctor judges it: "not seen" where the
+        server shows no listeners (a chroot without /proc), never "free"."""
+        server = check_server_ports(probe.port_owners, probe.preflight, seen=probe.ports_seen)
+        owners = probe.port_owners
+        if probe.ports_seen:
+            fields = [
+                (f"Server :{port}", owner_text(port, owners.get(port)), _held_style(owners, port))
+                for port in CODEX_PORTS
+            ]
+        else:
+            fields = [("Server ports", server.found, VERDICT_STYLE[server.verdict])]
+        if server.fix and server.verdict is not Verdict.PASS:
+            fields.append(("", server.fix, "dim"))
+        return fields
 
     def tunnel_login_running(self) -> bool:
         login = self.wizard.state.login
