@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from textual.widgets import Button  # noqa: E402
 
+from codex_wizard.core import clock  # noqa: E402
 from codex_wizard.core.laptop.ports import port_is_free  # noqa: E402
 from codex_wizard.core.logins import status  # noqa: E402
 from codex_wizard.core.progress import LoginPhase  # noqa: E402
@@ -40,7 +41,6 @@ from codex_wizard.core.ssh.hosts import HostTarget  # noqa: E402
 from codex_wizard.demo import (  # noqa: E402
     DemoScenario,
     DemoServer,
-    authio,
     login_sim,
     server,
     tokens,
@@ -98,18 +98,6 @@ class _SeededSecrets:
         return base64.urlsafe_b64encode(self.token_bytes(n)).rstrip(b"=").decode()
 
 
-class _FixedTime:
-    @staticmethod
-    def time() -> float:
-        return NOW.timestamp()
-
-
-class _FixedDatetime(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return NOW if tz is not None else NOW.replace(tzinfo=None)
-
-
 def _seeded_keys(seed: str):
     for n in itertools.count():
         raw = hashlib.sha256(f"{seed}-{n}".encode()).digest()
@@ -126,8 +114,7 @@ def make_repeatable(seed: str) -> None:
     secrets = _SeededSecrets(seed)
     for module in (login_sim, server, tokens):
         module.secrets = secrets
-    tokens.time = _FixedTime
-    authio.datetime = _FixedDatetime  # the demo's backup time stamp
+    clock.now = lambda: NOW  # the one clock: the demo's tokens and backups read it too
     keys = _seeded_keys(seed)
     server.asyncssh = _AsyncsshWithKeys(keys)
     if all(port_is_free(port) for port in LOCAL_PORTS):
