@@ -40,6 +40,15 @@ async def to_login(pilot, app) -> None:
     await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)
 
 
+async def to_checked_tunnel(pilot, app) -> None:
+    """From the host list to the tunnel step, once its forwarding check has answered."""
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: app.state.forwarding is not None)
+    await pilot.pause()
+
+
 async def test_demo_full_login_to_expiry_and_clean_quit():
     async with DemoServer(scenario=DemoScenario(pace=PACE)) as demo:
         app = demo_app(demo)
@@ -130,11 +139,7 @@ async def test_demo_forwarding_refused_offers_the_other_ways_and_relays():
     async with DemoServer(scenario=scenario) as demo:
         app = demo_app(demo)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
-            await pilot.press("n")
-            await wait_for(pilot, lambda: app.state.forwarding is not None)
-            await pilot.pause()
+            await to_checked_tunnel(pilot, app)
             assert "refuses TCP forwarding" in text_of(app, "#ports")
             assert "Other ways in" in str(app.screen.query_one("#next", Button).label)
             await pilot.press("n")
@@ -159,11 +164,7 @@ async def test_demo_busy_server_port_falls_back_to_1457():
     async with DemoServer(scenario=scenario) as demo:
         app = demo_app(demo)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
-            await pilot.press("n")
-            await wait_for(pilot, lambda: app.state.forwarding is not None)
-            await pilot.pause()
+            await to_checked_tunnel(pilot, app)
             assert "python3 (pid 2211)" in text_of(app, "#ports")
             await pilot.press("n")
             await wait_for(pilot, lambda: app.state.login.phase is LoginPhase.WAITING, timeout=10)

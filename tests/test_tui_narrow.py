@@ -23,7 +23,7 @@ from codex_wizard.core.progress import LoginPhase
 from codex_wizard.core.ssh.hosts import HostTarget
 from codex_wizard.tui.app import WizardApp
 from codex_wizard.tui.screens.base import StepScreen
-from tests.test_tui_demo import PACE, demo_app, to_login
+from tests.test_tui_demo import PACE, demo_app, to_checked_tunnel, to_login
 from tests.tui_fakes import screen_name, settled, wait_for
 
 demo_mod = pytest.importorskip("codex_wizard.demo")
@@ -205,11 +205,7 @@ async def at_refused_tunnel() -> AsyncIterator[tuple[Any, WizardApp]]:
     async with DemoServer(scenario=DemoScenario(pace=PACE, forwarding_refused=True)) as demo:
         app = demo_app(demo)
         async with app.run_test(size=NARROW) as pilot:
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: screen_name(app) == "InstallScreen" and app.state.probe)
-            await pilot.press("n")
-            await wait_for(pilot, lambda: app.state.forwarding is not None)
-            await pilot.pause()
+            await to_checked_tunnel(pilot, app)
             yield pilot, app
 
 
